@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Idempotent bootstrap: pinned Temporal CLI and nats-server built from their Go
+# modules into a cache outside the clone, Debian packages the runbooks drive
+# (haproxy, rsync), and node_modules from package-lock.json. Says what it built
+# and what it reused.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=versions.env
+source "$ROOT/scripts/versions.env"
+NODE_MIN_VERSION="${NODE_MIN_VERSION_OVERRIDE:-$NODE_MIN_VERSION}"
+CACHE="${RUNBOOK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/self-healing-runbooks}"
+mkdir -p "$CACHE"
+
+say() { printf 'setup: %s\n' "$*"; }
+fail() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# version_ge A B: true when dotted version A >= B.
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+check_node() {
+  command -v node >/dev/null 2>&1 || fail "Node.js is not installed. Install Node.js >= $NODE_MIN_VERSION (https://nodejs.org or your package manager) and rerun."
+  command -v npm >/dev/null 2>&1 || fail "npm is not installed. Install npm (it ships with Node.js >= $NODE_MIN_VERSION) and rerun."
+  local v; v="$(node -p 'process.versions.node')"
+  version_ge "$v" "$NODE_MIN_VERSION" || fail "Node.js $v is too old: need >= $NODE_MIN_VERSION. Upgrade Node.js and rerun."
+}
+
+check_go() {
+  command -v go >/dev/null 2>&1 || fail "Go is not installed, and it is needed once to build the Temporal CLI and nats-server. Install Go >= $GO_MIN_VERSION (https://go.dev/dl or apt-get install golang) and rerun."
+  local v; v="$(go env GOVERSION | sed 's/^go//')"
+  version_ge "$v" "$GO_MIN_VERSION" || fail "Go $v is too old: need >= $GO_MIN_VERSION. Upgrade Go and rerun."
+}
+
+# build_go_tool NAME MODULE VERSION BINARY: go install into $CACHE/NAME-VERSION once.
+build_go_tool() {
+  local name="$1" module="$2" version="$3" binary="$4"
+  local dir="$CACHE/$name-$version"
+  if [ -x "$dir/$binary" ]; then
+    say "reused $name $version ($dir/$binary)"
+    return
+  fi
+  check_go
+  say "building $name $version from $module (first run only, takes a few minutes)"
+  local tmp; tmp="$(mktemp -d "$CACHE/.build-$name.XXXXXX")"
+  if ! GOBIN="$tmp" go install "$module@$version"; then
+    say "$name did not build with $(go env GOVERSION); retrying with GOTOOLCHAIN=go1.25.0"
+    GOTOOLCHAIN=go1.25.0 GOBIN="$tmp" go install "$module@$version" || { rm -rf "$tmp"; fail "could not build $module@$version"; }
+  fi
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  say "built $name $version ($dir/$binary)"
+}
+
+install_debian_packages() {
+  local missing=()
+  command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+  command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "reused haproxy $(haproxy -v 2>/dev/null | head -n1 | awk '{print $3}'), rsync $(rsync --version | head -n1 | awk '{print $3}')"
+    return
+  fi
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    fail "missing ${missing[*]}: install them with your package manager (for example: sudo apt-get install ${missing[*]}) and rerun."
+  fi
+  say "installing ${missing[*]} from Debian packages"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  say "installed ${missing[*]}"
+}
+
+install_node_modules() {
+  local stamp="$ROOT/node_modules/.setup-lock-hash"
+  local want; want="$(sha256sum "$ROOT/package-lock.json" | awk '{print $1}')"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    say "reused node_modules (package-lock.json unchanged)"
+    return
+  fi
+  say "installing node_modules with npm ci"
+  # Some registries serve only the native @swc/esbuild builds for common
+  # platforms, which npm ci reports as a lock mismatch; npm install then
+  # installs the same locked versions without the unavailable optional ones.
+  if ! (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >"$CACHE/npm-ci.log" 2>&1); then
+    say "npm ci refused the lock file (see $CACHE/npm-ci.log); installing the locked versions with npm install"
+    (cd "$ROOT" && npm install --no-audit --no-fund --no-save --loglevel=error)
+  fi
+  echo "$want" >"$stamp"
+  say "installed node_modules"
+}
+
+check_node
+build_go_tool temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION" temporal
+build_go_tool nats-server github.com/nats-io/nats-server/v2 "$NATS_SERVER_VERSION" nats-server
+install_debian_packages
+install_node_modules
+say "ready (tools cached in $CACHE)"
