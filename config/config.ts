@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the processes read, in one place. Values given as
+ * explicit options (CLI flags) win over these, and these win over defaults.
+ */
+export const ENV = {
+  stateDir: 'RUNBOOK_STATE_DIR',
+  temporalAddress: 'RUNBOOK_TEMPORAL_ADDRESS',
+  namespace: 'RUNBOOK_NAMESPACE',
+  taskQueue: 'RUNBOOK_TASK_QUEUE',
+  natsUrl: 'RUNBOOK_NATS_URL',
+  mode: 'RUNBOOK_MODE',
+  workflowBundle: 'RUNBOOK_WORKFLOW_BUNDLE',
+  runbooksDir: 'RUNBOOK_RUNBOOKS_DIR',
+  logLevel: 'RUNBOOK_LOG_LEVEL',
+  temporalPort: 'RUNBOOK_TEMPORAL_PORT',
+  temporalUiPort: 'RUNBOOK_TEMPORAL_UI_PORT',
+  natsPort: 'RUNBOOK_NATS_PORT',
+  natsMonitorPort: 'RUNBOOK_NATS_MONITOR_PORT',
+  intakePort: 'RUNBOOK_INTAKE_PORT',
+  workerMetricsPort: 'RUNBOOK_WORKER_METRICS_PORT',
+  apiPort: 'RUNBOOK_API_PORT',
+  intakeConcurrency: 'RUNBOOK_INTAKE_CONCURRENCY',
+  dryRun: 'RUNBOOK_DRY_RUN',
+  alertmanagerMappingFile: 'RUNBOOK_ALERTMANAGER_MAPPING_FILE',
+  intakeAckGateDir: 'RUNBOOK_INTAKE_ACK_GATE_DIR',
+} as const;
+
+export type ConfigKey = keyof typeof ENV;
+
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+/** Shape of the resolved configuration shared by every process. */
+export const Config = z.object({
+  stateDir: z.string().min(1).default('.runbook'),
+  temporalAddress: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  namespace: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').default('runbooks'),
+  taskQueue: z.string().min(1).max(128).default('runbooks'),
+  natsUrl: z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'must be a nats:// URL').optional(),
+  mode: z.enum(['development', 'production']).default('development'),
+  workflowBundle: z.string().min(1).optional(),
+  runbooksDir: z.string().min(1).default('runbooks'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  temporalPort: port.default(7233),
+  temporalUiPort: port.default(8233),
+  natsPort: port.default(4222),
+  natsMonitorPort: port.default(8222),
+  intakePort: port.default(9110),
+  workerMetricsPort: port.default(9111),
+  apiPort: port.default(9120),
+  intakeConcurrency: z.coerce.number().int().min(1).max(1024).default(32),
+  dryRun: bool.default(false),
+  /** YAML or JSON file with the Alertmanager label mapping; the built-in mapping when unset. */
+  alertmanagerMappingFile: z.string().min(1).optional(),
+  /** Fault injection for crash tests only: the intake waits for `<dir>/release` before each ack. Never set in production. */
+  intakeAckGateDir: z.string().min(1).optional(),
+});
+export type Config = z.infer<typeof Config> & { temporalAddress: string; natsUrl: string };
+
+/** A configuration value that could not be used; names the variable or flag. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Resolves configuration once per process: explicit options > environment > defaults.
+ * Throws a ConfigError naming each offending variable (or flag, when the value came from one).
+ */
+export function loadConfig(
+  explicit: Partial<Record<ConfigKey, unknown>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const raw: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+  for (const key of Object.keys(ENV) as ConfigKey[]) {
+    const given = explicit[key];
+    if (given !== undefined) {
+      raw[key] = given;
+      origin[key] = `--${kebab(key)}`;
+    } else if (env[ENV[key]] !== undefined && env[ENV[key]] !== '') {
+      raw[key] = env[ENV[key]];
+      origin[key] = ENV[key];
+    }
+  }
+  const parsed = Config.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const name = origin[key] ?? ENV[key as ConfigKey] ?? key;
+      return `${name}: ${issue.message} (got ${JSON.stringify(raw[key])})`;
+    });
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    temporalAddress: c.temporalAddress ?? `127.0.0.1:${c.temporalPort}`,
+    natsUrl: c.natsUrl ?? `nats://127.0.0.1:${c.natsPort}`,
+  };
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

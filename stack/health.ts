@@ -1,0 +1,47 @@
+import type { StackInfo } from './stack-file';
+import { natsHealthy } from './nats-server';
+import { temporalHealthy } from './temporal-server';
+
+/** Health of one component as `runbook status` shows it. */
+export interface ComponentHealth {
+  name: string;
+  healthy: boolean;
+  detail: string;
+}
+
+async function httpHealthy(url: string): Promise<ComponentHealth['detail'] | undefined> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    const text = (await res.text()).trim();
+    return res.ok ? undefined : `${res.status} ${text}`;
+  } catch (err) {
+    return `unreachable at ${url} (${(err as Error).message})`;
+  }
+}
+
+/** Checks one component of a stack by name. */
+export async function componentHealthy(name: string, info: StackInfo): Promise<ComponentHealth> {
+  switch (name) {
+    case 'temporal': {
+      const ok = await temporalHealthy(info.temporalAddress, info.namespace);
+      return { name, healthy: ok, detail: ok ? `${info.temporalAddress}, namespace ${info.namespace}` : `not serving namespace ${info.namespace} at ${info.temporalAddress}` };
+    }
+    case 'nats': {
+      const ok = await natsHealthy(info.ports.natsMonitor ?? 0);
+      return { name, healthy: ok, detail: ok ? `${info.natsUrl}, JetStream enabled` : `JetStream not healthy at ${info.natsMonitorUrl}` };
+    }
+    case 'worker':
+    case 'intake': {
+      const url = name === 'worker' ? info.workerUrl : info.intakeUrl;
+      const problem = await httpHealthy(url);
+      return { name, healthy: problem === undefined, detail: problem ?? `${url} healthy` };
+    }
+    default:
+      return { name, healthy: false, detail: 'unknown component' };
+  }
+}
+
+/** Health of every component listed in the stack file. */
+export async function stackHealth(info: StackInfo): Promise<ComponentHealth[]> {
+  return Promise.all(['temporal', 'nats', 'worker', 'intake'].filter((n) => n in info.components).map((n) => componentHealthy(n, info)));
+}

@@ -1,0 +1,61 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startManagedProcess, type ManagedProcess } from './managed-process';
+import { natsServerBinary } from './toolchain';
+import { waitFor } from './wait-for';
+
+/** Where and how to run nats-server. */
+export interface NatsServerOptions {
+  stateDir: string;
+  port: number;
+  monitorPort: number;
+}
+
+/** nats-server configuration: loopback only, JetStream on disk, fsync before every ack. */
+export function natsServerConfig(opts: NatsServerOptions): string {
+  const storeDir = join(opts.stateDir, 'nats');
+  return [
+    'server_name: runbook-local',
+    `listen: 127.0.0.1:${opts.port}`,
+    `http: 127.0.0.1:${opts.monitorPort}`,
+    'jetstream {',
+    `  store_dir: ${JSON.stringify(storeDir)}`,
+    '  sync_interval: always',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Starts nats-server and resolves once JetStream reports healthy. */
+export async function startNatsServer(opts: NatsServerOptions, timeoutMs = 30_000): Promise<ManagedProcess> {
+  mkdirSync(join(opts.stateDir, 'nats'), { recursive: true });
+  const configFile = join(opts.stateDir, 'nats', 'nats-server.conf');
+  writeFileSync(configFile, natsServerConfig(opts));
+  const proc = startManagedProcess({
+    name: 'nats',
+    argv: [natsServerBinary(), '-c', configFile],
+    logFile: join(opts.stateDir, 'logs', 'nats.log'),
+  });
+  try {
+    await waitFor(`NATS on 127.0.0.1:${opts.port}`, timeoutMs, async () => {
+      if (!proc.isRunning()) throw new Error(`nats-server exited early; see ${proc.logFile}`);
+      return natsHealthy(opts.monitorPort);
+    });
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
+
+/** True when the monitoring endpoint says JetStream is up. */
+export async function natsHealthy(monitorPort: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,57 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/** What a running local stack publishes about itself in `<stateDir>/stack.json`. */
+export const StackInfo = z.object({
+  /** pid of the `runbook up` supervisor that owns the stack. */
+  supervisorPid: z.number().int(),
+  ready: z.boolean(),
+  startedAt: z.string(),
+  stateDir: z.string(),
+  namespace: z.string(),
+  taskQueue: z.string(),
+  temporalAddress: z.string(),
+  temporalUiUrl: z.string().optional(),
+  natsUrl: z.string(),
+  natsMonitorUrl: z.string(),
+  intakeUrl: z.string(),
+  workerUrl: z.string(),
+  ports: z.record(z.string(), z.number().int()),
+  components: z.record(z.string(), z.object({ pid: z.number().int(), logFile: z.string() })),
+});
+export type StackInfo = z.infer<typeof StackInfo>;
+
+/** Path of the stack file in a state directory. */
+export function stackFilePath(stateDir: string): string {
+  return join(stateDir, 'stack.json');
+}
+
+/** Writes the stack file atomically so readers never see half of it. */
+export function writeStackFile(info: StackInfo): void {
+  const path = stackFilePath(info.stateDir);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** The stack file, or undefined when no stack has run in this state directory. */
+export function readStackFile(stateDir: string): StackInfo | undefined {
+  const path = stackFilePath(stateDir);
+  if (!existsSync(path)) return undefined;
+  try {
+    const parsed = StackInfo.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when a process with this pid exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { startManagedProcess, type ManagedProcess } from './managed-process';
+import { temporalBinary } from './toolchain';
+import { waitFor } from './wait-for';
+
+/** Where and how to run the Temporal dev server. */
+export interface TemporalServerOptions {
+  stateDir: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+  /** Headless servers skip the Web UI (tests). */
+  headless?: boolean;
+}
+
+/** argv for `temporal server start-dev` with on-disk SQLite in WAL mode and our search attributes. */
+export function temporalServerArgv(opts: TemporalServerOptions): string[] {
+  const argv = [
+    temporalBinary(),
+    'server',
+    'start-dev',
+    '--db-filename',
+    join(opts.stateDir, 'temporal', 'temporal.db'),
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=full',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--namespace',
+    opts.namespace,
+    '--log-level',
+    'warn',
+    '--log-format',
+    'json',
+  ];
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) argv.push('--search-attribute', `${name}=${type}`);
+  if (opts.headless) argv.push('--headless');
+  else argv.push('--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1');
+  return argv;
+}
+
+/** Starts the dev server and resolves once its frontend answers and the namespace exists. */
+export async function startTemporalServer(opts: TemporalServerOptions, timeoutMs = 60_000): Promise<ManagedProcess> {
+  mkdirSync(join(opts.stateDir, 'temporal'), { recursive: true });
+  const proc = startManagedProcess({
+    name: 'temporal',
+    argv: temporalServerArgv(opts),
+    logFile: join(opts.stateDir, 'logs', 'temporal.log'),
+  });
+  try {
+    await waitFor(`Temporal on 127.0.0.1:${opts.port}`, timeoutMs, async () => {
+      if (!proc.isRunning()) throw new Error(`temporal exited early; see ${proc.logFile}`);
+      return temporalHealthy(`127.0.0.1:${opts.port}`, opts.namespace);
+    });
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
+
+/** True when the frontend serves the namespace with every search attribute registered. */
+export async function temporalHealthy(address: string, namespace: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    const res = await connection.operatorService.listSearchAttributes({ namespace });
+    const have = Object.keys(res.customAttributes ?? {});
+    return Object.keys(SEARCH_ATTRIBUTES).every((name) => have.includes(name));
+  } catch {
+    return false;
+  } finally {
+    await connection?.close();
+  }
+}

@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { loadConfig, type Config } from '../config/config';
+import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
+import { createLogger } from '../observability/logger';
+import { metricsRoute } from '../observability/metrics';
+
+/**
+ * Where the worker gets workflow code: the pre-built bundle in production
+ * (no webpack at start-up, identical code on every worker), sources otherwise.
+ */
+export function workflowSource(config: Config): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (config.mode === 'production') {
+    // From sources the bundle is dist/workflow-bundle.js; compiled, this file is dist/workers/worker.js.
+    const candidates = config.workflowBundle ? [config.workflowBundle] : [resolve(__dirname, '..', 'dist', 'workflow-bundle.js'), resolve(__dirname, '..', 'workflow-bundle.js')];
+    const codePath = resolve(candidates.find((c) => existsSync(c)) ?? candidates[0] ?? '');
+    if (!existsSync(codePath)) throw new Error(`workflow bundle ${codePath} does not exist; run npm run build`);
+    return { workflowBundle: { codePath } };
+  }
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('worker', config.logLevel);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    ...workflowSource(config),
+    activities: createActivities({ logger, dryRun: config.dryRun }),
+  });
+  const http = await startHttpServer(config.workerMetricsPort, [
+    (req, res, url) => {
+      if (url.pathname !== '/healthz') return false;
+      const state = worker.getState();
+      sendJson(res, state === 'RUNNING' ? 200 : 503, { state });
+      return true;
+    },
+    metricsRoute(),
+  ]);
+  logger.info('worker started', { taskQueue: config.taskQueue, namespace: config.namespace, mode: config.mode, port: config.workerMetricsPort });
+  // Worker.run resolves after SIGINT/SIGTERM once in-flight tasks have drained.
+  await worker.run();
+  await closeHttpServer(http);
+  await connection.close();
+  logger.info('worker stopped');
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
