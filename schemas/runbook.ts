@@ -1,0 +1,497 @@
+import { z } from 'zod';
+
+/**
+ * The runbook format: YAML files validated at the edge (CLI, intake) and handed
+ * to the incident workflow as a plain JSON snapshot. Keys are snake_case as
+ * written in YAML. Defaults are filled in here so the snapshot is explicit: the
+ * workflow never has to know a default, and the content hash covers them.
+ */
+
+const DURATION_PATTERN = /^([1-9][0-9]*)(ms|s|m|h)$/;
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Milliseconds in a duration string such as `500ms`, `5s`, `2m` or `1h`.
+ * The format is a subset of what Temporal accepts, so the strings can also be
+ * passed to Temporal unchanged.
+ * @throws RangeError when the string is not a positive duration.
+ */
+export function parseDuration(s: string): number {
+  const m = DURATION_PATTERN.exec(s);
+  const unit = m?.[2] === undefined ? undefined : DURATION_UNIT_MS[m[2]];
+  if (!m?.[1] || unit === undefined) {
+    throw new RangeError(`not a duration: "${s}" (expected e.g. 500ms, 5s, 2m, 1h)`);
+  }
+  return Number(m[1]) * unit;
+}
+
+const DURATION_MESSAGE = 'must be a duration like 500ms, 5s, 2m or 1h';
+
+/** A positive duration string: an integer followed by `ms`, `s`, `m` or `h`. */
+export const Duration = z.string({
+  error: (iss) =>
+    typeof iss.input === 'number' ? `${DURATION_MESSAGE} (a bare number has no unit)` : DURATION_MESSAGE,
+}).regex(DURATION_PATTERN, DURATION_MESSAGE);
+export type Duration = z.infer<typeof Duration>;
+
+/** Lowercase identifier used for runbook names, step ids and param names. */
+export const SafeId = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a lowercase id: a-z, 0-9, _ and -, starting with a letter, at most 64 characters');
+export type SafeId = z.infer<typeof SafeId>;
+
+const NonEmpty = z.string().min(1, 'must not be empty');
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+/** Default approver group for risky steps that do not name their own. */
+export const DEFAULT_APPROVERS: readonly string[] = ['oncall'];
+/** Default cap on captured command output, in bytes. */
+export const DEFAULT_MAX_OUTPUT = 65_536;
+
+/** Adds an issue unless exactly one of `keys` is present on the object. */
+function exactlyOne(keys: readonly string[], what: string) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    const present = keys.filter((k) => value[k] !== undefined);
+    if (present.length === 1) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: present.length > 1 ? [present[1] as string] : [],
+      message:
+        present.length === 0
+          ? `${what} needs one of: ${keys.join(', ')}`
+          : `${what} takes only one of: ${keys.join(', ')} (found ${present.join(', ')})`,
+    });
+  };
+}
+
+const SHELL_STRING_MESSAGE = 'argv must be a list; shell strings are not allowed';
+
+/** A command as an argv list. Never a shell string: nothing is run through a shell. */
+export const Argv = z
+  .array(z.string(), {
+    error: (iss) => (typeof iss.input === 'string' ? SHELL_STRING_MESSAGE : undefined),
+  })
+  .min(1, 'argv must name an executable')
+  .refine((argv) => argv[0] !== '', { message: 'argv[0] must not be empty', path: [0] });
+export type Argv = z.infer<typeof Argv>;
+
+/** Where a secret comes from; its value is read at run time and never stored in the runbook. */
+export const SecretRef = z.union([z.strictObject({ env: EnvName }), z.strictObject({ file: NonEmpty })], {
+  error: 'a secret is either { env: NAME } or { file: path }',
+});
+export type SecretRef = z.infer<typeof SecretRef>;
+
+/** A command run with an explicit argv and environment. */
+export const CommandSpec = z.strictObject({
+  argv: Argv,
+  env: z.record(EnvName, z.string()).optional(),
+  secrets: z.record(EnvName, SecretRef).optional(),
+  max_output: z.int().positive().default(DEFAULT_MAX_OUTPUT),
+});
+export type CommandSpec = z.infer<typeof CommandSpec>;
+
+/** An HTTP call to an external system. */
+export const Webhook = z.strictObject({
+  url: NonEmpty,
+  method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+  headers: z.record(NonEmpty, z.string()).optional(),
+  /** Headers whose values come from secrets, e.g. `Authorization`. */
+  secret_headers: z.record(NonEmpty, SecretRef).optional(),
+  body: z.record(z.string(), z.unknown()).optional(),
+  expect_status: z.int().min(100).max(599).optional(),
+});
+export type Webhook = z.infer<typeof Webhook>;
+
+export const HttpTarget = z.strictObject({
+  url: NonEmpty,
+  /** Exact status expected; absent means any 2xx. */
+  expect_status: z.int().min(100).max(599).optional(),
+  /** Substring the body must contain. */
+  body_match: z.string().optional(),
+  max_latency: Duration.optional(),
+});
+export type HttpTarget = z.infer<typeof HttpTarget>;
+
+export const TcpTarget = z.strictObject({ host: NonEmpty, port: z.int().min(1).max(65_535) });
+export type TcpTarget = z.infer<typeof TcpTarget>;
+
+export const CommandProbeTarget = z.strictObject({ argv: Argv, expect_exit_code: z.int().default(0) });
+export type CommandProbeTarget = z.infer<typeof CommandProbeTarget>;
+
+/** What a probe checks: exactly one of `http`, `tcp` or `command`. */
+export const ProbeTarget = z
+  .strictObject({ http: HttpTarget.optional(), tcp: TcpTarget.optional(), command: CommandProbeTarget.optional() })
+  .superRefine(exactlyOne(['http', 'tcp', 'command'], 'a probe target'));
+export type ProbeTarget = z.infer<typeof ProbeTarget>;
+
+const probeFields = { target: ProbeTarget, timeout: Duration.default('5s') };
+
+export const ProbeAction = z.strictObject({ kind: z.literal('probe'), ...probeFields });
+export type ProbeAction = z.infer<typeof ProbeAction>;
+
+export const VerifyAction = z.strictObject({ kind: z.literal('verify'), ...probeFields });
+export type VerifyAction = z.infer<typeof VerifyAction>;
+
+/**
+ * Probes `samples` times, `interval` apart. `quorum` failures confirm the fault;
+ * `recover_after` consecutive successes end sampling early as healthy.
+ */
+export const ConfirmAction = z
+  .strictObject({
+    kind: z.literal('confirm'),
+    ...probeFields,
+    samples: z.int().positive().default(5),
+    interval: Duration.default('2s'),
+    quorum: z.int().positive().default(3),
+    recover_after: z.int().positive().optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (a.quorum > a.samples) {
+      ctx.addIssue({ code: 'custom', path: ['quorum'], message: `quorum ${a.quorum} is more than samples ${a.samples}` });
+    }
+    if (a.recover_after !== undefined && a.recover_after > a.samples) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recover_after'],
+        message: `recover_after ${a.recover_after} is more than samples ${a.samples}`,
+      });
+    }
+  });
+export type ConfirmAction = z.infer<typeof ConfirmAction>;
+
+const haproxyFields = { socket: NonEmpty, backend: NonEmpty, server: NonEmpty, verify: z.boolean().default(true) };
+
+/** Takes a server out of rotation through the HAProxy runtime API; `verify` reads the state back. */
+export const HaproxyIsolate = z.strictObject({ ...haproxyFields, state: z.enum(['drain', 'maint']).default('maint') });
+export type HaproxyIsolate = z.infer<typeof HaproxyIsolate>;
+
+/** Puts a server back in rotation; `verify` reads the state back. */
+export const HaproxyRestore = z.strictObject({ ...haproxyFields, state: z.literal('ready').default('ready') });
+export type HaproxyRestore = z.infer<typeof HaproxyRestore>;
+
+const VIA_ROUTING = ['haproxy', 'webhook', 'command'] as const;
+
+export const IsolateAction = z
+  .strictObject({
+    kind: z.literal('isolate'),
+    haproxy: HaproxyIsolate.optional(),
+    webhook: Webhook.optional(),
+    command: CommandSpec.optional(),
+  })
+  .superRefine(exactlyOne(VIA_ROUTING, 'isolate'));
+export type IsolateAction = z.infer<typeof IsolateAction>;
+
+export const RestoreAction = z
+  .strictObject({
+    kind: z.literal('restore'),
+    haproxy: HaproxyRestore.optional(),
+    webhook: Webhook.optional(),
+    command: CommandSpec.optional(),
+    /** Puts the original primary back: needs approval by default. */
+    failback: z.boolean().default(false),
+  })
+  .superRefine(exactlyOne(VIA_ROUTING, 'restore'));
+export type RestoreAction = z.infer<typeof RestoreAction>;
+
+export const SupervisorService = z.strictObject({ service: NonEmpty, config: NonEmpty.optional() });
+export type SupervisorService = z.infer<typeof SupervisorService>;
+
+export const SystemdUnit = z.strictObject({ unit: NonEmpty });
+export type SystemdUnit = z.infer<typeof SystemdUnit>;
+
+const VIA_SERVICE = ['supervisor', 'systemd', 'command', 'webhook'] as const;
+const serviceFields = {
+  supervisor: SupervisorService.optional(),
+  systemd: SystemdUnit.optional(),
+  command: CommandSpec.optional(),
+  webhook: Webhook.optional(),
+  /** Which side of a primary/standby pair the service is; stopping or restarting a primary needs approval by default. */
+  role: z.enum(['primary', 'standby']).optional(),
+};
+
+export const StartServiceAction = z
+  .strictObject({
+    kind: z.literal('start_service'),
+    ...serviceFields,
+    /** The started service takes over the primary's role: fenced, and needs approval by default. */
+    promote: z.boolean().default(false),
+  })
+  .superRefine(exactlyOne(VIA_SERVICE, 'start_service'));
+export type StartServiceAction = z.infer<typeof StartServiceAction>;
+
+export const StopServiceAction = z
+  .strictObject({ kind: z.literal('stop_service'), ...serviceFields })
+  .superRefine(exactlyOne(VIA_SERVICE, 'stop_service'));
+export type StopServiceAction = z.infer<typeof StopServiceAction>;
+
+export const RestartServiceAction = z
+  .strictObject({ kind: z.literal('restart_service'), ...serviceFields })
+  .superRefine(exactlyOne(VIA_SERVICE, 'restart_service'));
+export type RestartServiceAction = z.infer<typeof RestartServiceAction>;
+
+export const RsyncSpec = z.strictObject({
+  source: NonEmpty,
+  destination: NonEmpty,
+  delete: z.boolean().default(false),
+});
+export type RsyncSpec = z.infer<typeof RsyncSpec>;
+
+export const SyncDataAction = z
+  .strictObject({ kind: z.literal('sync_data'), rsync: RsyncSpec.optional(), command: CommandSpec.optional() })
+  .superRefine(exactlyOne(['rsync', 'command'], 'sync_data'));
+export type SyncDataAction = z.infer<typeof SyncDataAction>;
+
+export const NotifyAction = z
+  .strictObject({
+    kind: z.literal('notify'),
+    webhook: Webhook.optional(),
+    nats: z.strictObject({ subject: NonEmpty }).optional(),
+    message: NonEmpty,
+  })
+  .superRefine(exactlyOne(['webhook', 'nats'], 'notify'));
+export type NotifyAction = z.infer<typeof NotifyAction>;
+
+export const CommandAction = z.strictObject({
+  kind: z.literal('command'),
+  ...CommandSpec.shape,
+  expect_exit_code: z.int().default(0),
+});
+export type CommandAction = z.infer<typeof CommandAction>;
+
+export const WaitAction = z.strictObject({ kind: z.literal('wait'), duration: Duration });
+export type WaitAction = z.infer<typeof WaitAction>;
+
+const ACTION_OPTIONS = [
+  ProbeAction,
+  ConfirmAction,
+  IsolateAction,
+  RestoreAction,
+  StartServiceAction,
+  StopServiceAction,
+  RestartServiceAction,
+  SyncDataAction,
+  VerifyAction,
+  NotifyAction,
+  CommandAction,
+  WaitAction,
+] as const;
+
+/** Every action kind, in the order the docs list them. */
+export const ACTION_KINDS = ACTION_OPTIONS.map((o) => o.shape.kind.value);
+
+/** One thing a step does, chosen by `kind`. */
+export const Action = z.discriminatedUnion('kind', [...ACTION_OPTIONS], {
+  error: (iss) => {
+    if (iss.code !== 'invalid_union') return undefined;
+    const input: unknown = iss.input;
+    const kind = input !== null && typeof input === 'object' ? (input as Record<string, unknown>).kind : undefined;
+    const expected = ACTION_KINDS.join(', ');
+    return kind === undefined
+      ? `an action needs a kind: one of ${expected}`
+      : `unknown action kind ${JSON.stringify(kind)}; expected one of: ${expected}`;
+  },
+});
+export type Action = z.infer<typeof Action>;
+export type ActionKind = Action['kind'];
+
+/** Retry policy of a step's activity. */
+export const RetryPolicy = z
+  .strictObject({
+    max_attempts: z.int().positive().default(3),
+    initial_interval: Duration.default('1s'),
+    backoff: z.number().min(1).default(2),
+    max_interval: Duration.default('30s'),
+    /** Error types that are never retried. */
+    non_retryable: z.array(NonEmpty).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (parseDuration(r.max_interval) < parseDuration(r.initial_interval)) {
+      ctx.addIssue({ code: 'custom', path: ['max_interval'], message: 'max_interval is shorter than initial_interval' });
+    }
+  });
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
+
+/** Human approval gate before a step runs. */
+export const Approval = z.strictObject({
+  approvers: z.array(NonEmpty).min(1, 'approvers must name at least one group').default([...DEFAULT_APPROVERS]),
+  min_approvals: z.int().positive().default(1),
+  timeout: Duration.default('30m'),
+  on_timeout: z.enum(['reject', 'escalate', 'approve']).default('escalate'),
+  escalate_to: z.array(NonEmpty).optional(),
+});
+export type Approval = z.infer<typeof Approval>;
+
+/** A path into the run context, e.g. `fault.severity` or `steps.confirm.output.confirmed`. */
+export const Reference = z
+  .string()
+  .regex(
+    /^[a-z]+(\.[A-Za-z0-9_-]+)+$/,
+    'must be a reference like fault.severity or steps.confirm.output.confirmed',
+  );
+
+const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+type Scalar = z.infer<typeof Scalar>;
+
+/** Structured `when` condition: exactly one operator per object, nested through all/any/not. */
+export type Condition = {
+  equals?: [string, Scalar];
+  not_equals?: [string, Scalar];
+  in?: [string, Scalar[]];
+  exists?: string;
+  all?: Condition[];
+  any?: Condition[];
+  not?: Condition;
+};
+const CONDITION_OPERATORS = ['equals', 'not_equals', 'in', 'exists', 'all', 'any', 'not'] as const;
+export const Condition: z.ZodType<Condition> = z.lazy(() =>
+  z
+    .strictObject({
+      equals: z.tuple([Reference, Scalar]).optional(),
+      not_equals: z.tuple([Reference, Scalar]).optional(),
+      in: z.tuple([Reference, z.array(Scalar)]).optional(),
+      exists: Reference.optional(),
+      all: z.array(Condition).min(1).optional(),
+      any: z.array(Condition).min(1).optional(),
+      not: Condition.optional(),
+    }, { error: 'a condition is an object such as { equals: [fault.severity, critical] }' })
+    .superRefine(exactlyOne(CONDITION_OPERATORS, 'a condition')),
+);
+
+/** The parts of a step that decide whether it is risky. */
+export interface ApprovalSubject {
+  action: Action;
+  approval?: Approval | boolean | undefined;
+}
+
+/** Kinds of change that need a human by default: isolation, failback, promotion, stopping or restarting a primary. */
+export function isRiskyAction(action: Action): boolean {
+  switch (action.kind) {
+    case 'isolate':
+      return true;
+    case 'restore':
+      return action.failback;
+    case 'start_service':
+      return action.promote;
+    case 'stop_service':
+    case 'restart_service':
+      return action.role === 'primary';
+    default:
+      return false;
+  }
+}
+
+/** Whether a step waits for approval: as written, else by default for risky actions. */
+export function requiresApproval(step: ApprovalSubject): boolean {
+  if (step.approval === undefined) return isRiskyAction(step.action);
+  return step.approval !== false;
+}
+
+/** `true` and a missing approval on a risky step both mean the default approval. */
+const StepApproval = z.union([z.boolean(), Approval], {
+  error: 'approval is false, true, or an object with approvers, min_approvals, timeout, on_timeout',
+});
+
+/** One step of a runbook. After parsing, `approval` is explicit: the gate to pass, or `false`. */
+export const Step = z
+  .strictObject({
+    id: SafeId,
+    name: z.string().optional(),
+    action: Action,
+    retry: RetryPolicy.prefault({}),
+    /** Whole-step limit (Temporal start-to-close); a probe's own `timeout` is per request. */
+    timeout: Duration.default('60s'),
+    when: Condition.optional(),
+    on_failure: z.enum(['abort', 'escalate', 'continue']).default('escalate'),
+    compensate: Action.optional(),
+    approval: StepApproval.optional(),
+    /** Marks a verified isolation step that fences later sync/promote steps. */
+    isolation: z.literal('provides').optional(),
+    /** Opts this step out of the fencing rule. */
+    unfenced: z.literal(true).optional(),
+  })
+  .superRefine((step, ctx) => {
+    if (step.isolation === 'provides' && step.action.kind !== 'isolate') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['isolation'],
+        message: `isolation: provides is only allowed on an isolate step, not ${step.action.kind}`,
+      });
+    }
+    if (step.action.kind === 'confirm') {
+      const a = step.action;
+      const window = (a.samples - 1) * parseDuration(a.interval) + a.samples * parseDuration(a.timeout);
+      if (window > parseDuration(step.timeout)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeout'],
+          message: `step timeout ${step.timeout} is shorter than the confirm window (${window}ms for ${a.samples} samples)`,
+        });
+      }
+    }
+  })
+  .transform(({ approval, ...rest }) => {
+    const needed = requiresApproval({ action: rest.action, approval });
+    const effective: Approval | false = !needed
+      ? false
+      : typeof approval === 'object'
+        ? approval
+        : Approval.parse({});
+    return { ...rest, approval: effective };
+  });
+export type Step = z.infer<typeof Step>;
+
+export const Match = z.strictObject({
+  kinds: z.array(NonEmpty).min(1, 'kinds must name at least one fault kind'),
+  /** Service names; `*` matches any run of characters. Absent means any service. */
+  services: z.array(NonEmpty).min(1).optional(),
+  /** Labels the fault must carry with exactly these values. */
+  labels: z.record(NonEmpty, z.string()).optional(),
+  priority: z.int().default(0),
+});
+export type Match = z.infer<typeof Match>;
+
+export const Settings = z.strictObject({
+  /** Changing actions are recorded, not performed. */
+  dry_run: z.boolean().default(false),
+  /** When set, every command's argv[0] must be one of these. */
+  allowed_executables: z.array(NonEmpty).optional(),
+  compensate_on_failure: z.boolean().default(true),
+  blast_radius: z.strictObject({ max_isolated: z.int().positive(), max_per_hour: z.int().positive() }).optional(),
+  flap: z.strictObject({ max_incidents: z.int().positive(), window: Duration }).optional(),
+});
+export type Settings = z.infer<typeof Settings>;
+
+export const ParamValue = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'a param is a string, number or boolean',
+});
+export type ParamValue = z.infer<typeof ParamValue>;
+
+/** A validated runbook, as the workflow receives it. */
+export const Runbook = z
+  .strictObject({
+    name: SafeId,
+    version: z.int().positive(),
+    description: z.string().optional(),
+    match: Match,
+    settings: Settings.prefault({}),
+    params: z.record(SafeId, ParamValue).prefault({}),
+    steps: z.array(Step).min(1, 'a runbook needs at least one step'),
+  })
+  .superRefine((runbook, ctx) => {
+    const seen = new Map<string, number>();
+    runbook.steps.forEach((step, i) => {
+      const first = seen.get(step.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', i, 'id'],
+          message: `duplicate step id "${step.id}" (first used by steps[${first}])`,
+        });
+      } else {
+        seen.set(step.id, i);
+      }
+    });
+  });
+export type Runbook = z.infer<typeof Runbook>;
+/** A runbook as written, before defaults are filled in. */
+export type RunbookInput = z.input<typeof Runbook>;
