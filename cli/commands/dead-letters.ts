@@ -1,0 +1,87 @@
+import { DeadLetterNotFoundError, getDeadLetter, listDeadLetters, NotReplayableError, replayDeadLetter, type DeadLetter } from '../../intake/dead-letter-store';
+import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
+import { CliError, cliConfig, natsConnection } from '../context';
+
+const USAGE = 'runbook dead-letters [--limit N] [--json] | runbook dead-letters show <id> [--json] | runbook dead-letters replay <id> [--json]';
+
+const OPTIONS = {
+  ...STACK_FLAGS,
+  limit: { type: 'string', default: '50' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Characters of the original bytes shown in a listing. */
+const PREVIEW_CHARS = 80;
+
+const decoder = new TextDecoder('utf-8');
+
+/** A one-line, printable preview of the original bytes. */
+export function preview(data: Uint8Array, max = PREVIEW_CHARS): string {
+  const text = decoder.decode(data).replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : '\uFFFD'));
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The JSON form of a dead letter; `original` is the bytes as UTF-8 text (lossy only for invalid UTF-8). */
+export function deadLetterJson(letter: DeadLetter, full: boolean): Record<string, unknown> {
+  const { data, ...rest } = letter;
+  return { ...rest, size: data.byteLength, ...(full ? { original: decoder.decode(data), originalBase64: Buffer.from(data).toString('base64') } : { preview: preview(data) }) };
+}
+
+function parseId(raw: string | undefined): number {
+  if (raw === undefined || !/^[1-9]\d{0,15}$/.test(raw)) throw new CliError(`expected a dead letter id (its stream sequence, a positive integer), got ${JSON.stringify(raw ?? '')}\nusage: ${USAGE}`);
+  return Number(raw);
+}
+
+function table(letters: DeadLetter[]): string {
+  if (letters.length === 0) return 'no dead letters\n';
+  const rows = letters.map((l) => [String(l.id), l.time, l.reason, l.originalSubject, l.error, preview(l.data, 60)]);
+  const head = ['ID', 'TIME', 'REASON', 'SUBJECT', 'ERROR', 'ORIGINAL'];
+  const widths = head.map((h, i) => Math.min(i === 4 ? 60 : 40, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const cut = (s: string, w: number): string => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : cut(c, widths[i] ?? 10))).join('  ')).join('\n') + '\n';
+}
+
+function translate(err: unknown): never {
+  if (err instanceof DeadLetterNotFoundError) throw new CliError(err.message, 1);
+  if (err instanceof NotReplayableError) throw new CliError(err.message, 1);
+  throw err;
+}
+
+/** `runbook dead-letters`: list, show and replay fault events the intake refused. */
+export const deadLettersCommand: CliCommand = {
+  name: 'dead-letters',
+  summary: 'list, show or replay fault events the intake refused',
+  usage: USAGE,
+  async run(args) {
+    const { values, positionals } = parseFlags(args, OPTIONS, USAGE);
+    const [action, rawId, ...extra] = positionals;
+    if (extra.length > 0 || (action !== undefined && action !== 'show' && action !== 'replay')) throw new CliError(`unexpected arguments: ${positionals.join(' ')}\nusage: ${USAGE}`);
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError(`--limit ${JSON.stringify(values.limit)}: expected an integer from 1 to 10000`);
+    const id = action === undefined ? undefined : parseId(rawId);
+    const nc = await natsConnection(cliConfig(flagsToConfig(values)));
+    try {
+      const jsm = await nc.jetstreamManager();
+      if (action === 'replay' && id !== undefined) {
+        const done = await replayDeadLetter(nc.jetstream(), jsm, id).catch(translate);
+        process.stdout.write(values.json ? `${JSON.stringify(done)}\n` : `replayed dead letter ${done.id} to ${done.subject} (stream ${done.stream} seq ${done.seq}); removed it from the dead letters\n`);
+        return 0;
+      }
+      if (action === 'show' && id !== undefined) {
+        const letter = await getDeadLetter(jsm, id).catch(translate);
+        const json = deadLetterJson(letter, true);
+        if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+        else {
+          const lines = [`id:       ${letter.id}`, `time:     ${letter.time}`, `reason:   ${letter.reason}`, `subject:  ${letter.originalSubject}`, `error:    ${letter.error}`, `size:     ${letter.data.byteLength} bytes`, 'original:', decoder.decode(letter.data)];
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+        return 0;
+      }
+      const letters = await listDeadLetters(jsm, limit);
+      process.stdout.write(values.json ? `${JSON.stringify(letters.map((l) => deadLetterJson(l, false)))}\n` : table(letters));
+      return 0;
+    } finally {
+      await nc.close();
+    }
+  },
+};

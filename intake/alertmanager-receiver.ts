@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import type { JetStreamClient } from 'nats';
+import { readBody, sendJson, type Route } from '../observability/http-server';
+import type { Logger } from '../observability/logger';
+import { faultSubjectFor, type FaultEvent } from '../schemas/fault-event';
+import { incidentIdFor } from '../schemas/identifiers';
+import { alertsToFaultEvents, MAX_ALERTMANAGER_BODY_BYTES, parseAlertmanagerBody, type AlertmanagerMapping } from './alertmanager';
+import { storeDeadLetter } from './dead-letter';
+import type { IntakeMetrics } from './metrics';
+
+/** Path Alertmanager (or Grafana) posts webhook notifications to. */
+export const ALERTMANAGER_PATH = '/alertmanager';
+
+/** @default 5 s for JetStream to confirm each stored event. */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
+
+/** What the receiver needs. */
+export interface AlertmanagerReceiverDeps {
+  js: JetStreamClient;
+  mapping: AlertmanagerMapping;
+  logger: Logger;
+  metrics: Pick<IntakeMetrics, 'alerts'>;
+  now?: () => Date;
+  publishTimeoutMs?: number;
+  /** @default {@link MAX_ALERTMANAGER_BODY_BYTES} */
+  maxBodyBytes?: number;
+}
+
+/** One fault event stored from a notification. */
+export interface StoredAlert {
+  eventId: string;
+  subject: string;
+  incidentId: string;
+  status: FaultEvent['status'];
+  seq: number;
+  /** JetStream already held this event id (a repeated notification). */
+  duplicate: boolean;
+}
+
+/** The 200 reply: what was stored, and which alerts could not become faults (kept as dead letters). */
+export interface AlertmanagerReply {
+  stored: number;
+  duplicates: number;
+  events: StoredAlert[];
+  rejected: { index: number; error: string }[];
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * `POST /alertmanager`: maps each alert of a webhook notification to a fault
+ * event and stores it in JetStream under its event id. Replies 200 only once
+ * every event is stored; 400 for a malformed body, 413 over the size limit,
+ * 503 when JetStream did not confirm (the sender retries; the event ids make
+ * a retry harmless). Alerts that cannot be mapped are kept as dead letters
+ * and listed in the reply rather than failing the whole group.
+ */
+export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
+  const maxBytes = deps.maxBodyBytes ?? MAX_ALERTMANAGER_BODY_BYTES;
+  const timeout = deps.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+  return async (req, res, url) => {
+    if (url.pathname !== ALERTMANAGER_PATH) return false;
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      sendJson(res, 405, { error: `use POST ${ALERTMANAGER_PATH}` });
+      return true;
+    }
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    const body = declared > maxBytes ? undefined : await readBody(req, maxBytes);
+    if (body === undefined) {
+      res.setHeader('connection', 'close');
+      sendJson(res, 413, { error: `body exceeds the limit of ${maxBytes} bytes` });
+      return true;
+    }
+    const parsed = parseAlertmanagerBody(body);
+    if (!parsed.ok) {
+      sendJson(res, 400, { error: `not an Alertmanager webhook payload: ${parsed.error}`, reason: parsed.reason, issues: parsed.issues });
+      return true;
+    }
+    const { events, rejected } = alertsToFaultEvents(parsed.payload, deps.mapping, deps.now?.() ?? new Date());
+    const log = deps.logger.child({ receiver: parsed.payload.receiver, groupKey: parsed.payload.groupKey });
+
+    const stores = events.map(async (event): Promise<StoredAlert> => {
+      const subject = faultSubjectFor(event);
+      const ack = await deps.js.publish(subject, encoder.encode(JSON.stringify(event)), { msgID: event.id, timeout });
+      return { eventId: event.id, subject, incidentId: incidentIdFor(event.service, event.target), status: event.status, seq: ack.seq, duplicate: ack.duplicate };
+    });
+    const dead = rejected.map((r) => {
+      const alert = parsed.payload.alerts[r.index];
+      const data = encoder.encode(JSON.stringify(alert ?? null));
+      const msgId = `am-unmappable-${createHash('sha256').update(data).digest('hex').slice(0, 32)}`;
+      return storeDeadLetter(deps.js, { data, originalSubject: `http:${ALERTMANAGER_PATH}` }, 'unmappable_alert', r.error, msgId);
+    });
+    const results = await Promise.allSettled(stores);
+    const deadResults = await Promise.allSettled(dead);
+    const failed = [...results, ...deadResults].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) {
+      const first = failed[0]?.reason as Error | undefined;
+      log.error('JetStream did not store the notification', { failed: failed.length, error: first });
+      sendJson(res, 503, { error: `JetStream did not store ${failed.length} of ${events.length + rejected.length} records: ${first?.message ?? 'unknown error'}; retry` });
+      return true;
+    }
+    const stored = results.map((r) => (r as PromiseFulfilledResult<StoredAlert>).value);
+    const duplicates = stored.filter((s) => s.duplicate).length;
+    deps.metrics.alerts.inc({ outcome: 'stored' }, stored.length - duplicates);
+    deps.metrics.alerts.inc({ outcome: 'duplicate' }, duplicates);
+    deps.metrics.alerts.inc({ outcome: 'rejected' }, rejected.length);
+    for (const s of stored) log.info('alert stored as fault event', { eventId: s.eventId, incidentId: s.incidentId, status: s.status, duplicate: s.duplicate });
+    for (const r of rejected) log.warn('alert could not become a fault event; dead-lettered', { index: r.index, error: r.error });
+    const reply: AlertmanagerReply = { stored: stored.length - duplicates, duplicates, events: stored, rejected };
+    sendJson(res, 200, reply);
+    return true;
+  };
+}

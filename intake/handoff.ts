@@ -1,0 +1,119 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { FaultEvent } from '../schemas/fault-event';
+import { incidentIdFor, type IncidentId } from '../schemas/identifiers';
+import { SA } from '../schemas/search-attributes';
+import type { IncidentInput, RunbookSnapshot } from '../workflows/incident-input';
+import { faultObserved, faultResolved } from '../workflows/messages';
+
+/** What became of an event handed to Temporal. */
+export type HandoffOutcome = 'started' | 'coalesced' | 'resolved' | 'resolved_no_incident';
+
+/** What the handoff reports once Temporal accepted an event. */
+export interface HandoffResult {
+  outcome: HandoffOutcome;
+  incidentId: IncidentId;
+  runId?: string;
+}
+
+/** Where incidents run. */
+export interface HandoffTarget {
+  client: Client;
+  taskQueue: string;
+  /**
+   * Longest one handoff may take, client retries included, before it counts
+   * as failed and the message goes back to JetStream.
+   * @default 10 s
+   */
+  timeoutMs?: number;
+}
+
+/** @default see {@link HandoffTarget.timeoutMs} */
+export const DEFAULT_HANDOFF_TIMEOUT_MS = 10_000;
+
+const RUN_CACHE_LIMIT = 10_000;
+
+/** Search attributes an incident starts with. */
+export function initialSearchAttributes(event: FaultEvent, runbook: RunbookSnapshot | undefined): SearchAttributePair[] {
+  return [
+    { key: SA.service, value: event.service },
+    { key: SA.target, value: event.target },
+    { key: SA.faultKind, value: event.kind },
+    { key: SA.severity, value: event.severity },
+    { key: SA.runbook, value: runbook?.name ?? 'none' },
+    { key: SA.incidentStatus, value: 'confirming' },
+  ];
+}
+
+/**
+ * Hands events to Temporal. A firing event is a signal-with-start on the
+ * incident id derived from (service, target): the server atomically signals the
+ * open incident or starts a new one, so racing intakes cannot open two.
+ */
+export class Handoff {
+  private readonly runs = new Map<string, string>();
+  private readonly timeoutMs: number;
+
+  constructor(private readonly target: HandoffTarget) {
+    this.timeoutMs = target.timeoutMs ?? DEFAULT_HANDOFF_TIMEOUT_MS;
+  }
+
+  /** Delivers one event; resolves once Temporal has accepted it, rejects when it did not in time. */
+  async deliver(event: FaultEvent, runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
+    const { client } = this.target;
+    return client.withDeadline(Date.now() + this.timeoutMs, () => this.deliverNow(event, runbook, dryRun));
+  }
+
+  private async deliverNow(event: FaultEvent, runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
+    const incidentId = incidentIdFor(event.service, event.target);
+    const { client } = this.target;
+    if (event.status === 'resolved') {
+      try {
+        await client.workflow.getHandle(incidentId).signal(faultResolved, event);
+        return { outcome: 'resolved', incidentId };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { outcome: 'resolved_no_incident', incidentId };
+        throw err;
+      }
+    }
+    const input: IncidentInput = { incidentId, fault: event, ...(runbook ? { runbook } : {}), dryRun: dryRun || event.dryRun === true || runbook?.definition.settings?.dry_run === true };
+    const startedBefore = Date.now();
+    const handle = await client.workflow.signalWithStart('incident', {
+      workflowId: incidentId,
+      taskQueue: this.target.taskQueue,
+      args: [input],
+      signal: faultObserved,
+      signalArgs: [event],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: initialSearchAttributes(event, runbook),
+    });
+    const runId = handle.signaledRunId;
+    const outcome = await this.classify(incidentId, runId, startedBefore);
+    return { outcome, incidentId, runId };
+  }
+
+  /**
+   * Whether the run just signaled was started by this call or was already
+   * open; only feeds metrics and logs, so a failed look-up says "started".
+   */
+  private async classify(incidentId: string, runId: string, startedBefore: number): Promise<HandoffOutcome> {
+    const known = this.runs.get(incidentId);
+    this.remember(incidentId, runId);
+    if (known !== undefined) return known === runId ? 'coalesced' : 'started';
+    try {
+      const desc = await this.target.client.workflow.getHandle(incidentId, runId).describe();
+      return desc.startTime.getTime() >= startedBefore - 1_000 ? 'started' : 'coalesced';
+    } catch {
+      return 'started';
+    }
+  }
+
+  private remember(incidentId: string, runId: string): void {
+    this.runs.delete(incidentId);
+    this.runs.set(incidentId, runId);
+    if (this.runs.size > RUN_CACHE_LIMIT) {
+      const oldest = this.runs.keys().next().value;
+      if (oldest !== undefined) this.runs.delete(oldest);
+    }
+  }
+}

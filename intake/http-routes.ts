@@ -1,0 +1,27 @@
+import type { JetStreamClient } from 'nats';
+import { sendJson, type Route } from '../observability/http-server';
+import type { Logger } from '../observability/logger';
+import type { AlertmanagerMapping } from './alertmanager';
+import { alertmanagerRoute } from './alertmanager-receiver';
+import type { IntakeMetrics } from './metrics';
+
+/** What the intake's HTTP routes need. */
+export interface IntakeHttpDeps {
+  js: JetStreamClient;
+  logger: Logger;
+  metrics: Pick<IntakeMetrics, 'alerts'>;
+  mapping: AlertmanagerMapping;
+  /** Undefined when healthy, else why not. */
+  problem: () => string | undefined;
+}
+
+/** /healthz and the Alertmanager receiver (POST /alertmanager). */
+export function intakeHttpRoutes(deps: IntakeHttpDeps): Route[] {
+  const health: Route = (_req, res, url) => {
+    if (url.pathname !== '/healthz') return false;
+    const problem = deps.problem();
+    sendJson(res, problem === undefined ? 200 : 503, problem === undefined ? { healthy: true } : { healthy: false, problem });
+    return true;
+  };
+  return [health, alertmanagerRoute({ js: deps.js, mapping: deps.mapping, logger: deps.logger.child({ route: 'alertmanager' }), metrics: deps.metrics })];
+}

@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Outcomes an event can have at the intake. */
+export type EventOutcome = 'started' | 'coalesced' | 'resolved' | 'resolved_no_incident' | 'dead_lettered' | 'unhandled' | 'retried' | 'duplicate';
+
+/** What became of one alert posted to the Alertmanager receiver. */
+export type AlertOutcome = 'stored' | 'duplicate' | 'rejected';
+
+/** The intake's Prometheus metrics. */
+export interface IntakeMetrics {
+  events: Counter<'outcome'>;
+  handoffSeconds: Histogram;
+  /** Consumer backlog by state: pending, unacked, redelivered (from the server) and in_process (this process). */
+  backlog: Gauge<'state'>;
+  /** Settings of a stream or consumer that differ from what the intake asks for. */
+  configDrift: Gauge;
+  alerts: Counter<'outcome'>;
+}
+
+/** Registers the intake metrics on a registry. */
+export function createIntakeMetrics(registry: Registry): IntakeMetrics {
+  return {
+    events: new Counter({
+      name: 'runbook_intake_events_total',
+      help: 'Fault event deliveries processed by the intake, by outcome (retried: nacked for redelivery).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    handoffSeconds: new Histogram({
+      name: 'runbook_intake_handoff_seconds',
+      help: 'Time from starting a handoff to Temporal accepting it, retries within one delivery included.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    backlog: new Gauge({
+      name: 'runbook_intake_backlog',
+      help: 'Messages waiting at the intake consumer (pending: not yet delivered; unacked: delivered, not yet acknowledged; redelivered: delivered more than once and unacked; in_process: held by this process).',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    configDrift: new Gauge({
+      name: 'runbook_intake_config_drift',
+      help: 'Stream and consumer settings that differ from what the intake asks for (see the start-up log).',
+      registers: [registry],
+    }),
+    alerts: new Counter({
+      name: 'runbook_intake_alertmanager_alerts_total',
+      help: 'Alerts received on the Alertmanager receiver, by outcome.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+  };
+}

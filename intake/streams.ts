@@ -1,0 +1,162 @@
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, nanos, type ConsumerConfig, type JetStreamManager, type StreamConfig } from 'nats';
+import type { Logger } from '../observability/logger';
+import { FAULT_SUBJECT_PREFIX } from '../schemas/fault-event';
+
+/** Stream of fault events as monitors publish them. */
+export const FAULTS_STREAM = 'FAULTS';
+/** Invalid events with their original bytes and the reason. */
+export const DEAD_LETTER_STREAM = 'FAULTS_DEAD';
+/** Valid events that no runbook handles. */
+export const UNHANDLED_STREAM = 'FAULTS_UNHANDLED';
+/** Durable consumer shared by every intake process. */
+export const INTAKE_CONSUMER = 'intake';
+
+/** Subject prefix of dead letters: `faults_dead.<reason>`. */
+export const DEAD_LETTER_SUBJECT = 'faults_dead';
+/** Subject prefix of unhandled events: `faults_unhandled.<service>.<kind>`. */
+export const UNHANDLED_SUBJECT = 'faults_unhandled';
+
+/**
+ * Window in which JetStream drops a repeat of the same Nats-Msg-Id.
+ * @default 2 minutes
+ */
+export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+/** @default 1,000 messages in flight per consumer before the server holds back. */
+export const DEFAULT_MAX_ACK_PENDING = 1_000;
+/**
+ * Redelivery delays for a message that was neither acked nor nacked (its
+ * intake crashed or hung). The server uses the first one as the ack wait, so
+ * a live intake keeps its in-flight messages alive with progress
+ * acknowledgements (see `InFlight`), and a crashed one loses them after 10 s.
+ */
+export const DEFAULT_REDELIVERY_BACKOFF_MS = [10_000, 30_000, 60_000, 120_000];
+/** The ack wait, equal to the first backoff step because the server enforces that. */
+export const DEFAULT_ACK_WAIT_MS = DEFAULT_REDELIVERY_BACKOFF_MS[0] ?? 10_000;
+/** Largest message the fault stream stores; bigger than any valid event so oversized ones still reach the dead-letter stream. */
+export const FAULTS_MAX_MSG_BYTES = 1024 * 1024;
+
+const DAY_MS = 86_400_000;
+
+/** Stream configurations the intake owns. */
+export function streamConfigs(): Partial<StreamConfig>[] {
+  const base = {
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    num_replicas: 1,
+    duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
+  };
+  return [
+    { ...base, name: FAULTS_STREAM, subjects: [`${FAULT_SUBJECT_PREFIX}.>`], max_age: nanos(7 * DAY_MS), max_msg_size: FAULTS_MAX_MSG_BYTES },
+    { ...base, name: DEAD_LETTER_STREAM, subjects: [`${DEAD_LETTER_SUBJECT}.>`], max_age: nanos(30 * DAY_MS) },
+    { ...base, name: UNHANDLED_STREAM, subjects: [`${UNHANDLED_SUBJECT}.>`], max_age: nanos(30 * DAY_MS) },
+  ];
+}
+
+/** The intake's durable pull consumer. */
+export function intakeConsumerConfig(): Partial<ConsumerConfig> {
+  return {
+    durable_name: INTAKE_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: DEFAULT_MAX_ACK_PENDING,
+    ack_wait: nanos(DEFAULT_ACK_WAIT_MS),
+    backoff: DEFAULT_REDELIVERY_BACKOFF_MS.map((ms) => nanos(ms)),
+    max_deliver: -1,
+  };
+}
+
+/** Values the server reports for a setting left at "no limit" or unset; all mean the same. */
+const UNLIMITED = new Set<unknown>([undefined, null, 0, -1]);
+const UNLIMITED_FIELDS = new Set(['max_msgs', 'max_bytes', 'max_age', 'max_msg_size', 'max_msgs_per_subject', 'max_consumers', 'max_deliver', 'max_ack_pending']);
+
+/**
+ * The value of `key` in the form the server returns it: subject lists are
+ * compared as sets, "no limit" spellings as one, and a consumer's ack wait
+ * as the first backoff step, which the server substitutes when backoff is set.
+ */
+function normalised(key: string, value: unknown, config: Record<string, unknown>): unknown {
+  if (UNLIMITED_FIELDS.has(key) && UNLIMITED.has(value)) return 'unlimited';
+  if (key === 'subjects' && Array.isArray(value)) return [...(value as string[])].sort();
+  if (key === 'ack_wait' && Array.isArray(config['backoff']) && config['backoff'].length > 0) return config['backoff'][0];
+  if (key === 'num_replicas' && (value === 0 || value === undefined)) return 1;
+  return value ?? null;
+}
+
+/**
+ * Settings we asked for that an existing configuration does not have, one
+ * line each. Only keys present in `want` are compared, after normalising both
+ * sides, so defaults the server fills in are never reported.
+ */
+export function configDrift(want: Record<string, unknown>, have: Record<string, unknown>): string[] {
+  const drift: string[] = [];
+  for (const [key, value] of Object.entries(want)) {
+    const w = normalised(key, value, want);
+    const h = normalised(key, have[key], have);
+    if (JSON.stringify(h) !== JSON.stringify(w)) drift.push(`${key}: have ${JSON.stringify(have[key])}, want ${JSON.stringify(value)}`);
+  }
+  return drift;
+}
+
+/** JetStream API error codes meaning "does not exist". */
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
+
+/** True when `err` is the JetStream API's answer that the stream or consumer does not exist. */
+export function isNotFound(err: unknown): boolean {
+  const api = (err as { api_error?: { code?: number; err_code?: number } } | undefined)?.api_error;
+  if (!api) return false;
+  return api.err_code === STREAM_NOT_FOUND || api.err_code === CONSUMER_NOT_FOUND || (api.err_code === undefined && api.code === 404);
+}
+
+/** A JetStream resource could not be checked or created (not merely missing). */
+export class JetStreamSetupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'JetStreamSetupError';
+  }
+}
+
+/**
+ * Creates the streams and the consumer when missing. An existing one whose
+ * configuration drifted is reported (logged and returned), not silently kept
+ * and not silently rewritten: an operator may have tuned it on purpose.
+ * Any error other than "not found" is rethrown, so an unreachable server is
+ * never mistaken for an empty one.
+ */
+export async function ensureJetStream(jsm: JetStreamManager, logger: Logger): Promise<string[]> {
+  const drifts: string[] = [];
+  for (const cfg of streamConfigs()) {
+    const name = cfg.name ?? '';
+    const info = await jsm.streams.info(name).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw new JetStreamSetupError(`cannot check stream ${name}: ${(err as Error).message}`, { cause: err });
+    });
+    if (info) {
+      const d = configDrift(cfg as Record<string, unknown>, info.config as unknown as Record<string, unknown>);
+      if (d.length) {
+        drifts.push(...d.map((x) => `stream ${name} ${x}`));
+        logger.warn('stream configuration drifted', { stream: name, drift: d });
+      }
+    } else {
+      await jsm.streams.add(cfg);
+      logger.info('created stream', { stream: name });
+    }
+  }
+  const want = intakeConsumerConfig();
+  const info = await jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER).catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw new JetStreamSetupError(`cannot check consumer ${INTAKE_CONSUMER}: ${(err as Error).message}`, { cause: err });
+  });
+  if (info) {
+    const d = configDrift(want as Record<string, unknown>, info.config as unknown as Record<string, unknown>);
+    if (d.length) {
+      drifts.push(...d.map((x) => `consumer ${INTAKE_CONSUMER} ${x}`));
+      logger.warn('consumer configuration drifted', { consumer: INTAKE_CONSUMER, drift: d });
+    }
+  } else {
+    await jsm.consumers.add(FAULTS_STREAM, want);
+    logger.info('created consumer', { consumer: INTAKE_CONSUMER });
+  }
+  return drifts;
+}

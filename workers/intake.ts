@@ -1,0 +1,161 @@
+import { resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { connect, type ConsumerMessages, type JetStreamManager, type NatsConnection } from 'nats';
+import { loadAlertmanagerMapping } from '../config/alertmanager-mapping';
+import { loadConfig } from '../config/config';
+import { loadRunbookDir, formatRunbookErrors, type LoadedRunbook } from '../engine/load-runbook';
+import { fileAckGate } from '../intake/ack-gate';
+import { Handoff } from '../intake/handoff';
+import { intakeHttpRoutes } from '../intake/http-routes';
+import { IntakeLoop } from '../intake/intake-loop';
+import { createIntakeMetrics, type IntakeMetrics } from '../intake/metrics';
+import { ensureJetStream, FAULTS_STREAM, INTAKE_CONSUMER } from '../intake/streams';
+import { closeHttpServer, startHttpServer } from '../observability/http-server';
+import { createLogger, type Logger } from '../observability/logger';
+import { metricsRoute, registry } from '../observability/metrics';
+
+/** How many messages one pull asks for. */
+const BATCH = 256;
+/** How often the backlog gauge is refreshed from the server. */
+const BACKLOG_INTERVAL_MS = 2_000;
+/** Pause before consuming again after the consumer stopped on an error. */
+const RECONSUME_DELAY_MS = 1_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Creates or checks the streams and consumer, retrying while NATS is not answering. */
+async function setUpJetStream(jsm: JetStreamManager, logger: Logger, metrics: IntakeMetrics, isStopping: () => boolean): Promise<void> {
+  for (let attempt = 1; !isStopping(); attempt++) {
+    try {
+      const drift = await ensureJetStream(jsm, logger);
+      metrics.configDrift.set(drift.length);
+      return;
+    } catch (err) {
+      logger.error('JetStream set-up failed; retrying', { attempt, error: err });
+      await sleep(Math.min(10_000, 500 * attempt));
+    }
+  }
+}
+
+function refreshBacklog(jsm: JetStreamManager, metrics: IntakeMetrics, loop: IntakeLoop): void {
+  metrics.backlog.set({ state: 'in_process' }, loop.inFlightCount);
+  jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER).then(
+    (info) => {
+      metrics.backlog.set({ state: 'pending' }, info.num_pending);
+      metrics.backlog.set({ state: 'unacked' }, info.num_ack_pending);
+      metrics.backlog.set({ state: 'redelivered' }, info.num_redelivered);
+    },
+    // NATS away: keep the last known values; the status watcher logs the outage.
+    () => undefined,
+  );
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('intake', config.logLevel);
+  const mapping = loadAlertmanagerMapping(config.alertmanagerMappingFile);
+
+  const loaded = await loadRunbookDir(resolve(config.runbooksDir));
+  if (!loaded.ok) throw new Error(`runbooks in ${config.runbooksDir} are invalid:\n${formatRunbookErrors(loaded.errors)}`);
+  const runbooks: LoadedRunbook[] = loaded.runbooks;
+  logger.info('runbooks loaded', { runbooks: runbooks.map((r) => `${r.runbook.name}@${r.runbook.version}`) });
+
+  let stopping = false;
+  const isStopping = (): boolean => stopping;
+  const nc: NatsConnection = await connect({
+    servers: config.natsUrl,
+    name: 'runbook-intake',
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
+  });
+  const jsm = await nc.jetstreamManager();
+  const js = nc.jetstream();
+  const metrics = createIntakeMetrics(registry);
+  await setUpJetStream(jsm, logger, metrics, isStopping);
+
+  let natsConnected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') natsConnected = false;
+      if (s.type === 'reconnect') {
+        natsConnected = true;
+        // The server may have come back without its state; recreate what is missing.
+        void setUpJetStream(jsm, logger, metrics, isStopping);
+      }
+      const level = s.type === 'disconnect' || s.type === 'error' ? 'warn' : 'info';
+      logger[level]('nats connection status', { type: s.type, data: String(s.data) });
+    }
+  })();
+
+  // Lazy: the intake starts and keeps consuming (and nacking) while Temporal is down.
+  const connection = Connection.lazy({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.namespace });
+  const handoff = new Handoff({ client, taskQueue: config.taskQueue });
+  if (config.intakeAckGateDir) logger.warn('fault-injection ack gate is on: acks wait for a release file', { dir: config.intakeAckGateDir });
+  const loop = new IntakeLoop({
+    js,
+    handoff,
+    runbooks: () => runbooks,
+    metrics,
+    logger,
+    dryRun: config.dryRun,
+    concurrency: config.intakeConcurrency,
+    ...(config.intakeAckGateDir ? { beforeAck: fileAckGate(config.intakeAckGateDir) } : {}),
+  });
+
+  const backlogTimer = setInterval(() => refreshBacklog(jsm, metrics, loop), BACKLOG_INTERVAL_MS);
+  const http = await startHttpServer(config.intakePort, [
+    ...intakeHttpRoutes({
+      js,
+      logger,
+      metrics,
+      mapping,
+      problem: () => (stopping ? 'stopping' : nc.isClosed() ? 'NATS connection closed' : natsConnected ? undefined : 'NATS disconnected; reconnecting'),
+    }),
+    metricsRoute(registry),
+  ]);
+  logger.info('intake started', { nats: config.natsUrl, temporal: config.temporalAddress, port: config.intakePort, concurrency: config.intakeConcurrency });
+
+  let current: ConsumerMessages | undefined;
+  const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('intake stopping');
+    current?.stop();
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+
+  // The consumer survives reconnects on its own; this loop only restarts it after it gave up.
+  while (!stopping) {
+    try {
+      const consumer = await js.consumers.get(FAULTS_STREAM, INTAKE_CONSUMER);
+      current = await consumer.consume({ max_messages: BATCH });
+      void (async () => {
+        const messages = current;
+        if (!messages) return;
+        for await (const s of await messages.status()) logger.debug('consumer status', { type: s.type, data: s.data });
+      })().catch(() => undefined);
+      if (stopping) current.stop();
+      await loop.run(current);
+    } catch (err) {
+      logger.error('consuming stopped; starting again', { error: err });
+    }
+    if (!stopping) await sleep(RECONSUME_DELAY_MS);
+  }
+
+  clearInterval(backlogTimer);
+  await closeHttpServer(http);
+  await nc.drain().catch(() => undefined);
+  await connection.close();
+  logger.info('intake stopped');
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`intake: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
