@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig, type Config } from '../../config/config';
+import { startLocalStack } from '../../stack/local-stack';
+import { processAlive, readStackFile, type StackInfo } from '../../stack/stack-file';
+import { PROJECT_ROOT } from '../../stack/toolchain';
+import { waitFor } from '../../stack/wait-for';
+import { flagsToConfig, parseFlags, type CliCommand } from '../command';
+import { CliError } from '../context';
+
+const USAGE =
+  'runbook up [--detach] [--state-dir DIR] [--temporal-port N] [--temporal-ui-port N] [--nats-port N] [--nats-monitor-port N] [--intake-port N] [--worker-metrics-port N] [--namespace NS] [--log-level LEVEL]';
+
+const OPTIONS = {
+  detach: { type: 'boolean' },
+  'state-dir': { type: 'string' },
+  'temporal-port': { type: 'string' },
+  'temporal-ui-port': { type: 'string' },
+  'nats-port': { type: 'string' },
+  'nats-monitor-port': { type: 'string' },
+  'intake-port': { type: 'string' },
+  'worker-metrics-port': { type: 'string' },
+  namespace: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+/** The lines printed once the stack is ready. */
+export function readyBanner(info: StackInfo): string {
+  const stateFlag = info.stateDir === resolve('.runbook') ? '' : ` --state-dir ${info.stateDir}`;
+  return [
+    '',
+    'self-healing-runbooks is up',
+    `  Temporal UI   ${info.temporalUiUrl ?? '(headless)'}  (namespace ${info.namespace})`,
+    `  Temporal      ${info.temporalAddress}`,
+    `  NATS          ${info.natsUrl}  (monitoring ${info.natsMonitorUrl})`,
+    `  Intake        ${info.intakeUrl}/metrics, Alertmanager webhook ${info.intakeUrl}/alertmanager`,
+    `  Worker        ${info.workerUrl}/metrics`,
+    `  State         ${info.stateDir}`,
+    '',
+    'Send a test fault:',
+    `  npx runbook fault --service demo --target node-1 --kind node_down${stateFlag}`,
+    `  npx runbook incidents${stateFlag}`,
+    '',
+  ].join('\n');
+}
+
+async function runForeground(config: Config): Promise<number> {
+  const existing = readStackFile(resolve(config.stateDir));
+  if (existing && processAlive(existing.supervisorPid) && existing.supervisorPid !== process.pid) {
+    throw new CliError(`a stack is already running from ${existing.stateDir} (pid ${existing.supervisorPid}); stop it with: runbook down`);
+  }
+  let failure: string | undefined;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (wake = r));
+  const stack = await startLocalStack(config, {
+    log: (line) => process.stdout.write(`${line}\n`),
+    onComponentExit: (name, code) => {
+      failure = `${name} exited unexpectedly (code ${code}); see ${join(resolve(config.stateDir), 'logs', `${name}.log`)}`;
+      wake();
+    },
+  });
+  process.stdout.write(readyBanner(stack.info));
+  process.stdout.write('Press Ctrl-C to stop.\n');
+  const onSignal = (): void => wake();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  await stopped;
+  if (failure) process.stderr.write(`runbook up: ${failure}; stopping the stack\n`);
+  process.stdout.write('stopping...\n');
+  await stack.stop();
+  process.stdout.write('stopped\n');
+  return failure ? 1 : 0;
+}
+
+async function runDetached(config: Config, args: string[]): Promise<number> {
+  const stateDir = resolve(config.stateDir);
+  mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  const logFile = join(stateDir, 'logs', 'up.log');
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'runbook'), 'up', ...args.filter((a) => a !== '--detach')], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  child.unref();
+  const pid = child.pid ?? -1;
+  try {
+    await waitFor('the stack to become ready', 120_000, () => {
+      if (!processAlive(pid)) throw new Error('exited');
+      const info = readStackFile(stateDir);
+      return info?.supervisorPid === pid && info.ready;
+    }, 200);
+  } catch {
+    const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+    throw new CliError(`the stack did not start; last lines of ${logFile}:\n${tail}`, 1);
+  }
+  const info = readStackFile(stateDir);
+  if (info) process.stdout.write(readyBanner(info));
+  process.stdout.write(`Running in the background (pid ${pid}, log ${logFile}). Stop it with: runbook down${stateDir === resolve('.runbook') ? '' : ` --state-dir ${stateDir}`}\n`);
+  return 0;
+}
+
+/** `runbook up`: the local stack, in the foreground or detached. */
+export const upCommand: CliCommand = {
+  name: 'up',
+  summary: 'start Temporal, NATS, the worker and the intake locally',
+  usage: USAGE,
+  async run(args) {
+    const { values } = parseFlags(args, OPTIONS, USAGE);
+    const config = loadConfig(flagsToConfig(values));
+    return values.detach ? runDetached(config, args) : runForeground(config);
+  },
+};

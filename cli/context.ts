@@ -1,0 +1,58 @@
+import { Client, Connection } from '@temporalio/client';
+import { connect, type NatsConnection } from 'nats';
+import { ENV, loadConfig, type Config, type ConfigKey } from '../config/config';
+import { readStackFile } from '../stack/stack-file';
+
+/** A command-line failure with a message for the user and an exit code. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Configuration for CLI commands: flags > environment > the running stack's
+ * stack.json (so `runbook up --nats-port 5222` and later commands agree) > defaults.
+ */
+export function cliConfig(flags: Partial<Record<ConfigKey, unknown>>): Config {
+  const base = loadConfig(flags);
+  const stack = readStackFile(base.stateDir);
+  if (!stack) return base;
+  const fromStack: Partial<Record<ConfigKey, unknown>> = {
+    temporalAddress: stack.temporalAddress,
+    natsUrl: stack.natsUrl,
+    namespace: stack.namespace,
+    taskQueue: stack.taskQueue,
+    intakePort: stack.ports.intake,
+    workerMetricsPort: stack.ports.worker,
+  };
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(fromStack)) {
+    if (value !== undefined) env[ENV[key as ConfigKey]] = String(value);
+  }
+  return loadConfig(flags, { ...env, ...process.env });
+}
+
+/** A Temporal client for the configured namespace; close the connection when done. */
+export async function temporalClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 3_000 });
+  } catch (err) {
+    throw new CliError(`cannot reach Temporal at ${config.temporalAddress} (${(err as Error).message}); is the stack up? Try: runbook status`);
+  }
+  return { client: new Client({ connection, namespace: config.namespace }), close: () => connection.close() };
+}
+
+/** A NATS connection that fails fast with a clear message. */
+export async function natsConnection(config: Config): Promise<NatsConnection> {
+  try {
+    return await connect({ servers: config.natsUrl, timeout: 3_000, name: 'runbook-cli' });
+  } catch (err) {
+    throw new CliError(`cannot reach NATS at ${config.natsUrl} (${(err as Error).message}); is the stack up? Try: runbook status`);
+  }
+}
