@@ -1,0 +1,52 @@
+import type { Action, ProbeTarget } from '../schemas/runbook';
+
+/**
+ * Inputs and outputs of the incident activities. Workflows import this file
+ * for types only, so it holds nothing that runs.
+ */
+
+/** One runbook action to perform, with its templates already resolved by the workflow. */
+export interface ActionRequest {
+  /** Workflow id of the incident, e.g. `incident/app/primary`. */
+  incidentId: string;
+  stepId: string;
+  action: Action;
+  dryRun: boolean;
+  /** The runbook's `settings.allowed_executables`; empty means no command may run. */
+  allowedExecutables: string[];
+  /** Isolation token from the isolating step; sent along so receivers can refuse stale requests. */
+  epoch?: number;
+  /** Deadline for the action's own work; by default a little less than the activity's start-to-close timeout. */
+  timeoutMs?: number;
+  /** Key receivers de-duplicate on; `${incidentId}/${stepId}` when absent. */
+  idempotencyKey?: string;
+}
+
+/** What one action did (or, in a dry run, would do). */
+export interface ActionResult {
+  /** What templates and conditions read as `steps.<id>.output.*`: plain JSON, never a secret. */
+  output: Record<string, unknown>;
+  dryRun: boolean;
+  /** Dry run only: what it would do, checked against live state where that can be read. */
+  plan?: string;
+  /** One human-readable line for `runbook show` and the audit trail. */
+  summary: string;
+}
+
+/** One health check. */
+export interface ProbeRequest {
+  target: ProbeTarget;
+  timeoutMs: number;
+  allowedExecutables: string[];
+}
+
+/** Outcome of one health check; an unhealthy target is `ok: false`, never an error. */
+export interface ProbeOutcome {
+  ok: boolean;
+  latency_ms: number;
+  detail: string;
+  /** HTTP status, for HTTP probes that got an answer. */
+  status?: number;
+  /** Exit code, for command probes whose program ran to completion. */
+  exit_code?: number;
+}

@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { z } from 'zod';
+import { ServiceSpec } from '../activities/adapters/process-supervisor';
+import { ConfigError } from './config';
+
+/**
+ * The service registry: which programs `supervisor: { service }` actions may
+ * start, stop and restart. A YAML (or JSON) file maps each service name to its
+ * process spec:
+ *
+ * ```yaml
+ * app-standby:
+ *   argv: [/usr/bin/node, /opt/app/server.js, "8082"]
+ *   cwd: /opt/app
+ *   env: { NODE_ENV: production }
+ *   pidFile: /run/app/standby.pid
+ *   logFile: /var/log/app/standby.log
+ *   health: { kind: http, url: "http://127.0.0.1:8082/health", timeoutMs: 1000 }
+ *   startTimeoutMs: 20000
+ * ```
+ *
+ * Relative `cwd`, `pidFile` and `logFile` are taken from the file's directory.
+ */
+
+/** One entry of the services file: a process spec without its name (the key is the name). */
+export const ServiceEntry = ServiceSpec.omit({ name: true }).extend({
+  /** How long a start may take to become healthy. @default 15000 */
+  startTimeoutMs: z.number().int().positive().optional(),
+  /** Time between SIGTERM and SIGKILL when stopping. @default 10000 */
+  stopGraceMs: z.number().int().positive().optional(),
+});
+export type ServiceEntry = z.infer<typeof ServiceEntry>;
+
+/** The whole file: service name → entry. */
+export const ServicesFile = z.record(ServiceSpec.shape.name, ServiceEntry);
+export type ServicesFile = z.infer<typeof ServicesFile>;
+
+/** A registry entry as the activities use it: the supervisor spec plus its timeouts. */
+export type RegisteredService = ServiceSpec & Pick<ServiceEntry, 'startTimeoutMs' | 'stopGraceMs'>;
+
+/** Suggested location of the services file, relative to the working directory. */
+export const DEFAULT_SERVICES_FILE = 'services.yaml';
+
+const PATH_FIELDS = ['cwd', 'pidFile', 'logFile'] as const;
+
+/** Line of the deepest node on `fieldPath` that exists in the document (1 when none does). */
+function lineOf(doc: Document, lines: LineCounter, fieldPath: readonly PropertyKey[]): number {
+  for (let n = fieldPath.length; n > 0; n--) {
+    const parent: unknown = n === 1 ? doc.contents : doc.getIn(fieldPath.slice(0, n - 1), true);
+    const last = fieldPath[n - 1];
+    let offset: number | undefined;
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(last));
+      if (pair && isNode(pair.key)) offset = pair.key.range?.[0];
+    } else if (isSeq(parent) && typeof last === 'number') {
+      const item = parent.items[last];
+      if (isNode(item)) offset = item.range?.[0];
+    }
+    if (offset !== undefined) return lines.linePos(offset).line;
+  }
+  return 1;
+}
+
+function formatField(fieldPath: readonly PropertyKey[]): string {
+  return fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+/** Resolves the relative path fields of each entry against `dir`, leaving other values for the schema to judge. */
+function resolvePaths(raw: unknown, dir: string): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  return Object.fromEntries(
+    Object.entries(raw).map(([name, entry]: [string, unknown]) => {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return [name, entry];
+      const copy: Record<string, unknown> = { ...(entry as Record<string, unknown>) };
+      for (const field of PATH_FIELDS) {
+        const value = copy[field];
+        if (typeof value === 'string' && value !== '' && !path.isAbsolute(value)) copy[field] = path.resolve(dir, value);
+      }
+      return [name, copy];
+    }),
+  );
+}
+
+/**
+ * Parses services-file text. Problems are thrown as one ConfigError with a
+ * `file:line: field: message` line each.
+ */
+export function parseServicesFile(text: string, file: string): Record<string, RegisteredService> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const messages = doc.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? 1}: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`);
+    throw new ConfigError(`invalid services file:\n${messages.join('\n')}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const parsed = ServicesFile.safeParse(resolvePaths(raw, path.dirname(path.resolve(file))));
+  if (!parsed.success) {
+    const messages = parsed.error.issues.flatMap((issue) => {
+      const at = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      const fields = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...at, k]) : [at];
+      const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+      return fields.map((f) => `${file}:${lineOf(doc, lines, f)}: ${formatField(f) || '(top level)'}: ${message}`);
+    });
+    throw new ConfigError(`invalid services file:\n${messages.join('\n')}`);
+  }
+  return Object.fromEntries(Object.entries(parsed.data).map(([name, entry]) => [name, { name, ...entry }]));
+}
+
+/** Reads and checks a services file; a missing, unreadable or invalid file throws ConfigError. */
+export async function loadServicesFile(file: string): Promise<Record<string, RegisteredService>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`services file ${file}: ${(err as Error).message}`);
+  }
+  return parseServicesFile(text, file);
+}
+
+/** As loadServicesFile, but a file that does not exist is an empty registry. */
+export async function loadServicesFileIfPresent(file: string): Promise<Record<string, RegisteredService>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`services file ${file}: ${(err as Error).message}`);
+  }
+  return parseServicesFile(text, file);
+}

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { SA } from '../../schemas/search-attributes';
+import { PROJECT_ROOT } from '../../stack/toolchain';
+import { waitFor } from '../../stack/wait-for';
+import { runCli } from '../helpers/cli';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+let stack: TestStack;
+let connection: Connection;
+let client: Client;
+
+before(async () => {
+  stack = await startTestStack({ worker: true, intake: true, overrides: { runbooksDir: join(PROJECT_ROOT, 'test/fixtures/runbooks-hold') } });
+  connection = await Connection.connect({ address: stack.config.temporalAddress });
+  client = new Client({ connection, namespace: stack.config.namespace });
+});
+
+after(async () => {
+  await connection?.close();
+  await stack?.stop();
+});
+
+test('a fault published with runbook fault becomes an incident with its search attributes', async () => {
+  const published = await runCli(['fault', '--service', 'checkout', '--target', 'gpu-7', '--kind', 'node_down', '--severity', 'warning', '--json'], stack.env);
+  assert.equal(published.code, 0, published.stderr);
+  const { event, incidentId } = JSON.parse(published.stdout) as { event: { id: string }; incidentId: string };
+  assert.equal(incidentId, 'incident/checkout/gpu-7');
+
+  const handle = client.workflow.getHandle(incidentId);
+  let attrs: Awaited<ReturnType<typeof handle.describe>>['typedSearchAttributes'] | undefined;
+  await waitFor('the incident to be visible with its search attributes', 30_000, async () => {
+    try {
+      const d = await handle.describe();
+      attrs = d.typedSearchAttributes;
+      return d.status.name === 'RUNNING' && attrs.get(SA.incidentStatus) !== undefined;
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(attrs?.get(SA.service), 'checkout');
+  assert.equal(attrs?.get(SA.target), 'gpu-7');
+  assert.equal(attrs?.get(SA.faultKind), 'node_down');
+  assert.equal(attrs?.get(SA.severity), 'warning');
+  assert.equal(attrs?.get(SA.runbook), 'hold');
+
+  const state = await handle.query<{ faults: { firstEventId: string; count: number } }>('state');
+  assert.equal(state.faults.firstEventId, event.id);
+  assert.equal(state.faults.count, 1);
+
+  await waitFor('runbook incidents to list the incident', 30_000, async () => {
+    const listed = await runCli(['incidents', '--json', '--service', 'checkout'], stack.env);
+    assert.equal(listed.code, 0, listed.stderr);
+    const rows = JSON.parse(listed.stdout) as { incidentId: string; target: string; runbook: string }[];
+    return rows.some((r) => r.incidentId === incidentId && r.target === 'gpu-7' && r.runbook === 'hold');
+  }, 500);
+});
+
+test('runbook fault refuses an unsafe target and names the field', async () => {
+  const res = await runCli(['fault', '--service', 'checkout', '--target', 'gpu-7; reboot', '--kind', 'node_down'], stack.env);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /target/);
+});
