@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from '../engine/duration';
 
 /**
  * The runbook format: YAML files validated at the edge (CLI, intake) and handed
@@ -7,23 +8,7 @@ import { z } from 'zod';
  * workflow never has to know a default, and the content hash covers them.
  */
 
-const DURATION_PATTERN = /^([1-9][0-9]*)(ms|s|m|h)$/;
-const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/**
- * Milliseconds in a duration string such as `500ms`, `5s`, `2m` or `1h`.
- * The format is a subset of what Temporal accepts, so the strings can also be
- * passed to Temporal unchanged.
- * @throws RangeError when the string is not a positive duration.
- */
-export function parseDuration(s: string): number {
-  const m = DURATION_PATTERN.exec(s);
-  const unit = m?.[2] === undefined ? undefined : DURATION_UNIT_MS[m[2]];
-  if (!m?.[1] || unit === undefined) {
-    throw new RangeError(`not a duration: "${s}" (expected e.g. 500ms, 5s, 2m, 1h)`);
-  }
-  return Number(m[1]) * unit;
-}
+export { parseDuration };
 
 const DURATION_MESSAGE = 'must be a duration like 500ms, 5s, 2m or 1h';
 

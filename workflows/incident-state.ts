@@ -11,9 +11,6 @@ export type IncidentStatus =
   | 'failed'
   | 'aborted';
 
-/** Statuses after which the incident is closed. */
-export const TERMINAL_STATUSES: readonly IncidentStatus[] = ['resolved', 'false_alarm', 'failed', 'aborted'];
-
 /** Faults coalesced into one incident. */
 export interface FaultsAbsorbed {
   count: number;
@@ -28,18 +25,57 @@ export interface FaultsAbsorbed {
   resolvedSignals: number;
 }
 
+/** One try of a step's action. */
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: string;
+  finishedAt: string;
+  ok: boolean;
+  error?: string;
+  errorType?: string;
+}
+
 /** Result of one runbook step as the workflow saw it. */
 export interface StepRecord {
   id: string;
+  name?: string;
   kind: string;
-  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'compensated';
-  attempts: number;
+  status: 'pending' | 'waiting_approval' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'compensated';
+  attempts: AttemptRecord[];
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
   lastError?: string;
-  output?: unknown;
+  output?: Record<string, unknown>;
+  summary?: string;
+  plan?: string;
   dryRun?: boolean;
+  /** The action as run, templates resolved (secrets are referenced by name only). */
+  input?: unknown;
+  skipReason?: string;
+}
+
+/** A compensation run after a failure. */
+export interface CompensationRecord {
+  forStep: string;
+  kind: string;
+  ok: boolean;
+  at: string;
+  summary?: string;
+  error?: string;
+}
+
+/** A request for a human and its answers. */
+export interface HumanRequest {
+  requestId: string;
+  type: 'approval' | 'escalation';
+  step: string;
+  reason: string;
+  requestedAt: string;
+  approvers?: string[];
+  decidedAt?: string;
+  outcome?: string;
+  decisions: { by: string; channel: string; reason: string; at: string; verdict: string; accepted: boolean; note?: string }[];
 }
 
 /** The incident as `runbook show` renders it. */
@@ -57,6 +93,10 @@ export interface IncidentState {
   faults: FaultsAbsorbed;
   currentStep?: string;
   steps: StepRecord[];
+  compensations: CompensationRecord[];
+  requests: HumanRequest[];
+  /** Isolation token: raised by each verified isolation, passed to later steps. */
+  epoch: number;
   lastError?: string;
   firstFault: FaultEvent;
 }

@@ -1,10 +1,16 @@
-import { condition, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { evaluateCondition } from '../engine/conditions';
+import { parseDuration } from '../engine/duration';
+import { resolveTemplate, type TemplateContext } from '../engine/template';
+import type { Approval, Step } from '../schemas/runbook';
 import { SA } from '../schemas/search-attributes';
+import { confirmFault } from './confirm';
 import { absorbFault, openLedger } from './fault-ledger';
-import type { IncidentState, IncidentStatus } from './incident-state';
-import type { IncidentInput } from './incident-input';
-import { faultObserved, faultResolved, incidentState } from './messages';
-
+import { HumanGate } from './human-gate';
+import type { IncidentInput, RunbookSnapshot } from './incident-input';
+import type { IncidentState, IncidentStatus, StepRecord } from './incident-state';
+import { approve, decide, faultObserved, faultResolved, incidentState, reject } from './messages';
+import { runActionWithRetry } from './run-action';
 
 /** How an incident ended. */
 export interface IncidentResult {
@@ -13,43 +19,234 @@ export interface IncidentResult {
   faultsAbsorbed: number;
 }
 
-/** One open incident per (service, target): absorbs repeat faults until it closes. */
+type Ending = { status: IncidentStatus; outcome: string };
+
+/**
+ * One incident per (service, target): absorbs repeat faults and runs the
+ * snapshotted runbook step by step — confirm, remediate with retries and
+ * compensation, and ask a human when automation runs out.
+ */
 export async function incident(input: IncidentInput): Promise<IncidentResult> {
+  const now = (): string => new Date().toISOString();
   const seen = new Set<string>([input.fault.id]);
+  const runbook = input.runbook;
   const state: IncidentState = {
     incidentId: input.incidentId,
     service: input.fault.service,
     target: input.fault.target,
     kind: input.fault.kind,
     status: 'confirming',
+    ...(runbook ? { runbook: { name: runbook.name, version: runbook.version, hash: runbook.hash } } : {}),
     dryRun: input.dryRun ?? false,
     openedAt: new Date(workflowInfo().startTime).toISOString(),
     faults: openLedger(input.fault),
     steps: [],
+    compensations: [],
+    requests: [],
+    epoch: 0,
     firstFault: input.fault,
   };
   let resolvedByMonitor = false;
+  const gate = new HumanGate(state.requests, now);
 
   setHandler(faultObserved, (event) => {
-    if (absorbFault(state.faults, event, seen)) setSeverity();
+    if (absorbFault(state.faults, event, seen)) upsertSearchAttributes([{ key: SA.severity, value: state.faults.severity }]);
   });
   setHandler(faultResolved, (event) => {
     if (absorbFault(state.faults, event, seen)) resolvedByMonitor = true;
   });
+  setHandler(approve, (d) => void gate.receive({ ...d, verdict: 'approve' }));
+  setHandler(reject, (d) => void gate.receive({ ...d, verdict: 'reject' }));
+  setHandler(decide, (d) => void gate.receive({ ...d, verdict: d.action }));
   setHandler(incidentState, () => state);
 
-  const setSeverity = (): void => upsertSearchAttributes([{ key: SA.severity, value: state.faults.severity }]);
   const setStatus = (status: IncidentStatus): void => {
+    if (state.status === status) return;
     state.status = status;
     upsertSearchAttributes([{ key: SA.incidentStatus, value: status }]);
   };
+  upsertSearchAttributes([{ key: SA.incidentStatus, value: state.status }]);
 
-  setStatus('confirming');
-  await condition(() => resolvedByMonitor);
-  setStatus('resolved');
-  state.outcome = 'recovered';
-  state.closedAt = new Date().toISOString();
-  return { status: state.status, outcome: state.outcome, faultsAbsorbed: state.faults.count };
+  const ending = runbook ? await runRunbook(runbook) : await waitForResolution();
+  setStatus(ending.status);
+  state.outcome = ending.outcome;
+  state.currentStep = undefined;
+  state.closedAt = now();
+  return { status: ending.status, outcome: ending.outcome, faultsAbsorbed: state.faults.count };
+
+  async function waitForResolution(): Promise<Ending> {
+    await condition(() => resolvedByMonitor);
+    return { status: 'resolved', outcome: 'recovered' };
+  }
+
+  async function runRunbook(snapshot: RunbookSnapshot): Promise<Ending> {
+    const def = snapshot.definition;
+    const settings = def.settings;
+    const allowed = settings?.allowed_executables ?? [];
+    const compensateOnFailure = settings?.compensate_on_failure ?? true;
+    const dryRun = state.dryRun || settings?.dry_run === true;
+    state.dryRun = dryRun;
+    const ctx: TemplateContext & { steps: Record<string, { output?: unknown }> } = {
+      fault: input.fault,
+      params: def.params ?? {},
+      steps: {},
+      incident: { id: input.incidentId, epoch: 0 },
+    };
+    const undo: { forStep: string; step: Step; action: NonNullable<Step['compensate']> }[] = [];
+    state.steps = def.steps.map((s) => ({ id: s.id, ...(s.name ? { name: s.name } : {}), kind: s.action.kind, status: 'pending', attempts: [] }));
+
+    const compensate = async (): Promise<void> => {
+      while (undo.length > 0) {
+        const item = undo.pop();
+        if (!item) break;
+        const action = resolveTemplate(item.action, ctx);
+        const outcome = await runActionWithRetry({ incidentId: input.incidentId, step: item.step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: [] });
+        state.compensations.push({
+          forStep: item.forStep,
+          kind: action.kind,
+          ok: outcome.ok,
+          at: now(),
+          ...(outcome.ok ? { summary: outcome.result.summary } : { error: outcome.failure.message }),
+        });
+        const rec = state.steps.find((s) => s.id === item.forStep);
+        if (rec && outcome.ok) rec.status = 'compensated';
+      }
+    };
+
+    for (let i = 0; i < def.steps.length; i++) {
+      const step = def.steps[i];
+      const rec = state.steps[i];
+      if (!step || !rec) continue;
+      state.currentStep = step.id;
+      if (step.when && !evaluateCondition(step.when, ctx)) {
+        rec.status = 'skipped';
+        rec.skipReason = 'when condition is false';
+        continue;
+      }
+      if (step.approval !== false && step.approval !== undefined) {
+        rec.status = 'waiting_approval';
+        const verdict = await approvalGate(step, step.approval, 'the runbook requires approval for this step');
+        if (verdict !== 'approve') {
+          rec.status = 'skipped';
+          rec.skipReason = `approval ${verdict}`;
+          if (compensateOnFailure) await compensate();
+          return { status: 'aborted', outcome: `approval ${verdict} at ${step.id}` };
+        }
+      }
+      rec.status = 'running';
+      rec.startedAt ??= now();
+      if (step.action.kind !== 'confirm') setStatus('remediating');
+
+      let action;
+      try {
+        action = resolveTemplate(step.action, ctx);
+      } catch (err) {
+        rec.status = 'failed';
+        rec.lastError = `template: ${(err as Error).message}`;
+        state.lastError = rec.lastError;
+        if (compensateOnFailure) await compensate();
+        return { status: 'failed', outcome: `invalid reference in ${step.id}` };
+      }
+      rec.input = action;
+
+      if (action.kind === 'confirm') {
+        const result = await confirmFault(action, allowed, () => resolvedByMonitor);
+        const output = { confirmed: result.verdict === 'confirmed', failures: result.failures, successes: result.successes, samples: result.samples };
+        finish(rec, output, `${result.verdict}: ${result.failures} of ${result.samples} probes failed`);
+        ctx.steps[step.id] = { output };
+        if (result.verdict === 'recovered') return { status: 'resolved', outcome: 'recovered' };
+        if (result.verdict === 'healthy') return { status: 'false_alarm', outcome: 'false_alarm' };
+        continue;
+      }
+      if (action.kind === 'wait') {
+        await sleep(parseDuration(action.duration));
+        finish(rec, { waited: action.duration }, `waited ${action.duration}`);
+        ctx.steps[step.id] = { output: rec.output };
+        continue;
+      }
+
+      const outcome = await runActionWithRetry({ incidentId: input.incidentId, step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: rec.attempts });
+      if (outcome.ok) {
+        finish(rec, outcome.result.output, outcome.result.summary);
+        if (outcome.result.plan) rec.plan = outcome.result.plan;
+        rec.dryRun = outcome.result.dryRun;
+        ctx.steps[step.id] = { output: outcome.result.output };
+        if (step.isolation === 'provides') {
+          state.epoch += 1;
+          ctx.incident = { id: input.incidentId, epoch: state.epoch };
+        }
+        if (step.compensate) undo.push({ forStep: step.id, step, action: step.compensate });
+        continue;
+      }
+
+      rec.status = 'failed';
+      rec.lastError = `${outcome.failure.type}: ${outcome.failure.message}`;
+      rec.finishedAt = now();
+      state.lastError = rec.lastError;
+      if (step.on_failure === 'continue') continue;
+      if (compensateOnFailure) await compensate();
+      if (step.on_failure === 'abort') return { status: 'failed', outcome: `step ${step.id} failed` };
+
+      const verdict = await escalate(step, rec.lastError);
+      if (verdict === 'retry') {
+        rec.status = 'pending';
+        i -= 1;
+        continue;
+      }
+      if (verdict === 'skip') {
+        rec.status = 'skipped';
+        rec.skipReason = 'skipped by decision after failure';
+        continue;
+      }
+      return { status: 'aborted', outcome: `aborted after ${step.id} failed` };
+    }
+    return { status: 'resolved', outcome: dryRun ? 'planned' : 'healed' };
+  }
+
+  function finish(rec: StepRecord, output: Record<string, unknown>, summary: string): void {
+    rec.status = 'succeeded';
+    rec.output = output;
+    rec.summary = summary;
+    rec.finishedAt = now();
+    if (rec.startedAt) rec.durationMs = Date.parse(rec.finishedAt) - Date.parse(rec.startedAt);
+  }
+
+  async function approvalGate(step: Step, approval: Approval, reason: string): Promise<string> {
+    const previous = state.status;
+    setStatus('awaiting_approval');
+    let approvers = approval.approvers;
+    const approvedBy = new Set<string>();
+    const timeoutMs = parseDuration(approval.timeout);
+    for (let round = 0; ; round++) {
+      const { verdict } = await gate.ask(
+        { type: 'approval', step: step.id, reason, approvers },
+        (d) => {
+          if (d.verdict === 'reject') return 'reject';
+          approvedBy.add(d.by);
+          return approvedBy.size >= approval.min_approvals ? 'approve' : undefined;
+        },
+        timeoutMs,
+      );
+      if (verdict !== 'timeout') {
+        setStatus(previous === 'confirming' ? 'remediating' : previous);
+        return verdict;
+      }
+      if (approval.on_timeout === 'approve') return 'approve';
+      if (approval.on_timeout === 'reject') return 'timeout';
+      setStatus('escalated');
+      approvers = approval.escalate_to ?? approvers;
+      if (round > 100) throw ApplicationFailure.nonRetryable('approval escalated too many times', 'ApprovalExhausted');
+    }
+  }
+
+  async function escalate(step: Step, error: string): Promise<string> {
+    setStatus('escalated');
+    const { verdict } = await gate.ask(
+      { type: 'escalation', step: step.id, reason: `step ${step.id} failed: ${error}` },
+      (d) => (['retry', 'skip', 'abort'].includes(d.verdict) ? d.verdict : undefined),
+      undefined,
+    );
+    setStatus('remediating');
+    return verdict;
+  }
 }
-
-export type { IncidentInput };

@@ -1,0 +1,31 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from '../activities/types';
+import { parseDuration } from '../engine/duration';
+import type { ActionKind, Step } from '../schemas/runbook';
+
+/** The activities an incident calls. */
+export interface IncidentActivities {
+  runAction(req: ActionRequest): Promise<ActionResult>;
+  probeOnce(req: ProbeRequest): Promise<ProbeOutcome>;
+}
+
+/** Kinds whose activities run long enough to heartbeat progress. */
+const LONG_KINDS: readonly ActionKind[] = ['sync_data', 'start_service', 'restart_service', 'stop_service'];
+
+/**
+ * The workflow retries steps itself (each attempt is recorded for the audit),
+ * so every activity is scheduled for one attempt.
+ */
+const ONE_ATTEMPT = { maximumAttempts: 1 } as const;
+
+/** One health probe for confirmation sampling: bounded by the probe's own timeout. */
+export function probeProfile(timeoutMs: number): IncidentActivities {
+  return proxyActivities<IncidentActivities>({ startToCloseTimeout: timeoutMs + 5_000, retry: ONE_ATTEMPT });
+}
+
+/** A changing or checking step: start-to-close is the step's timeout; long kinds heartbeat. */
+export function stepProfile(step: Pick<Step, 'timeout'>, kind: ActionKind): IncidentActivities {
+  const options: ActivityOptions = { startToCloseTimeout: parseDuration(step.timeout), retry: ONE_ATTEMPT };
+  if (LONG_KINDS.includes(kind)) options.heartbeatTimeout = '15s';
+  return proxyActivities<IncidentActivities>(options);
+}

@@ -1,0 +1,59 @@
+import { sleep } from '@temporalio/workflow';
+import type { ActionResult } from '../activities/types';
+import { parseDuration } from '../engine/duration';
+import type { Action, Step } from '../schemas/runbook';
+import { stepProfile } from './activity-profiles';
+import { describeFailure, type FailureInfo } from './failure-info';
+import type { AttemptRecord } from './incident-state';
+
+/** Outcome of a step's action after its retries. */
+export type ActionOutcome = { ok: true; result: ActionResult } | { ok: false; failure: FailureInfo };
+
+/** What runs one attempt and what it needs. */
+export interface ActionCall {
+  incidentId: string;
+  step: Step;
+  action: Action;
+  dryRun: boolean;
+  allowedExecutables: string[];
+  epoch: number;
+  now: () => string;
+  /** Attempts are appended here as they finish, so queries see them live. */
+  attempts: AttemptRecord[];
+}
+
+/**
+ * Runs an action with the step's retry policy. The workflow drives retries
+ * (one activity attempt each) so every attempt, its error and its timing are
+ * in the incident state and the audit.
+ */
+export async function runActionWithRetry(call: ActionCall): Promise<ActionOutcome> {
+  const { step } = call;
+  const acts = stepProfile(step, call.action.kind);
+  const retry = step.retry;
+  let delay = parseDuration(retry.initial_interval);
+  const maxDelay = parseDuration(retry.max_interval);
+  for (let attempt = 1; ; attempt++) {
+    const startedAt = call.now();
+    try {
+      const result = await acts.runAction({
+        incidentId: call.incidentId,
+        stepId: step.id,
+        action: call.action,
+        dryRun: call.dryRun,
+        allowedExecutables: call.allowedExecutables,
+        epoch: call.epoch,
+        idempotencyKey: `${call.incidentId}/${step.id}`,
+      });
+      call.attempts.push({ attempt: call.attempts.length + 1, startedAt, finishedAt: call.now(), ok: true });
+      return { ok: true, result };
+    } catch (err) {
+      const failure = describeFailure(err);
+      call.attempts.push({ attempt: call.attempts.length + 1, startedAt, finishedAt: call.now(), ok: false, error: failure.message, errorType: failure.type });
+      const permanent = failure.nonRetryable || (retry.non_retryable ?? []).includes(failure.type);
+      if (permanent || attempt >= retry.max_attempts) return { ok: false, failure };
+      await sleep(delay);
+      delay = Math.min(maxDelay, delay * retry.backoff);
+    }
+  }
+}
