@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => CliCommand> = {
   status: () => (require('./commands/status') as typeof import('./commands/status')).statusCommand,
   fault: () => (require('./commands/fault') as typeof import('./commands/fault')).faultCommand,
   incidents: () => (require('./commands/incidents') as typeof import('./commands/incidents')).incidentsCommand,
+  show: () => (require('./commands/show') as typeof import('./commands/show')).showCommand,
+  decide: () => (require('./commands/decide') as typeof import('./commands/decide')).decideCommand,
   validate: () => (require('./commands/validate') as typeof import('./commands/validate')).validateCli,
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
 };

@@ -24,6 +24,7 @@ export const ENV = {
   intakeConcurrency: 'RUNBOOK_INTAKE_CONCURRENCY',
   dryRun: 'RUNBOOK_DRY_RUN',
   alertmanagerMappingFile: 'RUNBOOK_ALERTMANAGER_MAPPING_FILE',
+  servicesFile: 'RUNBOOK_SERVICES_FILE',
   intakeAckGateDir: 'RUNBOOK_INTAKE_ACK_GATE_DIR',
 } as const;
 
@@ -54,6 +55,7 @@ export const Config = z.object({
   dryRun: bool.default(false),
   /** YAML or JSON file with the Alertmanager label mapping; the built-in mapping when unset. */
   alertmanagerMappingFile: z.string().min(1).optional(),
+  servicesFile: z.string().min(1).default('services.yaml'),
   /** Fault injection for crash tests only: the intake waits for `<dir>/release` before each ack. Never set in production. */
   intakeAckGateDir: z.string().min(1).optional(),
 });

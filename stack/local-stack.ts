@@ -46,6 +46,7 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.workerMetricsPort]: String(config.workerMetricsPort),
     [ENV.apiPort]: String(config.apiPort),
     [ENV.dryRun]: String(config.dryRun),
+    [ENV.servicesFile]: resolve(config.servicesFile),
   };
 }
 

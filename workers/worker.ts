@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig, type Config } from '../config/config';
+import { loadServicesFileIfPresent } from '../config/services';
+import { connect } from 'nats';
 import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
 import { createLogger } from '../observability/logger';
 import { metricsRoute } from '../observability/metrics';
@@ -25,13 +27,19 @@ export function workflowSource(config: Config): Pick<WorkerOptions, 'workflowBun
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker', config.logLevel);
+  const services = await loadServicesFileIfPresent(resolve(config.servicesFile));
+  // notify actions publish to NATS; the worker still runs (and says so) when NATS is down.
+  const nats = await connect({ servers: config.natsUrl, name: 'runbook-worker', reconnect: true, maxReconnectAttempts: -1 }).catch((err: unknown) => {
+    logger.warn('NATS unreachable; notify actions to NATS subjects will fail until restart', { error: err });
+    return undefined;
+  });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     ...workflowSource(config),
-    activities: createActivities({ logger, dryRun: config.dryRun }),
+    activities: createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, ...(nats ? { nats } : {}) }),
   });
   const http = await startHttpServer(config.workerMetricsPort, [
     (req, res, url) => {
@@ -42,11 +50,12 @@ async function main(): Promise<void> {
     },
     metricsRoute(),
   ]);
-  logger.info('worker started', { taskQueue: config.taskQueue, namespace: config.namespace, mode: config.mode, port: config.workerMetricsPort });
+  logger.info('worker started', { services: Object.keys(services), taskQueue: config.taskQueue, namespace: config.namespace, mode: config.mode, port: config.workerMetricsPort });
   // Worker.run resolves after SIGINT/SIGTERM once in-flight tasks have drained.
   await worker.run();
   await closeHttpServer(http);
   await connection.close();
+  await nats?.drain();
   logger.info('worker stopped');
 }
 

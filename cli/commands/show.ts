@@ -1,0 +1,68 @@
+import type { IncidentState, StepRecord } from '../../workflows/incident-state';
+import { incidentState } from '../../workflows/messages';
+import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
+import { CliError, cliConfig, temporalClient } from '../context';
+
+const USAGE = 'runbook show <incident> [--json]';
+
+/** Accepts `incident/app/primary` or the short `app/primary`. */
+export function incidentIdArg(arg: string | undefined): string {
+  if (!arg) throw new CliError(`missing incident id\nusage: ${USAGE}`);
+  return arg.startsWith('incident/') ? arg : `incident/${arg}`;
+}
+
+function stepLine(s: StepRecord): string {
+  const attempts = s.attempts.length > 0 ? `${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}` : '';
+  const took = s.durationMs !== undefined ? `${s.durationMs} ms` : '';
+  const detail = s.lastError ?? s.summary ?? s.skipReason ?? '';
+  return `  ${s.id.padEnd(16)} ${s.kind.padEnd(16)} ${s.status.padEnd(16)} ${attempts.padEnd(11)} ${took.padEnd(9)} ${detail}`.trimEnd();
+}
+
+/** Human-readable rendering of an incident's state. */
+export function renderIncident(s: IncidentState): string {
+  const lines = [
+    `${s.incidentId}  ${s.status}${s.outcome ? ` (${s.outcome})` : ''}${s.dryRun ? '  [dry run]' : ''}`,
+    `  fault      ${s.kind} on ${s.service}/${s.target}, severity ${s.faults.severity}`,
+    `  faults     ${s.faults.count} absorbed (first ${s.faults.firstSeen}, last ${s.faults.lastSeen}), ${s.faults.resolvedSignals} resolved`,
+    `  runbook    ${s.runbook ? `${s.runbook.name} v${s.runbook.version} (${s.runbook.hash.slice(0, 12)})` : 'none'}`,
+    `  opened     ${s.openedAt}${s.closedAt ? `, closed ${s.closedAt}` : ''}`,
+  ];
+  if (s.currentStep && !s.closedAt) lines.push(`  current    ${s.currentStep}`);
+  if (s.lastError) lines.push(`  last error ${s.lastError}`);
+  if (s.steps.length > 0) lines.push('', 'steps:', ...s.steps.map(stepLine));
+  if (s.compensations.length > 0) {
+    lines.push('', 'compensations:', ...s.compensations.map((c) => `  ${c.forStep.padEnd(16)} ${c.kind.padEnd(16)} ${c.ok ? 'ok' : `failed: ${c.error ?? ''}`}`));
+  }
+  if (s.requests.length > 0) {
+    lines.push('', 'requests:');
+    for (const r of s.requests) {
+      lines.push(`  ${r.type} for ${r.step} at ${r.requestedAt}: ${r.outcome ?? 'waiting'} (${r.reason})`);
+      for (const d of r.decisions) lines.push(`    ${d.verdict} by ${d.by} via ${d.channel}${d.accepted ? '' : ` REFUSED: ${d.note ?? ''}`}: ${d.reason}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** `runbook show`: the live state of one incident. */
+export const showCommand: CliCommand = {
+  name: 'show',
+  summary: 'state of one incident: faults, steps, attempts, errors',
+  usage: USAGE,
+  async run(args) {
+    const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
+    const id = incidentIdArg(positionals[0]);
+    const { client, close } = await temporalClient(cliConfig(flagsToConfig(values)));
+    try {
+      let state: IncidentState;
+      try {
+        state = await client.workflow.getHandle(id).query(incidentState);
+      } catch (err) {
+        throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
+      }
+      process.stdout.write(values.json ? `${JSON.stringify(state, null, 2)}\n` : `${renderIncident(state)}\n`);
+      return 0;
+    } finally {
+      await close();
+    }
+  },
+};
