@@ -1,0 +1,125 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { loadRunbookText } from '../../engine/load-runbook';
+import { createLogger } from '../../observability/logger';
+import type { FaultEvent } from '../../schemas/fault-event';
+import { snapshotOf } from '../../intake/intake-loop';
+import { PROJECT_ROOT } from '../../stack/toolchain';
+import { waitFor } from '../../stack/wait-for';
+import type { incident } from '../../workflows';
+import type { IncidentState } from '../../workflows/incident-state';
+import { incidentState } from '../../workflows/messages';
+import type { RunbookSnapshot } from '../../workflows/incident-input';
+import type { TestStack } from './stack';
+import { workerOptionsForTests } from './worker';
+
+/** The fixture program that records each run of a command action. */
+export const SIDE_EFFECT = join(PROJECT_ROOT, 'test', 'fixtures', 'engine', 'side-effect.js');
+
+/** argv of a command action that logs `label` to `log` (plus mode flags). */
+export function sideEffect(log: string, label: string, ...mode: string[]): string {
+  return JSON.stringify([process.execPath, SIDE_EFFECT, log, label, ...mode]);
+}
+
+/** How many times `label` ran according to `log`. */
+export function runsOf(log: string, label: string): number {
+  if (!existsSync(log)) return 0;
+  return readFileSync(log, 'utf8').split('\n').filter((l) => l === label).length;
+}
+
+/** Labels in the order they ran. */
+export function runOrder(log: string): string[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+/** Parses a runbook written in a test; fails the test with file:line errors if invalid. */
+export function runbookFrom(yaml: string): RunbookSnapshot {
+  const loaded = loadRunbookText(yaml, 'test-runbook.yaml');
+  if (!loaded.ok) throw new Error(loaded.errors.map((e) => `${e.line}: ${e.path}: ${e.message}`).join('\n'));
+  return snapshotOf(loaded);
+}
+
+/** A fault for tests. */
+export function testFault(service: string, target: string, kind = 'node_down'): FaultEvent {
+  return {
+    id: `evt-${service}-${target}-${Math.random().toString(36).slice(2)}`,
+    source: 'test',
+    service,
+    target,
+    kind,
+    severity: 'critical',
+    status: 'firing',
+    observedAt: new Date().toISOString(),
+    labels: {},
+    annotations: {},
+  } as FaultEvent;
+}
+
+/** A Temporal client plus an in-process worker with the real activities. */
+export interface EngineHarness {
+  client: Client;
+  taskQueue: string;
+  scratch: string;
+  start(runbook: RunbookSnapshot, fault: FaultEvent, dryRun?: boolean): Promise<WorkflowHandle<typeof incident>>;
+  state(handle: WorkflowHandle): Promise<IncidentState>;
+  waitForStatus(handle: WorkflowHandle, status: IncidentState['status'], timeoutMs?: number): Promise<IncidentState>;
+  close(): Promise<void>;
+}
+
+/** Connects to a test stack and runs a worker in this process until close(). */
+export async function startEngineHarness(stack: TestStack, opts: { worker?: boolean } = {}): Promise<EngineHarness> {
+  const taskQueue = `engine-${Math.random().toString(36).slice(2)}`;
+  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const client = new Client({ connection, namespace: stack.config.namespace });
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let native: NativeConnection | undefined;
+  if (opts.worker !== false) {
+    native = await NativeConnection.connect({ address: stack.config.temporalAddress });
+    worker = await Worker.create({
+      ...workerOptionsForTests(),
+      connection: native,
+      namespace: stack.config.namespace,
+      taskQueue,
+      activities: createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} } }),
+    });
+    running = worker.run();
+  }
+  const harness: EngineHarness = {
+    client,
+    taskQueue,
+    scratch: mkdtempSync(join(tmpdir(), 'engine-')),
+    start: (runbook, fault, dryRun = false) =>
+      client.workflow.start('incident', {
+        workflowId: `incident/${fault.service}/${fault.target}`,
+        taskQueue,
+        args: [{ incidentId: `incident/${fault.service}/${fault.target}`, fault, runbook, dryRun }],
+      }) as Promise<WorkflowHandle<typeof incident>>,
+    state: (handle) => handle.query(incidentState),
+    async waitForStatus(handle, status, timeoutMs = 60_000) {
+      let last: IncidentState | undefined;
+      await waitFor(`incident status ${status}`, timeoutMs, async () => {
+        try {
+          last = await handle.query(incidentState);
+        } catch {
+          return false;
+        }
+        return last.status === status;
+      });
+      if (!last) throw new Error('no state');
+      return last;
+    },
+    async close() {
+      worker?.shutdown();
+      await running;
+      await native?.close();
+      await connection.close();
+    },
+  };
+  return harness;
+}
