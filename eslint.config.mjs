@@ -36,7 +36,7 @@ const WORKFLOW_FORBIDDEN_PATTERNS = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.runbook/**', 'docs/**', 'bin/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.runbook/**', 'docs/**', 'bin/**', 'test/fixtures/**/*.js'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
