@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { KV } from 'nats';
+import { CONTROL_BUCKET, createGuardActivities } from '../activities/guard-activities';
 import { createActivities } from '../activities';
 import { loadConfig, type Config } from '../config/config';
 import { loadServicesFileIfPresent } from '../config/services';
@@ -34,12 +37,19 @@ async function main(): Promise<void> {
     return undefined;
   });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection: clientConnection, namespace: config.namespace });
+  let controlKv: KV | undefined;
+  const control = async (): Promise<KV | undefined> => (controlKv ??= nats ? await nats.jetstream().views.kv(CONTROL_BUCKET) : undefined);
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     ...workflowSource(config),
-    activities: createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, ...(nats ? { nats } : {}) }),
+    activities: {
+      ...createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, ...(nats ? { nats } : {}) }),
+      ...createGuardActivities({ client, taskQueue: config.taskQueue, control }),
+    },
   });
   const http = await startHttpServer(config.workerMetricsPort, [
     (req, res, url) => {
@@ -55,6 +65,7 @@ async function main(): Promise<void> {
   await worker.run();
   await closeHttpServer(http);
   await connection.close();
+  await clientConnection.close();
   await nats?.drain();
   logger.info('worker stopped');
 }

@@ -1,4 +1,5 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { GuardActivities } from '../activities/guard-activities';
 import type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from '../activities/types';
 import { parseDuration } from '../engine/duration';
 import type { ActionKind, Step } from '../schemas/runbook';
@@ -28,4 +29,9 @@ export function stepProfile(step: Pick<Step, 'timeout'>, kind: ActionKind): Inci
   const options: ActivityOptions = { startToCloseTimeout: parseDuration(step.timeout), retry: ONE_ATTEMPT };
   if (LONG_KINDS.includes(kind)) options.heartbeatTimeout = '15s';
   return proxyActivities<IncidentActivities>(options);
+}
+
+/** Coordination with other incidents (guard leases, flap counts, the pause switch): quick, retried. */
+export function guardProfile(): GuardActivities {
+  return proxyActivities<GuardActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '10s' } });
 }

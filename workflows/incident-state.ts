@@ -98,5 +98,8 @@ export interface IncidentState {
   /** Isolation token: raised by each verified isolation, passed to later steps. */
   epoch: number;
   lastError?: string;
+  /** Set while a remediation step waits for `runbook resume`. */
+  pausedSince?: string;
+  pausedReason?: string;
   firstFault: FaultEvent;
 }

@@ -1,9 +1,10 @@
-import { ApplicationFailure, condition, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { evaluateCondition } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { resolveTemplate, type TemplateContext } from '../engine/template';
 import type { Approval, Step } from '../schemas/runbook';
 import { SA } from '../schemas/search-attributes';
+import { guardProfile } from './activity-profiles';
 import { confirmFault } from './confirm';
 import { absorbFault, openLedger } from './fault-ledger';
 import { HumanGate } from './human-gate';
@@ -67,7 +68,18 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   };
   upsertSearchAttributes([{ key: SA.incidentStatus, value: state.status }]);
 
+  // Incidents started before the blast-radius, flap and pause guards existed replay without them.
+  const guarded = patched('remediation-guards');
+  let leaseHeld = false;
+  const guards = guardProfile();
+  const releaseLease = async (): Promise<void> => {
+    if (!leaseHeld) return;
+    await guards.releaseIsolationLease(state.service, input.incidentId);
+    leaseHeld = false;
+  };
+  let flapChecked = false;
   const ending = runbook ? await runRunbook(runbook) : await waitForResolution();
+  await releaseLease();
   setStatus(ending.status);
   state.outcome = ending.outcome;
   state.currentStep = undefined;
@@ -122,6 +134,16 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         rec.status = 'skipped';
         rec.skipReason = 'when condition is false';
         continue;
+      }
+      if (guarded && step.action.kind !== 'confirm' && step.action.kind !== 'wait') {
+        const verdict = await beforeRemediation(step, def.settings);
+        if (verdict !== 'go') {
+          rec.status = 'skipped';
+          rec.skipReason = verdict;
+          if (compensateOnFailure) await compensate();
+          await releaseLease();
+          return { status: 'aborted', outcome: `${verdict} at ${step.id}` };
+        }
       }
       if (step.approval !== false && step.approval !== undefined) {
         rec.status = 'waiting_approval';
@@ -201,6 +223,43 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
       return { status: 'aborted', outcome: `aborted after ${step.id} failed` };
     }
     return { status: 'resolved', outcome: dryRun ? 'planned' : 'healed' };
+  }
+
+  /**
+   * Checks that must pass before a remediation step starts: the global pause,
+   * flapping (once per incident) and, for isolation, the service's blast-radius
+   * budget. Over a limit, a human decides. Returns 'go' or why not.
+   */
+  async function beforeRemediation(step: Step, settings: RunbookSnapshot['definition']['settings']): Promise<string> {
+    for (let paused = await guards.remediationPaused(); paused.paused; paused = await guards.remediationPaused()) {
+      state.pausedSince ??= now();
+      state.pausedReason = paused.reason ?? 'remediation paused';
+      await sleep(5_000);
+    }
+    state.pausedSince = undefined;
+    state.pausedReason = undefined;
+    if (settings?.flap && !flapChecked) {
+      flapChecked = true;
+      const count = await guards.recentIncidentCount(input.incidentId, parseDuration(settings.flap.window));
+      if (count >= settings.flap.max_incidents) {
+        const reason = `flapping: ${count} incidents for ${state.target} within ${settings.flap.window} (limit ${settings.flap.max_incidents})`;
+        state.lastError = reason;
+        const verdict = await approvalGate(step, { approvers: ['oncall'], min_approvals: 1, timeout: '24h', on_timeout: 'reject' }, reason);
+        if (verdict !== 'approve') return `flapping: approval ${verdict}`;
+      }
+    }
+    if (step.action.kind === 'isolate' && settings?.blast_radius && !leaseHeld) {
+      const req = { incidentId: input.incidentId, target: state.target, maxIsolated: settings.blast_radius.max_isolated, maxPerHour: settings.blast_radius.max_per_hour };
+      let lease = await guards.acquireIsolationLease(state.service, req);
+      if (!lease.granted) {
+        const reason = `over blast-radius budget: ${lease.reason}; isolated now: ${lease.isolatedNow.join(', ') || 'none'}`;
+        const verdict = await approvalGate(step, { approvers: ['oncall'], min_approvals: 1, timeout: '24h', on_timeout: 'reject' }, reason);
+        if (verdict !== 'approve') return `blast radius: approval ${verdict}`;
+        lease = await guards.acquireIsolationLease(state.service, { ...req, force: true });
+      }
+      leaseHeld = lease.granted;
+    }
+    return 'go';
   }
 
   function finish(rec: StepRecord, output: Record<string, unknown>, summary: string): void {

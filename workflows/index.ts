@@ -1,1 +1,2 @@
 export { incident } from './incident';
+export { serviceGuard } from './service-guard';

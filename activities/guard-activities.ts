@@ -1,0 +1,61 @@
+import type { Client } from '@temporalio/client';
+import type { KV } from 'nats';
+import { acquireIsolation, guardIdFor, releaseIsolation, serviceGuard, type LeaseDecision, type LeaseRequest } from '../workflows/service-guard';
+
+/** Bucket and key of the global pause switch. */
+export const CONTROL_BUCKET = 'runbook_control';
+export const PAUSE_KEY = 'paused';
+
+/** What the guard activities need. */
+export interface GuardDeps {
+  client: Client;
+  taskQueue: string;
+  /** The control bucket; absent means never paused. */
+  control?: () => Promise<KV | undefined>;
+}
+
+/** Activities that coordinate incidents with each other: blast radius, flapping, global pause. */
+export function createGuardActivities(deps: GuardDeps) {
+  return {
+    /** Asks the service's guard for an isolation lease (starting the guard if needed). */
+    async acquireIsolationLease(service: string, req: LeaseRequest): Promise<LeaseDecision> {
+      const handle = await deps.client.workflow.start(serviceGuard, {
+        workflowId: guardIdFor(service),
+        taskQueue: deps.taskQueue,
+        args: [],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      return handle.executeUpdate(acquireIsolation, { args: [req] });
+    },
+
+    /** Gives the lease back; a guard that is gone holds nothing. */
+    async releaseIsolationLease(service: string, incidentId: string): Promise<void> {
+      try {
+        await deps.client.workflow.getHandle(guardIdFor(service)).signal(releaseIsolation, incidentId);
+      } catch (err) {
+        if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      }
+    },
+
+    /** Incidents of this target started within the window, this one included. */
+    async recentIncidentCount(incidentId: string, windowMs: number): Promise<number> {
+      const since = new Date(Date.now() - windowMs).toISOString();
+      const query = `WorkflowId = '${incidentId.replace(/'/g, '')}' AND StartTime >= '${since}'`;
+      let n = 0;
+      for await (const _ of deps.client.workflow.list({ query })) n += 1;
+      return n;
+    },
+
+    /** Whether an operator paused all remediation (`runbook pause`). */
+    async remediationPaused(): Promise<{ paused: boolean; by?: string; reason?: string }> {
+      const kv = await deps.control?.();
+      const entry = await kv?.get(PAUSE_KEY);
+      if (!entry || entry.operation !== 'PUT' || entry.length === 0) return { paused: false };
+      const value = entry.json<{ paused: boolean; by?: string; reason?: string }>();
+      return value.paused ? value : { paused: false };
+    },
+  };
+}
+
+/** Guard activities as workflows see them. */
+export type GuardActivities = ReturnType<typeof createGuardActivities>;
