@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => CliCommand> = {
   incidents: () => (require('./commands/incidents') as typeof import('./commands/incidents')).incidentsCommand,
   show: () => (require('./commands/show') as typeof import('./commands/show')).showCommand,
   decide: () => (require('./commands/decide') as typeof import('./commands/decide')).decideCommand,
+  pause: () => (require('./commands/pause') as typeof import('./commands/pause')).pauseCommand,
+  resume: () => (require('./commands/pause') as typeof import('./commands/pause')).resumeCommand,
   validate: () => (require('./commands/validate') as typeof import('./commands/validate')).validateCli,
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
 };
