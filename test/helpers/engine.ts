@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { createGuardActivities, CONTROL_BUCKET } from '../../activities/guard-activities';
+import { connect, type NatsConnection } from 'nats';
 import { loadRunbookText } from '../../engine/load-runbook';
 import { createLogger } from '../../observability/logger';
 import type { FaultEvent } from '../../schemas/fault-event';
@@ -79,14 +81,20 @@ export async function startEngineHarness(stack: TestStack, opts: { worker?: bool
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let native: NativeConnection | undefined;
+  let nc: NatsConnection | undefined;
   if (opts.worker !== false) {
+    nc = await connect({ servers: stack.config.natsUrl });
+    const natsConn = nc;
     native = await NativeConnection.connect({ address: stack.config.temporalAddress });
     worker = await Worker.create({
       ...workerOptionsForTests(),
       connection: native,
       namespace: stack.config.namespace,
       taskQueue,
-      activities: createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} } }),
+      activities: {
+        ...createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} } }),
+        ...createGuardActivities({ client, taskQueue, control: () => natsConn.jetstream().views.kv(CONTROL_BUCKET) }),
+      },
     });
     running = worker.run();
   }
@@ -118,6 +126,7 @@ export async function startEngineHarness(stack: TestStack, opts: { worker?: bool
       worker?.shutdown();
       await running;
       await native?.close();
+      await nc?.close();
       await connection.close();
     },
   };
