@@ -1,15 +1,20 @@
-import type { Logger } from '../observability/logger';
+import { mapAdapterErrors } from './action-errors';
+import type { ActivityDeps } from './deps';
+import { probeOnce } from './probe-once';
+import { runAction } from './run-action';
+import type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from './types';
 
-/** What activities need from the process that hosts them. */
-export interface ActivityDeps {
-  logger: Logger;
-  dryRun: boolean;
-}
+export type { ActivityDeps } from './deps';
+export type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from './types';
 
 /** Builds the activity implementations registered on the runbook worker. */
 export function createActivities(deps: ActivityDeps) {
-  void deps;
-  return {};
+  return {
+    /** Performs (or, in a dry run, plans) one runbook action; see run-action.ts. */
+    runAction: (req: ActionRequest): Promise<ActionResult> => runAction(deps, req),
+    /** Probes a target once; unhealthy is `ok: false`, never a failure. */
+    probeOnce: (req: ProbeRequest): Promise<ProbeOutcome> => mapAdapterErrors(() => probeOnce(req)),
+  };
 }
 
 /** Activity interface as workflows see it (`import type` only). */

@@ -1,0 +1,68 @@
+import { InvalidSpecError } from './adapters/errors';
+import { mapAdapterErrors } from './action-errors';
+import { actionContext, performed, planned, throwIfCancelled, withHeartbeats } from './action-context';
+import type { ActionContext } from './action-context';
+import { callCommand } from './call-command';
+import type { ActivityDeps } from './deps';
+import { runNotify } from './notify-action';
+import { runProbeAction } from './probe-once';
+import { runServiceAction } from './service-actions';
+import { runSync } from './sync-action';
+import { runIsolate, runRestore } from './traffic-actions';
+import type { CommandAction } from '../schemas/runbook';
+import type { ActionRequest, ActionResult } from './types';
+
+async function runCommandAction(ctx: ActionContext, action: CommandAction): Promise<ActionResult> {
+  const { argv, env, secrets, max_output } = action;
+  const r = await withHeartbeats(
+    () => ({ command: argv[0] }),
+    () => callCommand(ctx, { argv, env, secrets, max_output }, action.expect_exit_code),
+  );
+  if (r.dryRun) return planned(r.plan);
+  return performed(`${argv[0] ?? ''} exited ${r.output.exit_code}`, { ...r.output });
+}
+
+async function dispatch(ctx: ActionContext): Promise<ActionResult> {
+  const action = ctx.req.action;
+  if (action.kind !== 'probe' && action.kind !== 'verify') throwIfCancelled(`${action.kind} ${ctx.req.stepId}`);
+  switch (action.kind) {
+    case 'probe':
+    case 'verify':
+      return runProbeAction(action, ctx.req.allowedExecutables);
+    case 'isolate':
+      return runIsolate(ctx, action);
+    case 'restore':
+      return runRestore(ctx, action);
+    case 'start_service':
+    case 'stop_service':
+    case 'restart_service':
+      return runServiceAction(ctx, action);
+    case 'sync_data':
+      return runSync(ctx, action);
+    case 'notify':
+      return runNotify(ctx, action);
+    case 'command':
+      return runCommandAction(ctx, action);
+    case 'wait':
+    case 'confirm':
+      throw new InvalidSpecError(`${action.kind} steps are carried out by the workflow, not by runAction`);
+  }
+}
+
+/**
+ * Performs one runbook action (or plans it, in a dry run). Adapter errors
+ * become Temporal failures typed by the adapter's error type, non-retryable
+ * when the adapter says retrying cannot help.
+ */
+export async function runAction(deps: ActivityDeps, req: ActionRequest): Promise<ActionResult> {
+  const ctx = actionContext(req, deps);
+  const log = deps.logger.child({ incidentId: req.incidentId, stepId: req.stepId, kind: req.action.kind });
+  try {
+    const result = await mapAdapterErrors(() => dispatch(ctx));
+    log.info('action finished', { dryRun: result.dryRun, summary: result.summary });
+    return result;
+  } catch (err) {
+    log.warn('action failed', { error: err });
+    throw err;
+  }
+}
