@@ -53,6 +53,8 @@ export interface StepRecord {
   /** The action as run, templates resolved (secrets are referenced by name only). */
   input?: unknown;
   skipReason?: string;
+  /** Dry run: the approval this step would have waited for. */
+  approvalPlanned?: string;
 }
 
 /** A compensation run after a failure. */

@@ -98,6 +98,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     const compensateOnFailure = settings?.compensate_on_failure ?? true;
     const dryRun = state.dryRun || settings?.dry_run === true;
     state.dryRun = dryRun;
+    let planProblems = 0;
     const ctx: TemplateContext & { steps: Record<string, { output?: unknown }> } = {
       fault: input.fault,
       params: def.params ?? {},
@@ -135,7 +136,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         rec.skipReason = 'when condition is false';
         continue;
       }
-      if (guarded && step.action.kind !== 'confirm' && step.action.kind !== 'wait') {
+      if (guarded && !dryRun && step.action.kind !== 'confirm' && step.action.kind !== 'wait') {
         const verdict = await beforeRemediation(step, def.settings);
         if (verdict !== 'go') {
           rec.status = 'skipped';
@@ -145,7 +146,10 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
           return { status: 'aborted', outcome: `${verdict} at ${step.id}` };
         }
       }
-      if (step.approval !== false && step.approval !== undefined) {
+      if (dryRun && step.approval) {
+        // A plan does not wait for people; it says who would have to approve.
+        rec.approvalPlanned = `would wait for approval by ${step.approval.approvers.join(', ')} (${step.approval.min_approvals} needed, timeout ${step.approval.timeout}, then ${step.approval.on_timeout})`;
+      } else if (step.approval !== false && step.approval !== undefined) {
         rec.status = 'waiting_approval';
         const verdict = await approvalGate(step, step.approval, 'the runbook requires approval for this step');
         if (verdict !== 'approve') {
@@ -205,6 +209,11 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
       rec.lastError = `${outcome.failure.type}: ${outcome.failure.message}`;
       rec.finishedAt = now();
       state.lastError = rec.lastError;
+      // A plan goes on past a problem so it shows every step; nothing was changed to undo.
+      if (dryRun) {
+        planProblems += 1;
+        continue;
+      }
       if (step.on_failure === 'continue') continue;
       if (compensateOnFailure) await compensate();
       if (step.on_failure === 'abort') return { status: 'failed', outcome: `step ${step.id} failed` };
@@ -222,7 +231,8 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
       }
       return { status: 'aborted', outcome: `aborted after ${step.id} failed` };
     }
-    return { status: 'resolved', outcome: dryRun ? 'planned' : 'healed' };
+    if (dryRun) return { status: 'resolved', outcome: planProblems > 0 ? `planned with ${planProblems} problem(s)` : 'planned' };
+    return { status: 'resolved', outcome: 'healed' };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { sleep } from '@temporalio/workflow';
+import { sleep, workflowInfo } from '@temporalio/workflow';
 import type { ActionResult } from '../activities/types';
 import { parseDuration } from '../engine/duration';
 import type { Action, Step } from '../schemas/runbook';
@@ -43,7 +43,8 @@ export async function runActionWithRetry(call: ActionCall): Promise<ActionOutcom
         dryRun: call.dryRun,
         allowedExecutables: call.allowedExecutables,
         epoch: call.epoch,
-        idempotencyKey: `${call.incidentId}/${step.id}`,
+        // The run id keeps a later incident on the same target from looking like a repeat.
+        idempotencyKey: `${call.incidentId}/${workflowInfo().runId}/${step.id}`,
       });
       call.attempts.push({ attempt: call.attempts.length + 1, startedAt, finishedAt: call.now(), ok: true });
       return { ok: true, result };

@@ -39,8 +39,9 @@ export function readyBanner(info: StackInfo): string {
     `  State         ${info.stateDir}`,
     '',
     'Send a test fault:',
-    `  npx runbook fault --service demo --target node-1 --kind node_down${stateFlag}`,
+    `  npx runbook fault --service app --target primary --kind node_down --dry-run${stateFlag}`,
     `  npx runbook incidents${stateFlag}`,
+    `  npx runbook show app/primary${stateFlag}`,
     '',
   ].join('\n');
 }
