@@ -40,6 +40,7 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.taskQueue]: config.taskQueue,
     [ENV.natsUrl]: config.natsUrl,
     [ENV.mode]: config.mode,
+    ...(config.workflowBundle ? { [ENV.workflowBundle]: resolve(config.workflowBundle) } : {}),
     [ENV.runbooksDir]: resolve(config.runbooksDir),
     [ENV.logLevel]: config.logLevel,
     [ENV.intakePort]: String(config.intakePort),
