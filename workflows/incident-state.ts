@@ -75,6 +75,12 @@ export interface HumanRequest {
   reason: string;
   requestedAt: string;
   approvers?: string[];
+  /** Members of `approvers` per the roster when the request opened; absent when no roster is configured. */
+  eligible?: string[];
+  /** Approvals needed to settle the request. */
+  minApprovals?: number;
+  /** When the request times out, if it does. */
+  timeoutAt?: string;
   decidedAt?: string;
   outcome?: string;
   decisions: { by: string; channel: string; reason: string; at: string; verdict: string; accepted: boolean; note?: string }[];

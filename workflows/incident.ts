@@ -1,4 +1,5 @@
-import { ApplicationFailure, condition, patched, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { ApprovalActivities, ApprovalEvent } from '../activities/notify-approvals';
 import { evaluateCondition } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { resolveTemplate, type TemplateContext } from '../engine/template';
@@ -9,8 +10,8 @@ import { confirmFault } from './confirm';
 import { absorbFault, openLedger } from './fault-ledger';
 import { HumanGate } from './human-gate';
 import type { IncidentInput, RunbookSnapshot } from './incident-input';
-import type { IncidentState, IncidentStatus, StepRecord } from './incident-state';
-import { approve, decide, faultObserved, faultResolved, incidentState, reject } from './messages';
+import type { HumanRequest, IncidentState, IncidentStatus, StepRecord } from './incident-state';
+import { approve, decide, decideApproval, decisionRefused, faultObserved, faultResolved, incidentState, reject } from './messages';
 import { runActionWithRetry } from './run-action';
 
 /** How an incident ended. */
@@ -21,6 +22,9 @@ export interface IncidentResult {
 }
 
 type Ending = { status: IncidentStatus; outcome: string };
+
+/** Roster look-ups and notifications when a gate opens: quick, retried, never fatal to the incident. */
+const approvalActivities = proxyActivities<ApprovalActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' } });
 
 /**
  * One incident per (service, target): absorbs repeat faults and runs the
@@ -59,6 +63,23 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   setHandler(approve, (d) => void gate.receive({ ...d, verdict: 'approve' }));
   setHandler(reject, (d) => void gate.receive({ ...d, verdict: 'reject' }));
   setHandler(decide, (d) => void gate.receive({ ...d, verdict: d.action }));
+  setHandler(
+    decideApproval,
+    (d) => {
+      const refused = gate.receive(d);
+      if (refused !== undefined) throw ApplicationFailure.create({ type: 'StaleDecision', message: refused, nonRetryable: true });
+      const request = gate.pending;
+      const outcome = gate.verdict;
+      return { requestId: request?.requestId ?? '', ...(request ? { requestedAt: request.requestedAt } : {}), step: d.step, ...gate.tally(), ...(outcome !== undefined ? { outcome } : {}) };
+    },
+    {
+      validator: (d) => {
+        const refusal = gate.check(d);
+        if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.note, nonRetryable: true });
+      },
+    },
+  );
+  setHandler(decisionRefused, (d) => void gate.refuse(d, d.note));
   setHandler(incidentState, () => state);
 
   const setStatus = (status: IncidentStatus): void => {
@@ -283,27 +304,51 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   async function approvalGate(step: Step, approval: Approval, reason: string): Promise<string> {
     const previous = state.status;
     setStatus('awaiting_approval');
+    // Incidents whose gates opened before roster checks and notifications existed replay without them.
+    const rostered = patched('approval-roster');
     let approvers = approval.approvers;
     const approvedBy = new Set<string>();
     const timeoutMs = parseDuration(approval.timeout);
+    const notify = async (event: ApprovalEvent, request: HumanRequest): Promise<void> => {
+      try {
+        await approvalActivities.notifyApproval({
+          event,
+          incidentId: input.incidentId,
+          service: state.service,
+          target: state.target,
+          step: step.id,
+          requestId: request.requestId,
+          reason,
+          approvers: request.approvers ?? approvers,
+          members: request.eligible ?? [],
+          timeout: approval.timeout,
+          onTimeout: approval.on_timeout,
+        });
+      } catch {
+        // People can still find the request with `runbook incidents`; a lost message must not stop the incident.
+      }
+    };
     for (let round = 0; ; round++) {
-      const { verdict } = await gate.ask(
-        { type: 'approval', step: step.id, reason, approvers },
+      const who = rostered ? await approvalActivities.resolveApprovers(approvers) : undefined;
+      const { verdict, request } = await gate.ask(
+        { type: 'approval', step: step.id, reason, approvers, minApprovals: approval.min_approvals, ...(who?.configured ? { eligible: who.members } : {}) },
         (d) => {
           if (d.verdict === 'reject') return 'reject';
           approvedBy.add(d.by);
           return approvedBy.size >= approval.min_approvals ? 'approve' : undefined;
         },
         timeoutMs,
+        rostered ? (r) => notify(round === 0 ? 'requested' : 'escalated', r) : undefined,
       );
       if (verdict !== 'timeout') {
         setStatus(previous === 'confirming' ? 'remediating' : previous);
         return verdict;
       }
+      if (rostered && approval.on_timeout !== 'escalate') await notify('timed_out', request);
       if (approval.on_timeout === 'approve') return 'approve';
       if (approval.on_timeout === 'reject') return 'timeout';
       setStatus('escalated');
-      approvers = approval.escalate_to ?? approvers;
+      approvers = approval.escalate_to ?? (who && who.escalateTo.length > 0 ? who.escalateTo : approvers);
       if (round > 100) throw ApplicationFailure.nonRetryable('approval escalated too many times', 'ApprovalExhausted');
     }
   }

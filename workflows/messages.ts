@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FaultEvent } from '../schemas/fault-event';
 import type { IncidentState } from './incident-state';
 
@@ -36,6 +36,49 @@ export const approve = defineSignal<[DecisionBase]>('approve');
 export const reject = defineSignal<[DecisionBase]>('reject');
 /** Answers an escalation: retry the failed step, skip it, or abort the incident. */
 export const decide = defineSignal<[EscalationDecision]>('decide');
+
+/** An approve or reject on the pending approval request, as the approval API sends it. */
+export interface ApprovalVerdict extends DecisionBase {
+  verdict: 'approve' | 'reject';
+}
+
+/** What an accepted decision did. */
+export interface DecisionAck {
+  requestId: string;
+  /** When the request opened: the approval wait ends with the decision that settles it. */
+  requestedAt?: string;
+  step: string;
+  /** The request's verdict when this decision settled it; absent while more approvals are needed. */
+  outcome?: string;
+  approvals: number;
+  needed: number;
+}
+
+/**
+ * Failure types the `decideApproval` validator refuses with; the approval API
+ * maps them to HTTP statuses.
+ */
+export const REFUSAL = {
+  notApprover: 'NotAnApprover',
+  stale: 'StaleDecision',
+  unknownStep: 'UnknownStep',
+} as const;
+export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
+
+/**
+ * The acknowledged path: the validator refuses an approver outside the
+ * required groups, a request already decided, or a step that is not waiting,
+ * and the caller learns it at once. Exactly one verdict takes effect per request.
+ */
+export const decideApproval = defineUpdate<DecisionAck, [ApprovalVerdict]>('decideApproval');
+
+/** A decision the validator refused, with why: recorded so the audit shows refused attempts too. */
+export interface RefusedDecision extends ApprovalVerdict {
+  note: string;
+}
+
+/** Records a refused attempt (a refused Update leaves no trace in the history by itself). */
+export const decisionRefused = defineSignal<[RefusedDecision]>('decisionRefused');
 
 /** Everything `runbook show` prints: faults absorbed, steps, attempts, errors, status. */
 export const incidentState = defineQuery<IncidentState>('state');

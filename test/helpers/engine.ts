@@ -5,11 +5,15 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createGuardActivities, CONTROL_BUCKET } from '../../activities/guard-activities';
+import { createApprovalActivities } from '../../activities/notify-approvals';
 import { connect, type NatsConnection } from 'nats';
+import { ENV } from '../../config/config';
 import { loadRunbookText } from '../../engine/load-runbook';
 import { createLogger } from '../../observability/logger';
 import type { FaultEvent } from '../../schemas/fault-event';
 import { snapshotOf } from '../../intake/intake-loop';
+import { nodeEntryArgv } from '../../stack/local-stack';
+import { startManagedProcess, type ManagedProcess } from '../../stack/managed-process';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import type { incident } from '../../workflows';
@@ -73,9 +77,17 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
+/** Options for {@link startEngineHarness}. */
+export interface EngineHarnessOptions {
+  /** Run a worker in this process (default true). */
+  worker?: boolean;
+  /** Queue to start incidents on, e.g. the stack's own queue when worker processes serve it; default a private one. */
+  taskQueue?: string;
+}
+
 /** Connects to a test stack and runs a worker in this process until close(). */
-export async function startEngineHarness(stack: TestStack, opts: { worker?: boolean } = {}): Promise<EngineHarness> {
-  const taskQueue = `engine-${Math.random().toString(36).slice(2)}`;
+export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
+  const taskQueue = opts.taskQueue ?? `engine-${Math.random().toString(36).slice(2)}`;
   const connection = await Connection.connect({ address: stack.config.temporalAddress });
   const client = new Client({ connection, namespace: stack.config.namespace });
   let worker: Worker | undefined;
@@ -94,6 +106,7 @@ export async function startEngineHarness(stack: TestStack, opts: { worker?: bool
       activities: {
         ...createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} } }),
         ...createGuardActivities({ client, taskQueue, control: () => natsConn.jetstream().views.kv(CONTROL_BUCKET) }),
+        ...createApprovalActivities({ logger: createLogger('test-worker', 'warn'), rosterFile: stack.config.rosterFile, nats: natsConn }),
       },
     });
     running = worker.run();
@@ -131,4 +144,30 @@ export async function startEngineHarness(stack: TestStack, opts: { worker?: bool
     },
   };
   return harness;
+}
+
+/**
+ * Starts `workers/worker.ts` as its own process group on the stack's task
+ * queue and metrics port, and waits until it reports healthy. The test's
+ * workflow bundle is passed on so every worker process runs the same code.
+ */
+export async function startWorkerProcess(stack: TestStack, name: string): Promise<ManagedProcess> {
+  const { config } = stack;
+  const proc = startManagedProcess({
+    name,
+    argv: nodeEntryArgv('workers/worker.ts'),
+    env: { ...stack.env, ...(config.workflowBundle ? { [ENV.workflowBundle]: config.workflowBundle } : {}) },
+    logFile: join(config.stateDir, 'logs', `${name}.log`),
+  });
+  try {
+    await waitFor(`${name} to become healthy`, 90_000, async () => {
+      if (!proc.isRunning()) throw new Error(`${name} exited during start-up; see ${proc.logFile}`);
+      const res = await fetch(`http://127.0.0.1:${config.workerMetricsPort}/healthz`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+      return res?.ok === true;
+    }, 200);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
 }

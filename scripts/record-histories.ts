@@ -1,0 +1,304 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { IncidentState } from '../workflows/incident-state';
+import type { IncidentResult } from '../workflows/incident';
+import { approve, decide, faultResolved, reject } from '../workflows/messages';
+import { guardIdFor } from '../workflows/service-guard';
+import { waitFor } from '../stack/wait-for';
+import { runbookFrom, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../test/helpers/engine';
+import { startTestStack } from '../test/helpers/stack';
+
+/*
+ * Records one finished incident history per runbook path into test/histories,
+ * for test/unit/workflow-replay.test.ts. Re-run after any change to workflow
+ * code that is meant to be deterministic-compatible, and commit the files:
+ *   node --import tsx scripts/record-histories.ts [out-dir]
+ */
+
+/** Where histories go unless another directory is given. */
+export const DEFAULT_HISTORY_DIR = resolve(__dirname, '..', 'test', 'histories');
+
+/** What a path can use while it runs. */
+export interface PathContext {
+  h: EngineHarness;
+  /** Side-effect log of this path. */
+  log: string;
+  /** Scratch directory of this path. */
+  dir: string;
+  /** JSON-quoted node binary, for allowed_executables. */
+  node: string;
+  /** A local URL that always answers 200. */
+  healthyUrl: string;
+}
+
+/** One runbook path: how to drive it and how it must end. */
+export interface RecordedPath {
+  name: string;
+  runbook(ctx: PathContext): string;
+  dryRun?: boolean;
+  /** Signals and files that steer the incident once it started. */
+  drive?(handle: WorkflowHandle, ctx: PathContext): Promise<void>;
+  expect: { status: IncidentState['status']; outcome: string | RegExp };
+  /** Further evidence the path was taken; returns what is wrong, if anything. */
+  check?(state: IncidentState, ctx: PathContext): string | undefined;
+  /** Other workflows whose histories belong with this path (recorded as `<name>.<suffix>.json`). */
+  alsoRecord?: { suffix: string; workflowId: string }[];
+}
+
+const DEAD_TCP = '{ tcp: { host: 127.0.0.1, port: 1 } }';
+
+const header = (name: string, ctx: PathContext, settings = ''): string => `
+name: ${name}
+version: 1
+match: { kinds: [node_down] }
+settings: { allowed_executables: [${ctx.node}]${settings} }
+steps:`;
+
+const by = (step: string) => ({ step, by: 'recorder', channel: 'test', reason: 'recording a history' });
+
+/** The paths every workflow change must still replay. */
+export const RECORDED_PATHS: readonly RecordedPath[] = [
+  {
+    name: 'healed',
+    runbook: (c) => `${header('healed', c)}
+  - id: confirm
+    action: { kind: confirm, target: ${DEAD_TCP}, timeout: 500ms, samples: 3, interval: 100ms, quorum: 2 }
+  - id: drain
+    action: { kind: command, argv: ${sideEffect(c.log, 'drain')} }
+    compensate: { kind: command, argv: ${sideEffect(c.log, 'undrain')} }
+  - id: restart
+    action: { kind: command, argv: ${sideEffect(c.log, 'restart')} }`,
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s, c) => (runsOf(c.log, 'restart') === 1 && s.steps[0]?.output?.confirmed === true ? undefined : 'confirm or restart did not run'),
+  },
+  {
+    name: 'false-alarm',
+    runbook: (c) => `${header('false-alarm', c)}
+  - id: confirm
+    action: { kind: confirm, target: { http: { url: "${c.healthyUrl}" } }, timeout: 1s, samples: 3, interval: 100ms, quorum: 2 }
+  - id: act
+    action: { kind: command, argv: ${sideEffect(c.log, 'act')} }`,
+    expect: { status: 'false_alarm', outcome: 'false_alarm' },
+  },
+  {
+    name: 'escalate-retry-healed',
+    runbook: (c) => `${header('escalate-retry', c)}
+  - id: first
+    action: { kind: command, argv: ${sideEffect(c.log, 'first')} }
+    compensate: { kind: command, argv: ${sideEffect(c.log, 'undo-first')} }
+  - id: gated
+    action: { kind: command, argv: ${sideEffect(c.log, 'gated', '--until-file', join(c.dir, 'gate'))} }
+    retry: { max_attempts: 3, initial_interval: 100ms, non_retryable: [CommandFailed] }
+    on_failure: escalate`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'escalated');
+      writeFileSync(join(c.dir, 'gate'), '');
+      await handle.signal(decide, { ...by('gated'), action: 'retry' });
+    },
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (_s, c) => (runsOf(c.log, 'gated') === 2 && runsOf(c.log, 'undo-first') === 1 ? undefined : 'expected one failed run, one compensation and one retry'),
+  },
+  {
+    name: 'escalate-abort',
+    runbook: (c) => `${header('escalate-abort', c)}
+  - id: first
+    action: { kind: command, argv: ${sideEffect(c.log, 'first')} }
+    compensate: { kind: command, argv: ${sideEffect(c.log, 'undo-first')} }
+  - id: second
+    action: { kind: command, argv: ${sideEffect(c.log, 'second')} }
+    compensate: { kind: command, argv: ${sideEffect(c.log, 'undo-second')} }
+  - id: broken
+    action: { kind: command, argv: ${sideEffect(c.log, 'broken', '--fail-until', '99')} }
+    retry: { max_attempts: 2, initial_interval: 100ms }`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'escalated');
+      await handle.signal(decide, { ...by('broken'), action: 'abort' });
+    },
+    expect: { status: 'aborted', outcome: 'aborted after broken failed' },
+    check: (s) => (s.compensations.map((x) => x.forStep).join() === 'second,first' ? undefined : 'compensations did not run in reverse'),
+  },
+  {
+    name: 'approval-approve',
+    runbook: (c) => `${header('approval-approve', c)}
+  - id: risky
+    action: { kind: command, argv: ${sideEffect(c.log, 'risky')} }
+    approval: { approvers: [oncall], timeout: 1h }`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'awaiting_approval');
+      await handle.signal(approve, by('risky'));
+    },
+    expect: { status: 'resolved', outcome: 'healed' },
+  },
+  {
+    name: 'approval-reject',
+    runbook: (c) => `${header('approval-reject', c)}
+  - id: prepare
+    action: { kind: command, argv: ${sideEffect(c.log, 'prepare')} }
+    compensate: { kind: command, argv: ${sideEffect(c.log, 'unprepare')} }
+  - id: risky
+    action: { kind: command, argv: ${sideEffect(c.log, 'risky')} }
+    approval: { approvers: [oncall], timeout: 1h }`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'awaiting_approval');
+      await handle.signal(reject, by('risky'));
+    },
+    expect: { status: 'aborted', outcome: 'approval reject at risky' },
+    check: (_s, c) => (runsOf(c.log, 'risky') === 0 && runsOf(c.log, 'unprepare') === 1 ? undefined : 'rejected step ran or nothing was undone'),
+  },
+  {
+    name: 'approval-timeout-reject',
+    runbook: (c) => `${header('approval-timeout', c)}
+  - id: risky
+    action: { kind: command, argv: ${sideEffect(c.log, 'risky')} }
+    approval: { approvers: [oncall], timeout: 1s, on_timeout: reject }`,
+    expect: { status: 'aborted', outcome: 'approval timeout at risky' },
+  },
+  {
+    name: 'dry-run',
+    dryRun: true,
+    runbook: (c) => `${header('dry-run', c)}
+  - id: change
+    action: { kind: command, argv: ${sideEffect(c.log, 'change')} }
+  - id: risky
+    action: { kind: command, argv: ${sideEffect(c.log, 'risky')} }
+    approval: { approvers: [oncall], timeout: 1h }`,
+    expect: { status: 'resolved', outcome: 'planned' },
+    check: (s, c) => (runsOf(c.log, 'change') === 0 && s.steps[1]?.approvalPlanned ? undefined : 'a dry run changed something or skipped the plan'),
+  },
+  {
+    name: 'resolved-during-confirmation',
+    runbook: (c) => `${header('resolved-confirming', c)}
+  - id: confirm
+    action: { kind: confirm, target: ${DEAD_TCP}, timeout: 500ms, samples: 5, interval: 2s, quorum: 5 }
+    timeout: 30s
+  - id: act
+    action: { kind: command, argv: ${sideEffect(c.log, 'act')} }`,
+    async drive(handle) {
+      // Wait for a first probe so the history has sampling before the signal.
+      await waitFor('a first probe', 30_000, async () => (await handle.fetchHistory()).events?.some((e) => e.activityTaskCompletedEventAttributes) ?? false);
+      const fault = testFault('resolved-during-confirmation', 'node-1');
+      await handle.signal(faultResolved, { ...fault, status: 'resolved' });
+    },
+    expect: { status: 'resolved', outcome: 'recovered' },
+  },
+  {
+    name: 'on-failure-continue',
+    runbook: (c) => `${header('on-failure-continue', c)}
+  - id: optional
+    action: { kind: command, argv: ${sideEffect(c.log, 'optional', '--fail-until', '99')} }
+    retry: { max_attempts: 2, initial_interval: 100ms }
+    on_failure: continue
+  - id: after
+    action: { kind: command, argv: ${sideEffect(c.log, 'after')} }`,
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s) => (s.steps[0]?.status === 'failed' && s.steps[1]?.status === 'succeeded' ? undefined : 'did not go on past the failure'),
+  },
+  {
+    name: 'when-skip',
+    runbook: (c) => `${header('when-skip', c)}
+  - id: minor-only
+    action: { kind: command, argv: ${sideEffect(c.log, 'minor-only')} }
+    when: { equals: [fault.severity, minor] }
+  - id: always
+    action: { kind: command, argv: ${sideEffect(c.log, 'always')} }`,
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s) => (s.steps[0]?.status === 'skipped' && s.steps[1]?.status === 'succeeded' ? undefined : 'the when condition did not skip the step'),
+  },
+  {
+    name: 'isolation-lease',
+    runbook: (c) => `${header('isolation-lease', c, ', blast_radius: { max_isolated: 1, max_per_hour: 5 }')}
+  - id: isolate
+    action: { kind: isolate, command: { argv: ${sideEffect(c.log, 'isolate')} } }
+    approval: false
+  - id: restart
+    action: { kind: command, argv: ${sideEffect(c.log, 'restart')} }`,
+    expect: { status: 'resolved', outcome: 'healed' },
+    alsoRecord: [{ suffix: 'guard', workflowId: guardIdFor('isolation-lease') }],
+  },
+];
+
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The ProtoJSON codec of the protobufjs copy that built the Temporal types.
+ * `historyToJSON` from @temporalio/common fails ("type must be a Type") when
+ * npm installs a separate protobufjs copy for each @temporalio package, so
+ * the file is written the same way with the matching copy.
+ */
+const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [dirname(require.resolve('@temporalio/proto'))] })) as {
+  toJson(type: unknown, message: unknown): unknown;
+};
+
+async function writeHistory(h: EngineHarness, workflowId: string, file: string): Promise<void> {
+  const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+  const History = temporal.api.history.v1.History;
+  writeFileSync(file, `${JSON.stringify(protojson.toJson(History, History.fromObject(history)), null, 2)}\n`);
+}
+
+/** Runs every path on a private test stack and writes `<out>/<path>.json`; returns the files written. */
+export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly string[]): Promise<string[]> {
+  mkdirSync(out, { recursive: true });
+  const stack = await startTestStack();
+  const healthy = createServer((_req, res) => res.end('ok'));
+  let h: EngineHarness | undefined;
+  const written: string[] = [];
+  try {
+    h = await startEngineHarness(stack);
+    await new Promise<void>((r) => healthy.listen(0, '127.0.0.1', r));
+    const addr = healthy.address();
+    const healthyUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/health`;
+    for (const path of RECORDED_PATHS.filter((p) => !only?.length || only.includes(p.name))) {
+      const dir = join(h.scratch, path.name);
+      mkdirSync(dir);
+      const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl };
+      const handle = await h.start(runbookFrom(path.runbook(ctx)), testFault(path.name, 'node-1'), path.dryRun ?? false);
+      await within(60_000, `${path.name} to be driven`, path.drive?.(handle, ctx) ?? Promise.resolve());
+      const result: IncidentResult = await within(60_000, `${path.name} to finish`, handle.result());
+      const outcomeOk = typeof path.expect.outcome === 'string' ? result.outcome === path.expect.outcome : path.expect.outcome.test(result.outcome);
+      if (result.status !== path.expect.status || !outcomeOk) {
+        throw new Error(`${path.name} ended ${result.status}/${result.outcome}, expected ${path.expect.status}/${String(path.expect.outcome)}`);
+      }
+      const problem = path.check?.(await h.state(handle), ctx);
+      if (problem) throw new Error(`${path.name}: ${problem}`);
+      const file = join(out, `${path.name}.json`);
+      await writeHistory(h, handle.workflowId, file);
+      written.push(file);
+      for (const extra of path.alsoRecord ?? []) {
+        const extraFile = join(out, `${path.name}.${extra.suffix}.json`);
+        await writeHistory(h, extra.workflowId, extraFile);
+        written.push(extraFile);
+      }
+      process.stdout.write(`recorded ${path.name}\n`);
+    }
+  } finally {
+    healthy.close();
+    if (h) rmSync(h.scratch, { recursive: true, force: true });
+    await h?.close();
+    await stack.stop();
+  }
+  return written;
+}
+
+if (require.main === module) {
+  const [outArg, ...only] = process.argv.slice(2);
+  recordHistories(outArg ? resolve(outArg) : DEFAULT_HISTORY_DIR, only).then(
+    (files) => process.stdout.write(`${files.length} histories written\n`),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { temporal } from '@temporalio/proto';
+import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
+import { workerOptionsForTests } from '../helpers/worker';
+
+/*
+ * Stored histories (recorded by scripts/record-histories.ts) replayed against
+ * the current workflow code: a change that would break incidents already in
+ * flight fails here, without a server.
+ */
+
+const HISTORY_DIR = join(__dirname, '..', 'histories');
+
+/** Runbook paths that must keep a stored history; a missing file fails instead of passing silently. */
+const REQUIRED_PATHS = [
+  'healed',
+  'false-alarm',
+  'escalate-retry-healed',
+  'escalate-abort',
+  'approval-approve',
+  'approval-reject',
+  'approval-timeout-reject',
+  'dry-run',
+  'resolved-during-confirmation',
+  'on-failure-continue',
+  'when-skip',
+];
+
+const TAMPERED = 'tampered/healed';
+
+/**
+ * ProtoJSON codec of the protobufjs copy that built the Temporal types (the
+ * SDK's own historyFromJSON breaks when npm installs several copies).
+ */
+const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [dirname(require.resolve('@temporalio/proto'))] })) as {
+  fromJson(type: unknown, json: unknown): unknown;
+};
+const History = temporal.api.history.v1.History;
+
+function loadHistory(file: string): temporal.api.history.v1.History {
+  return protojson.fromJson(History, JSON.parse(readFileSync(join(HISTORY_DIR, file), 'utf8'))) as temporal.api.history.v1.History;
+}
+
+/** The healed history with its first activity renamed, as if the workflow had been changed incompatibly. */
+function tamperedHistory(): temporal.api.history.v1.History {
+  const history = loadHistory('healed.json');
+  const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
+  assert.ok(scheduled?.activityType, 'the healed history schedules an activity');
+  scheduled.activityType.name = 'renamedActivity';
+  return history;
+}
+
+const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json')).sort();
+
+test('every runbook path the recorder covers has a stored history', () => {
+  const missing = REQUIRED_PATHS.filter((name) => !files.includes(`${name}.json`));
+  assert.deepEqual(missing, [], `missing histories; run: node --import tsx scripts/record-histories.ts`);
+});
+
+describe('stored histories replay against the current workflow code', () => {
+  const results = new Map<string, ReplayResult>();
+
+  before(async () => {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const histories = [
+      ...files.map((file) => ({ workflowId: file.replace(/\.json$/, ''), history: loadHistory(file) })),
+      { workflowId: TAMPERED, history: tamperedHistory() },
+    ];
+    for await (const result of Worker.runReplayHistories({ ...workerOptionsForTests(), replayName: 'stored-histories' }, histories)) {
+      results.set(result.workflowId, result);
+    }
+  });
+
+  for (const file of files) {
+    const name = file.replace(/\.json$/, '');
+    test(`the ${name} history replays without a nondeterminism error`, () => {
+      const result = results.get(name);
+      assert.ok(result, `${name} was not replayed`);
+      assert.equal(result.error, undefined, `${name}: ${result.error?.message ?? ''}; if the change is intended, guard it with patched() or re-record`);
+    });
+  }
+
+  test('a history that no longer matches the workflow code is reported as nondeterministic', () => {
+    const result = results.get(TAMPERED);
+    assert.ok(result?.error, 'the tampered history replayed cleanly, so replay checks nothing');
+    assert.match(`${result.error.name} ${result.error.message}`, /nondetermin|Determinism/i);
+  });
+});
