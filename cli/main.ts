@@ -16,6 +16,10 @@ const COMMANDS: Record<string, () => CliCommand> = {
   pause: () => (require('./commands/pause') as typeof import('./commands/pause')).pauseCommand,
   resume: () => (require('./commands/pause') as typeof import('./commands/pause')).resumeCommand,
   validate: () => (require('./commands/validate') as typeof import('./commands/validate')).validateCli,
+  approve: () => (require('./commands/approve') as typeof import('./commands/approve')).approveCommand,
+  reject: () => (require('./commands/approve') as typeof import('./commands/approve')).rejectCommand,
+  audit: () => (require('./commands/audit') as typeof import('./commands/audit')).auditCommand,
+  token: () => (require('./commands/token') as typeof import('./commands/token')).tokenCommand,
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
 };
 

@@ -26,6 +26,10 @@ export const ENV = {
   alertmanagerMappingFile: 'RUNBOOK_ALERTMANAGER_MAPPING_FILE',
   servicesFile: 'RUNBOOK_SERVICES_FILE',
   intakeAckGateDir: 'RUNBOOK_INTAKE_ACK_GATE_DIR',
+  rosterFile: 'RUNBOOK_ROSTER_FILE',
+  tokensFile: 'RUNBOOK_TOKENS_FILE',
+  apiUrl: 'RUNBOOK_API_URL',
+  apiToken: 'RUNBOOK_API_TOKEN',
 } as const;
 
 export type ConfigKey = keyof typeof ENV;
@@ -58,6 +62,14 @@ export const Config = z.object({
   servicesFile: z.string().min(1).default('services.yaml'),
   /** Fault injection for crash tests only: the intake waits for `<dir>/release` before each ack. Never set in production. */
   intakeAckGateDir: z.string().min(1).optional(),
+  /** On-call groups, their members and escalation chains; without it approval groups are not checked against members. */
+  rosterFile: z.string().min(1).optional(),
+  /** Bearer tokens of the approval API (sha256 hashes → identity). */
+  tokensFile: z.string().min(1).optional(),
+  /** Base URL of the approval API for the CLI; default http://127.0.0.1:<apiPort>. */
+  apiUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').optional(),
+  /** Bearer token the CLI presents to the approval API. */
+  apiToken: z.string().min(1).optional(),
 });
 export type Config = z.infer<typeof Config> & { temporalAddress: string; natsUrl: string };
 

@@ -36,6 +36,11 @@ export async function componentHealthy(name: string, info: StackInfo): Promise<C
       const problem = await httpHealthy(url);
       return { name, healthy: problem === undefined, detail: problem ?? `${url} healthy` };
     }
+    case 'api': {
+      const url = `http://127.0.0.1:${info.ports.api ?? 0}`;
+      const problem = await httpHealthy(url);
+      return { name, healthy: problem === undefined, detail: problem ?? `${url} healthy (approval API)` };
+    }
     default:
       return { name, healthy: false, detail: 'unknown component' };
   }
@@ -43,5 +48,5 @@ export async function componentHealthy(name: string, info: StackInfo): Promise<C
 
 /** Health of every component listed in the stack file. */
 export async function stackHealth(info: StackInfo): Promise<ComponentHealth[]> {
-  return Promise.all(['temporal', 'nats', 'worker', 'intake'].filter((n) => n in info.components).map((n) => componentHealthy(n, info)));
+  return Promise.all(['temporal', 'nats', 'worker', 'intake', 'api'].filter((n) => n in info.components).map((n) => componentHealthy(n, info)));
 }

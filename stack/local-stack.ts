@@ -14,6 +14,8 @@ import { componentHealthy } from './health';
 export interface LocalStackOptions {
   worker?: boolean;
   intake?: boolean;
+  /** The approval API; by default it runs whenever the worker does. */
+  api?: boolean;
   /** Skip the Temporal Web UI (tests). */
   headless?: boolean;
   /** Progress lines for the user. */
@@ -48,6 +50,8 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.apiPort]: String(config.apiPort),
     [ENV.dryRun]: String(config.dryRun),
     [ENV.servicesFile]: resolve(config.servicesFile),
+    ...(config.rosterFile ? { [ENV.rosterFile]: resolve(config.rosterFile) } : {}),
+    ...(config.tokensFile ? { [ENV.tokensFile]: resolve(config.tokensFile) } : {}),
   };
 }
 
@@ -75,6 +79,8 @@ export async function startLocalStack(config: Config, opts: LocalStackOptions = 
   if (!opts.headless) wanted.push([config.temporalUiPort, 'Temporal Web UI', '--temporal-ui-port']);
   if (opts.intake !== false) wanted.push([config.intakePort, 'intake HTTP (metrics, Alertmanager)', '--intake-port']);
   if (opts.worker !== false) wanted.push([config.workerMetricsPort, 'worker metrics', '--worker-metrics-port']);
+  const withApi = opts.api ?? opts.worker !== false;
+  if (withApi) wanted.push([config.apiPort, 'approval API', '--api-port']);
   for (const [port, purpose, flag] of wanted) await assertPortFree(port, purpose, flag);
 
   const processes: ManagedProcess[] = [];
@@ -118,6 +124,12 @@ export async function startLocalStack(config: Config, opts: LocalStackOptions = 
       processes.push(intake);
       watch(intake);
     }
+    if (withApi) {
+      log('starting the approval API');
+      const api = startManagedProcess({ name: 'api', argv: nodeEntryArgv('workers/api.ts'), env, logFile: join(stateDir, 'logs', 'api.log') });
+      processes.push(api);
+      watch(api);
+    }
 
     const info: StackInfo = {
       supervisorPid: process.pid,
@@ -139,12 +151,13 @@ export async function startLocalStack(config: Config, opts: LocalStackOptions = 
         natsMonitor: config.natsMonitorPort,
         intake: config.intakePort,
         worker: config.workerMetricsPort,
+        ...(withApi ? { api: config.apiPort } : {}),
       },
       components: Object.fromEntries(processes.map((p) => [p.name, { pid: p.pid, logFile: p.logFile }])),
     };
     writeStackFile(info);
 
-    for (const proc of processes.filter((p) => p.name === 'worker' || p.name === 'intake')) {
+    for (const proc of processes.filter((p) => p.name === 'worker' || p.name === 'intake' || p.name === 'api')) {
       await waitFor(`${proc.name} to become healthy`, 60_000, async () => {
         if (!proc.isRunning()) throw new Error(`${proc.name} exited during start-up; see ${proc.logFile}`);
         return (await componentHealthy(proc.name, info)).healthy;

@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { KV } from 'nats';
 import { CONTROL_BUCKET, createGuardActivities } from '../activities/guard-activities';
 import { createActivities } from '../activities';
+import { createApprovalActivities } from '../activities/notify-approvals';
 import { loadConfig, type Config } from '../config/config';
 import { loadServicesFileIfPresent } from '../config/services';
 import { connect } from 'nats';
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     activities: {
       ...createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, ...(nats ? { nats } : {}) }),
       ...createGuardActivities({ client, taskQueue: config.taskQueue, control }),
+      ...createApprovalActivities({ logger, rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined, nats }),
     },
   });
   const http = await startHttpServer(config.workerMetricsPort, [

@@ -10,7 +10,7 @@ import { flagsToConfig, parseFlags, type CliCommand } from '../command';
 import { CliError } from '../context';
 
 const USAGE =
-  'runbook up [--detach] [--state-dir DIR] [--temporal-port N] [--temporal-ui-port N] [--nats-port N] [--nats-monitor-port N] [--intake-port N] [--worker-metrics-port N] [--namespace NS] [--log-level LEVEL]';
+  'runbook up [--detach] [--state-dir DIR] [--temporal-port N] [--temporal-ui-port N] [--nats-port N] [--nats-monitor-port N] [--intake-port N] [--worker-metrics-port N] [--api-port N] [--namespace NS] [--log-level LEVEL]';
 
 const OPTIONS = {
   detach: { type: 'boolean' },
@@ -21,6 +21,7 @@ const OPTIONS = {
   'nats-monitor-port': { type: 'string' },
   'intake-port': { type: 'string' },
   'worker-metrics-port': { type: 'string' },
+  'api-port': { type: 'string' },
   namespace: { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
@@ -36,6 +37,7 @@ export function readyBanner(info: StackInfo): string {
     `  NATS          ${info.natsUrl}  (monitoring ${info.natsMonitorUrl})`,
     `  Intake        ${info.intakeUrl}/metrics, Alertmanager webhook ${info.intakeUrl}/alertmanager`,
     `  Worker        ${info.workerUrl}/metrics`,
+    ...(info.ports.api ? [`  Approval API  http://127.0.0.1:${info.ports.api}/incidents`] : []),
     `  State         ${info.stateDir}`,
     '',
     'Send a test fault:',

@@ -1,0 +1,134 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import type { AuditSink } from '../audit/audit-stream';
+import type { IncidentState } from '../workflows/incident-state';
+import { approve, decideApproval, decisionRefused, incidentState, REFUSAL, reject, type ApprovalVerdict, type DecisionAck } from '../workflows/messages';
+
+/**
+ * A decision as an approver posts it. There is deliberately no `by` field:
+ * the identity recorded is the one the bearer token authenticates.
+ */
+export const DecisionBody = z.strictObject({
+  verdict: z.enum(['approve', 'reject']),
+  reason: z.string().trim().min(1, 'a reason is required').max(2_000),
+  /** The step waiting for approval; looked up when omitted. */
+  step: z.string().min(1).max(64).optional(),
+  /** The request being answered; a decision for an older request is stale. */
+  requestId: z.string().min(1).max(64).optional(),
+});
+export type DecisionBody = z.infer<typeof DecisionBody>;
+
+/** What the API answers, with its HTTP status. */
+export interface DecisionReply {
+  status: number;
+  body: {
+    incidentId: string;
+    accepted: boolean;
+    /** Set when the decision will take effect once a worker is back. */
+    queued?: boolean;
+    refusal?: string;
+    reason?: string;
+    ack?: DecisionAck;
+  };
+}
+
+/** HTTP status for each refusal type. */
+const STATUS_FOR: Record<string, number> = {
+  [REFUSAL.notApprover]: 403,
+  [REFUSAL.stale]: 409,
+  [REFUSAL.unknownStep]: 404,
+};
+
+/** How long to wait for a worker to accept the Update before falling back to a durable signal. @default 10000 */
+export const DEFAULT_UPDATE_WAIT_MS = 10_000;
+
+/** The step of the request waiting for an answer, from the incident's state. */
+async function pendingStep(client: Client, incidentId: string): Promise<string | undefined> {
+  const state: IncidentState = await client.workflow.getHandle(incidentId).query(incidentState);
+  return [...state.requests].reverse().find((r) => r.outcome === undefined)?.step;
+}
+
+/**
+ * Delivers an authenticated decision. The acknowledged path is the
+ * `decideApproval` Update: its validator's refusal comes back at once (403
+ * outside the groups, 409 stale, 404 unknown step) and is then recorded in the
+ * incident by a `decisionRefused` signal. When no worker accepts the Update in
+ * time, the decision goes as a signal, which the history keeps until a worker
+ * applies it (202, queued); it is checked the same way then.
+ */
+export async function submitDecision(
+  client: Client,
+  incidentId: string,
+  identity: string,
+  body: DecisionBody,
+  opts: { channel?: string; updateWaitMs?: number; audit?: AuditSink | undefined } = {},
+): Promise<DecisionReply> {
+  const reply = await deliver(client, incidentId, identity, body, opts);
+  // The audit stream keeps every attempt, including refusals for an incident that closed meanwhile (its history cannot take them).
+  await opts.audit?.publish({
+    event: `decision.${reply.body.accepted ? 'accepted' : reply.body.queued ? 'queued' : 'refused'}`,
+    incidentId,
+    at: new Date().toISOString(),
+    by: identity,
+    channel: opts.channel ?? 'http',
+    verdict: body.verdict,
+    reason: body.reason,
+    ...(body.step ? { step: body.step } : {}),
+    ...(body.requestId ? { requestId: body.requestId } : {}),
+    status: reply.status,
+    ...(reply.body.refusal ? { refusal: reply.body.refusal, note: reply.body.reason } : {}),
+    ...(reply.body.ack ? { ack: reply.body.ack } : {}),
+  });
+  return reply;
+}
+
+async function deliver(
+  client: Client,
+  incidentId: string,
+  identity: string,
+  body: DecisionBody,
+  opts: { channel?: string; updateWaitMs?: number },
+): Promise<DecisionReply> {
+  const handle = client.workflow.getHandle(incidentId);
+  const reply = (status: number, rest: Omit<DecisionReply['body'], 'incidentId'>): DecisionReply => ({ status, body: { incidentId, ...rest } });
+  let step = body.step;
+  if (step === undefined) {
+    try {
+      step = await client.withDeadline(Date.now() + 5_000, () => pendingStep(client, incidentId));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return reply(404, { accepted: false, refusal: 'NotFound', reason: `no incident ${incidentId}` });
+      return reply(503, { accepted: false, refusal: 'Unavailable', reason: `cannot read the waiting step (${(err as Error).message}); pass step explicitly` });
+    }
+    if (step === undefined) return reply(409, { accepted: false, refusal: REFUSAL.stale, reason: 'stale: no request is waiting' });
+  }
+  const decision: ApprovalVerdict = {
+    verdict: body.verdict,
+    by: identity,
+    channel: opts.channel ?? 'http',
+    reason: body.reason,
+    step,
+    ...(body.requestId !== undefined ? { requestId: body.requestId } : {}),
+  };
+  try {
+    const ack = await client.withDeadline(Date.now() + (opts.updateWaitMs ?? DEFAULT_UPDATE_WAIT_MS), () => handle.executeUpdate(decideApproval, { args: [decision] }));
+    return reply(200, { accepted: true, ack });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return reply(404, { accepted: false, refusal: 'NotFound', reason: `no incident ${incidentId}` });
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      const type = err.cause.type ?? REFUSAL.stale;
+      const note = err.cause.message;
+      await handle.signal(decisionRefused, { ...decision, note }).catch(() => undefined);
+      return reply(STATUS_FOR[type] ?? 409, { accepted: false, refusal: type, reason: note });
+    }
+    if (!isNoWorker(err)) throw err;
+  }
+  await handle.signal(body.verdict === 'approve' ? approve : reject, decision);
+  return reply(202, { accepted: false, queued: true, reason: 'no worker answered; the decision is stored in the incident history and takes effect when a worker returns (unless it is stale or refused then)' });
+}
+
+/** True for the errors a missing worker produces: the Update was never accepted in time. */
+function isNoWorker(err: unknown): boolean {
+  const e = err as { name?: string; code?: number; cause?: { code?: number } };
+  return e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError' || e.code === 4 || e.cause?.code === 4 || /deadline/i.test((err as Error).message ?? '');
+}

@@ -1,0 +1,131 @@
+import type { Server } from 'node:http';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { incidentsQuery, listIncidents, sinceToIso } from '../cli/commands/incidents';
+import type { Logger } from '../observability/logger';
+import { readBody, sendJson, startHttpServer, type Route } from '../observability/http-server';
+import type { Registry } from 'prom-client';
+import { metricsRoute, registry as processRegistry } from '../observability/metrics';
+import { createApprovalMetrics } from './approval-metrics';
+import { incidentState } from '../workflows/messages';
+import type { AuditSink } from '../audit/audit-stream';
+import type { Authenticator } from './auth';
+import { DecisionBody, submitDecision } from './decisions';
+
+/** What the approval API needs. */
+export interface ApiServerOptions {
+  client: Client;
+  auth: Authenticator;
+  logger: Logger;
+  port: number;
+  host?: string;
+  /** See {@link submitDecision}. */
+  updateWaitMs?: number;
+  /** Where every decision attempt is also recorded. */
+  audit?: AuditSink;
+  /** Registry for the approval metrics; the process registry by default. */
+  registry?: Registry;
+}
+
+const BODY_LIMIT = 16 * 1024;
+
+/** `/incidents/<service>/<target>[/decisions]` or with the full id URL-encoded. */
+function parseIncidentPath(pathname: string): { incidentId: string; decisions: boolean } | undefined {
+  if (!pathname.startsWith('/incidents/')) return undefined;
+  let rest = pathname.slice('/incidents/'.length);
+  const decisions = rest.endsWith('/decisions');
+  if (decisions) rest = rest.slice(0, -'/decisions'.length);
+  let id: string;
+  try {
+    id = decodeURIComponent(rest);
+  } catch {
+    return undefined;
+  }
+  if (!id.startsWith('incident/')) id = `incident/${id}`;
+  return /^incident\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(id) ? { incidentId: id, decisions } : undefined;
+}
+
+/**
+ * The approval API: `GET /incidents`, `GET /incidents/{id}` and
+ * `POST /incidents/{id}/decisions`, each behind a bearer token; `/healthz`
+ * and `/metrics` are open.
+ */
+export function apiRoutes(opts: ApiServerOptions): Route[] {
+  const { client, auth, logger } = opts;
+  const registry = opts.registry ?? processRegistry;
+  const metrics = createApprovalMetrics(registry, client);
+  const guarded: Route = async (req, res, url) => {
+    if (url.pathname !== '/incidents' && !url.pathname.startsWith('/incidents/')) return false;
+    const identity = await auth.identify(req);
+    if (!identity) {
+      res.setHeader('www-authenticate', 'Bearer');
+      sendJson(res, 401, { error: 'a valid bearer token is required' });
+      return true;
+    }
+    if (url.pathname === '/incidents') {
+      if (req.method !== 'GET') return false;
+      const p = url.searchParams;
+      let query: string;
+      try {
+        const since = p.get('since');
+        query = incidentsQuery({
+          ...(p.get('service') ? { service: p.get('service') ?? '' } : {}),
+          ...(p.get('status') ? { status: p.get('status') ?? '' } : {}),
+          ...(since ? { since: sinceToIso(since, new Date()) } : {}),
+          open: p.get('open') === 'true',
+        });
+      } catch (err) {
+        sendJson(res, 400, { error: (err as Error).message.replace(/^--/, '') });
+        return true;
+      }
+      sendJson(res, 200, { incidents: await listIncidents(client, query, Math.min(Number(p.get('limit') ?? 100) || 100, 1000)) });
+      return true;
+    }
+    const target = parseIncidentPath(url.pathname);
+    if (!target) {
+      sendJson(res, 404, { error: 'not an incident id' });
+      return true;
+    }
+    if (!target.decisions && req.method === 'GET') {
+      try {
+        sendJson(res, 200, await client.workflow.getHandle(target.incidentId).query(incidentState));
+      } catch (err) {
+        sendJson(res, err instanceof WorkflowNotFoundError ? 404 : 503, { error: `cannot read ${target.incidentId}: ${(err as Error).message}` });
+      }
+      return true;
+    }
+    if (!target.decisions || req.method !== 'POST') return false;
+    const raw = await readBody(req, BODY_LIMIT);
+    if (!raw) {
+      sendJson(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
+      return true;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      sendJson(res, 400, { error: 'body is not JSON' });
+      return true;
+    }
+    const parsed = DecisionBody.safeParse(json);
+    if (!parsed.success) {
+      sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+      return true;
+    }
+    const reply = await submitDecision(client, target.incidentId, identity, parsed.data, { audit: opts.audit, ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}) });
+    if (reply.body.ack) metrics.decided(reply.body.ack);
+    logger.info('decision', { incidentId: target.incidentId, identity, verdict: parsed.data.verdict, status: reply.status, refusal: reply.body.refusal });
+    sendJson(res, reply.status, reply.body);
+    return true;
+  };
+  const health: Route = (req, res, url) => {
+    if (url.pathname !== '/healthz') return false;
+    sendJson(res, 200, { ok: true });
+    return true;
+  };
+  return [health, metricsRoute(registry), guarded];
+}
+
+/** Starts the approval API on loopback. */
+export function startApiServer(opts: ApiServerOptions): Promise<Server> {
+  return startHttpServer(opts.port, apiRoutes(opts), opts.host);
+}

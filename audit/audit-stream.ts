@@ -1,0 +1,70 @@
+import { nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+
+/** Long-retention stream of incident lifecycle and decision events; outlives Temporal's history retention. */
+export const AUDIT_STREAM = 'RUNBOOK_AUDIT';
+/** Subjects are `audit.<service>.<target>.<event>`. */
+export const AUDIT_SUBJECT_PREFIX = 'audit';
+/** How long audit events are kept. @default 400 days */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
+
+/** One audit event as stored. */
+export interface AuditEvent {
+  /** e.g. `decision.accepted`, `decision.refused`, `decision.queued`. */
+  event: string;
+  incidentId: string;
+  at: string;
+  [field: string]: unknown;
+}
+
+/** Creates the audit stream when it is missing (file storage, limits retention by age). */
+export async function ensureAuditStream(jsm: JetStreamManager, retentionDays = DEFAULT_AUDIT_RETENTION_DAYS): Promise<void> {
+  const exists = await jsm.streams.info(AUDIT_STREAM).then(() => true, () => false);
+  if (exists) return;
+  await jsm.streams.add({
+    name: AUDIT_STREAM,
+    subjects: [`${AUDIT_SUBJECT_PREFIX}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(retentionDays * 86_400_000),
+    duplicate_window: nanos(120_000),
+  });
+}
+
+/** Subject of an incident's audit events: `incident/<service>/<target>` → `audit.<service>.<target>.<event>`. */
+export function auditSubject(incidentId: string, event: string): string {
+  const [, service = '_', target = '_'] = incidentId.split('/');
+  const token = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
+  return [AUDIT_SUBJECT_PREFIX, token(service), token(target), ...event.split('.').map(token)].join('.');
+}
+
+/** Writes audit events; `publish` resolves once JetStream has stored the event. */
+export interface AuditSink {
+  publish(event: AuditEvent, msgId?: string): Promise<void>;
+}
+
+/** An audit sink on a JetStream client. */
+export function jetStreamAuditSink(js: JetStreamClient): AuditSink {
+  return {
+    async publish(event, msgId) {
+      await js.publish(auditSubject(event.incidentId, event.event), JSON.stringify(event), msgId ? { msgID: msgId } : undefined);
+    },
+  };
+}
+
+/** Every audit event stored for one incident, oldest first. */
+export async function readAuditEvents(nc: NatsConnection, incidentId: string): Promise<AuditEvent[]> {
+  const jsm = await nc.jetstreamManager();
+  const subject = `${auditSubject(incidentId, 'x').slice(0, -2)}.>`;
+  const out: AuditEvent[] = [];
+  const info = await jsm.streams.info(AUDIT_STREAM).catch(() => undefined);
+  if (!info || info.state.messages === 0) return out;
+  const consumer = await nc.jetstream().consumers.get(AUDIT_STREAM, { filterSubjects: [subject] });
+  const pending = (await consumer.info()).num_pending;
+  if (pending === 0) return out;
+  const messages = await consumer.fetch({ max_messages: pending, expires: 2_000 });
+  for await (const m of messages) {
+    out.push(m.json<AuditEvent>());
+    if (out.length >= pending) break;
+  }
+  return out;
+}

@@ -1,0 +1,135 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { IncidentInput } from '../workflows/incident-input';
+import type { IncidentState, StepRecord } from '../workflows/incident-state';
+import { incidentState } from '../workflows/messages';
+import type { AuditEvent } from './audit-stream';
+import { AuditRecord, type AuditDecision, type AuditRequest } from './audit-record';
+
+const SECRET_KEY = /secret|password|passwd|token|authorization|api[_-]?key|cookie/i;
+
+/** Copies `value` with the values of secret-looking keys replaced; references `{ env }` / `{ file }` under `secrets` are kept (they name, not hold, a secret). */
+export function redact(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => redact(v));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, k === 'secrets' || k === 'secret_headers' ? v : redact(v, k)]));
+  }
+  return typeof value === 'string' && SECRET_KEY.test(key) ? '[redacted]' : value;
+}
+
+function msBetween(from: string, to: string | undefined): number | null {
+  return to === undefined ? null : Math.max(0, Date.parse(to) - Date.parse(from));
+}
+
+function firstFinished(steps: StepRecord[], pick: (s: StepRecord) => boolean): string | undefined {
+  return steps.find((s) => pick(s) && s.status === 'succeeded' && s.finishedAt)?.finishedAt;
+}
+
+/** Inputs of {@link buildAuditRecord}: what the history, the state query and the audit stream hold. */
+export interface AuditSources {
+  state: IncidentState;
+  runId: string;
+  /** Fault event ids in arrival order, from the history (the state keeps only the most recent). */
+  faultEventIds: string[];
+  /** Events from the long-retention audit stream, if read. */
+  streamEvents?: AuditEvent[];
+}
+
+/** Builds and validates the audit record. Refused attempts only the audit stream saw are merged into their request. */
+export function buildAuditRecord({ state, runId, faultEventIds, streamEvents = [] }: AuditSources): AuditRecord {
+  const requests: AuditRequest[] = state.requests.map((r) => ({
+    requestId: r.requestId,
+    type: r.type,
+    step: r.step,
+    reason: r.reason,
+    approvers: r.approvers ?? [],
+    ...(r.eligible ? { eligible: r.eligible } : {}),
+    requestedAt: r.requestedAt,
+    ...(r.decidedAt ? { decidedAt: r.decidedAt } : {}),
+    ...(r.outcome ? { outcome: r.outcome } : {}),
+    decisions: r.decisions.map((d): AuditDecision => ({ ...d, ...(d.note ? { note: d.note } : {}), source: 'history' })),
+  }));
+  for (const e of streamEvents.filter((x) => x.event === 'decision.refused')) {
+    const step = typeof e.step === 'string' ? e.step : undefined;
+    const target = [...requests].reverse().find((r) => (step === undefined || r.step === step) && r.requestedAt <= e.at) ?? requests[requests.length - 1];
+    if (!target) continue;
+    const seen = target.decisions.some((d) => !d.accepted && d.by === e.by && d.verdict === e.verdict && d.reason === e.reason);
+    if (!seen) {
+      target.decisions.push({ by: String(e.by), channel: String(e.channel ?? 'http'), at: e.at, verdict: String(e.verdict), reason: String(e.reason ?? ''), accepted: false, note: String(e.note ?? e.refusal ?? 'refused'), source: 'audit-stream' });
+    }
+  }
+  const steps = state.steps;
+  const isolated = firstFinished(steps, (s) => s.kind === 'isolate');
+  return AuditRecord.parse({
+    incidentId: state.incidentId,
+    runId,
+    service: state.service,
+    target: state.target,
+    kind: state.kind,
+    status: state.status,
+    outcome: state.outcome ?? null,
+    dryRun: state.dryRun,
+    openedAt: state.openedAt,
+    closedAt: state.closedAt ?? null,
+    faults: {
+      count: state.faults.count,
+      eventIds: faultEventIds.length > 0 ? faultEventIds : state.faults.recentEventIds,
+      resolvedSignals: state.faults.resolvedSignals,
+      severity: state.faults.severity,
+      firstSeen: state.faults.firstSeen,
+      lastSeen: state.faults.lastSeen,
+    },
+    routing: state.runbook ? { runbook: state.runbook.name, version: state.runbook.version, hash: state.runbook.hash } : null,
+    steps: steps.map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      status: s.status,
+      input: redact(s.input ?? null),
+      attempts: s.attempts.map((a) => ({ ...a, durationMs: Math.max(0, Date.parse(a.finishedAt) - Date.parse(a.startedAt)) })),
+      ...(s.lastError ? { error: s.lastError } : {}),
+      ...(s.output ? { output: redact(s.output) } : {}),
+      ...(s.summary ? { summary: s.summary } : {}),
+      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+      ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
+      ...(s.durationMs !== undefined ? { durationMs: s.durationMs } : {}),
+      ...(s.skipReason ? { skipReason: s.skipReason } : {}),
+    })),
+    requests,
+    compensations: state.compensations,
+    timings: {
+      toConfirmMs: msBetween(state.openedAt, firstFinished(steps, (s) => s.kind === 'confirm')),
+      toIsolateMs: msBetween(state.openedAt, isolated),
+      toRestoreTrafficMs: msBetween(state.openedAt, firstFinished(steps, (s) => s.kind === 'restore') ?? (isolated ? firstFinished(steps, (s) => s.kind === 'start_service') : undefined)),
+      toRecoverMs: state.status === 'resolved' ? msBetween(state.openedAt, state.closedAt) : null,
+    },
+  });
+}
+
+/** Fault event ids absorbed, in arrival order, from the workflow history. */
+export async function faultIdsFromHistory(client: Client, incidentId: string): Promise<{ runId: string; ids: string[] }> {
+  const history = await client.workflow.getHandle(incidentId).fetchHistory();
+  const ids: string[] = [];
+  let runId = '';
+  for (const event of history.events ?? []) {
+    const started = event.workflowExecutionStartedEventAttributes;
+    if (started) {
+      runId = started.originalExecutionRunId ?? '';
+      const payload = started.input?.payloads?.[0];
+      if (payload) ids.push(defaultPayloadConverter.fromPayload<IncidentInput>(payload).fault.id);
+    }
+    const signal = event.workflowExecutionSignaledEventAttributes;
+    if (signal && (signal.signalName === 'faultObserved' || signal.signalName === 'faultResolved')) {
+      const payload = signal.input?.payloads?.[0];
+      const id = payload ? defaultPayloadConverter.fromPayload<{ id?: string }>(payload).id : undefined;
+      if (id && !ids.includes(id)) ids.push(id);
+    }
+  }
+  return { runId, ids };
+}
+
+/** Reads the incident's state and history and builds its audit record. */
+export async function fetchAuditRecord(client: Client, incidentId: string, streamEvents: AuditEvent[] = []): Promise<AuditRecord> {
+  const state = await client.workflow.getHandle(incidentId).query(incidentState);
+  const { runId, ids } = await faultIdsFromHistory(client, incidentId);
+  return buildAuditRecord({ state, runId, faultEventIds: ids, streamEvents });
+}

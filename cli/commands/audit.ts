@@ -1,0 +1,36 @@
+import { readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
+import { fetchAuditRecord } from '../../audit/build-audit';
+import { renderAuditText } from '../../audit/render-audit';
+import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
+import { CliError, cliConfig, natsConnection, temporalClient } from '../context';
+import { incidentIdArg } from './show';
+
+const USAGE = 'runbook audit <incident> [--json]';
+
+/** `runbook audit`: the full record of one incident, from its history, state and the audit stream. */
+export const auditCommand: CliCommand = {
+  name: 'audit',
+  summary: 'audit record of one incident: faults, routing, steps, approvals, compensations, timings',
+  usage: USAGE,
+  async run(args) {
+    const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
+    const id = incidentIdArg(positionals[0]);
+    const config = cliConfig(flagsToConfig({ ...values, json: undefined }));
+    const { client, close } = await temporalClient(config);
+    try {
+      let events: AuditEvent[] = [];
+      const nc = await natsConnection(config).catch(() => undefined);
+      if (nc) {
+        events = await readAuditEvents(nc, id).catch(() => []);
+        await nc.close();
+      }
+      const record = await fetchAuditRecord(client, id, events).catch((err: unknown) => {
+        throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
+      });
+      process.stdout.write(values.json ? `${JSON.stringify(record, null, 2)}\n` : `${renderAuditText(record)}\n`);
+      return 0;
+    } finally {
+      await close();
+    }
+  },
+};

@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connect, type NatsConnection, type Subscription } from 'nats';
+import { tokenAuthenticator } from '../../api/auth';
+import { ensureAuditStream, jetStreamAuditSink, readAuditEvents } from '../../audit/audit-stream';
+import { startApiServer } from '../../api/server';
+import type { ApprovalNotice } from '../../activities/notify-approvals';
+import { createToken } from '../../config/tokens';
+import { closeHttpServer } from '../../observability/http-server';
+import { createLogger } from '../../observability/logger';
+import { freePort } from '../../stack/ports';
+import { waitFor } from '../../stack/wait-for';
+import type { incident } from '../../workflows';
+import type { IncidentState } from '../../workflows/incident-state';
+import { runCli } from '../helpers/cli';
+import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const node = JSON.stringify(process.execPath);
+const dir = mkdtempSync(join(tmpdir(), 'approval-'));
+const rosterFile = join(dir, 'roster.yaml');
+const tokensFile = join(dir, 'tokens.yaml');
+const tokens: Record<string, string> = {};
+const notices: (ApprovalNotice & { command: string })[] = [];
+
+let stack: TestStack;
+let h: EngineHarness;
+let api: Server;
+let apiUrl: string;
+let nc: NatsConnection;
+let sub: Subscription;
+
+before(async () => {
+  writeFileSync(
+    rosterFile,
+    `groups:
+  oncall: { members: [alice, bob], escalate_to: [leads] }
+  leads: { members: [carol] }
+notify: { subject: test.approvals }
+`,
+  );
+  for (const who of ['alice', 'bob', 'carol', 'mallory']) tokens[who] = await createToken(tokensFile, who);
+  stack = await startTestStack({ overrides: { rosterFile, tokensFile } });
+  nc = await connect({ servers: stack.config.natsUrl });
+  sub = nc.subscribe('test.approvals.>');
+  void (async () => {
+    for await (const m of sub) notices.push(m.json());
+  })();
+  h = await startEngineHarness(stack);
+  await ensureAuditStream(await nc.jetstreamManager());
+  const port = await freePort();
+  api = await startApiServer({ client: h.client, auth: tokenAuthenticator(tokensFile), logger: createLogger('test-api', 'warn'), port, updateWaitMs: 3_000, audit: jetStreamAuditSink(nc.jetstream()) });
+  apiUrl = `http://127.0.0.1:${port}`;
+});
+
+after(async () => {
+  if (api) await closeHttpServer(api);
+  sub?.unsubscribe();
+  await nc?.close();
+  await h?.close();
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Posts a decision as `who` (by token) and returns status and body. */
+async function post(incidentId: string, who: string, body: Record<string, unknown>): Promise<{ status: number; body: { accepted: boolean; refusal?: string; reason?: string; queued?: boolean; ack?: { outcome?: string } } }> {
+  const res = await fetch(`${apiUrl}/incidents/${encodeURIComponent(incidentId)}/decisions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens[who] ?? 'none'}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as never };
+}
+
+function gatedRunbook(name: string, log: string, approval: string, extraBefore = ''): ReturnType<typeof runbookFrom> {
+  return runbookFrom(`
+name: ${name}
+version: 1
+match: { kinds: [node_down] }
+settings: { allowed_executables: [${node}] }
+steps:${extraBefore}
+  - id: act
+    action: { kind: command, argv: ${sideEffect(log, 'act')} }
+    approval: ${approval}
+`);
+}
+
+async function noticeFor(incidentId: string, event: ApprovalNotice['event']): Promise<ApprovalNotice & { command: string }> {
+  let found: (ApprovalNotice & { command: string }) | undefined;
+  await waitFor(`${event} notice for ${incidentId}`, 30_000, () => (found = notices.find((n) => n.incidentId === incidentId && n.event === event)) !== undefined);
+  return found as ApprovalNotice & { command: string };
+}
+
+async function stateWhere(incidentId: string, what: string, check: (s: IncidentState) => boolean): Promise<IncidentState> {
+  let last: IncidentState | undefined;
+  await waitFor(what, 30_000, async () => {
+    last = await h.state(h.client.workflow.getHandle(incidentId)).catch(() => undefined);
+    return last !== undefined && check(last);
+  });
+  return last as IncidentState;
+}
+
+test('an approver outside the group is refused with 403, the refusal is recorded, and an authorized approver moves the incident on', async () => {
+  const log = join(dir, 'outsider.log');
+  const handle = await h.start(gatedRunbook('outsider', log, '{ approvers: [oncall], timeout: 1m, on_timeout: reject }'), testFault('ap-a', 'node-1'));
+  const id = 'incident/ap-a/node-1';
+  await h.waitForStatus(handle, 'awaiting_approval');
+  const requested = await noticeFor(id, 'requested');
+  assert.deepEqual(requested.members, ['alice', 'bob']);
+  assert.equal(requested.command, `runbook approve ${id} --step act --reason '…'`);
+
+  const unauthenticated = await fetch(`${apiUrl}/incidents/${encodeURIComponent(id)}/decisions`, { method: 'POST', body: '{}' });
+  assert.equal(unauthenticated.status, 401);
+  const selfAsserted = await post(id, 'mallory', { verdict: 'approve', reason: 'I am alice', by: 'alice' });
+  assert.equal(selfAsserted.status, 400, 'a body naming its own approver is refused');
+
+  const outsider = await post(id, 'mallory', { verdict: 'approve', reason: 'looks fine to me' });
+  assert.equal(outsider.status, 403);
+  assert.equal(outsider.body.refusal, 'NotAnApprover');
+  assert.match(outsider.body.reason ?? '', /mallory is not in oncall/);
+  const unknownStep = await post(id, 'alice', { verdict: 'approve', step: 'nope', reason: 'wrong step' });
+  assert.equal(unknownStep.status, 404);
+  assert.equal(unknownStep.body.refusal, 'UnknownStep');
+
+  const waiting = await stateWhere(id, 'refusals recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 2);
+  assert.equal(waiting.status, 'awaiting_approval');
+  assert.equal(runsOf(log, 'act'), 0);
+  const refused = waiting.requests[0]?.decisions.find((d) => d.by === 'mallory');
+  assert.equal(refused?.accepted, false);
+  assert.equal(refused?.channel, 'http');
+  assert.match(refused?.note ?? '', /not an approver/);
+
+  const cli = await runCli(['approve', id, '--reason', 'checked the graphs'], { ...stack.env, RUNBOOK_API_URL: apiUrl, RUNBOOK_API_TOKEN: tokens.alice });
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /approve took effect/);
+  const result = await handle.result();
+  assert.equal(result.status, 'resolved');
+  assert.equal(runsOf(log, 'act'), 1);
+  const final = await h.state(handle);
+  const accepted = final.requests[0]?.decisions.filter((d) => d.accepted);
+  assert.deepEqual(accepted?.map((d) => [d.by, d.channel, d.verdict, d.reason]), [['alice', 'http', 'approve', 'checked the graphs']]);
+  assert.equal(final.requests[0]?.outcome, 'approve');
+});
+
+test('a refused CLI approval exits non-zero with the reason', async () => {
+  const log = join(dir, 'cli-refused.log');
+  const handle = await h.start(gatedRunbook('cli-refused', log, '{ approvers: [leads], timeout: 1m, on_timeout: reject }'), testFault('ap-b', 'node-1'));
+  await h.waitForStatus(handle, 'awaiting_approval');
+  const cli = await runCli(['reject', 'ap-b/node-1', '--reason', 'no'], { ...stack.env, RUNBOOK_API_URL: apiUrl, RUNBOOK_API_TOKEN: tokens.bob });
+  assert.equal(cli.code, 3);
+  assert.match(cli.stderr, /HTTP 403 NotAnApprover.*bob is not in leads/);
+  const ok = await runCli(['reject', 'ap-b/node-1', '--reason', 'not now'], { ...stack.env, RUNBOOK_API_URL: apiUrl, RUNBOOK_API_TOKEN: tokens.carol });
+  assert.equal(ok.code, 0, ok.stderr);
+  const result = await handle.result();
+  assert.equal(result.status, 'aborted');
+  assert.equal(runsOf(log, 'act'), 0);
+});
+
+test('on_timeout: escalate notifies the next group in the roster and waits again', async () => {
+  const log = join(dir, 'escalate.log');
+  const handle = await h.start(gatedRunbook('escalating', log, '{ approvers: [oncall], timeout: 2s, on_timeout: escalate }'), testFault('ap-c', 'node-1'));
+  const id = 'incident/ap-c/node-1';
+  const escalated = await noticeFor(id, 'escalated');
+  assert.deepEqual(escalated.approvers, ['leads']);
+  assert.deepEqual(escalated.members, ['carol']);
+  const state = await h.waitForStatus(handle, 'escalated');
+  assert.equal(state.requests.length, 2);
+  assert.equal(state.requests[0]?.outcome, 'timeout');
+  assert.equal(runsOf(log, 'act'), 0, 'a timeout does not approve');
+
+  const former = await post(id, 'alice', { verdict: 'approve', reason: 'late' });
+  assert.equal(former.status, 403, 'after escalation only the next group may approve');
+  const lead = await post(id, 'carol', { verdict: 'approve', reason: 'go ahead' });
+  assert.equal(lead.status, 200);
+  assert.equal(lead.body.ack?.outcome, 'approve');
+  assert.equal((await handle.result()).status, 'resolved');
+  assert.equal(runsOf(log, 'act'), 1);
+});
+
+test('on_timeout: reject aborts, runs compensations and announces the timeout', async () => {
+  const log = join(dir, 'reject.log');
+  const first = `
+  - id: first
+    action: { kind: command, argv: ${sideEffect(log, 'first')} }
+    compensate: { kind: command, argv: ${sideEffect(log, 'undo-first')} }`;
+  const handle = await h.start(gatedRunbook('rejecting', log, '{ approvers: [oncall], timeout: 2s, on_timeout: reject }', first), testFault('ap-d', 'node-1'));
+  const result = await handle.result();
+  assert.equal(result.status, 'aborted');
+  assert.match(result.outcome, /approval timeout at act/);
+  assert.deepEqual(runOrder(log), ['first', 'undo-first']);
+  const notice = await noticeFor('incident/ap-d/node-1', 'timed_out');
+  assert.equal(notice.onTimeout, 'reject');
+  const final = await h.state(handle);
+  assert.deepEqual(final.compensations.map((c) => [c.forStep, c.ok]), [['first', true]]);
+});
+
+test('an approve and a reject racing for the same request: exactly one takes effect and the other is stale', async () => {
+  const log = join(dir, 'race.log');
+  const handle = await h.start(gatedRunbook('racing', log, '{ approvers: [oncall], timeout: 1m, on_timeout: reject }'), testFault('ap-e', 'node-1'));
+  const id = 'incident/ap-e/node-1';
+  await h.waitForStatus(handle, 'awaiting_approval');
+  const [a, r] = await Promise.all([post(id, 'alice', { verdict: 'approve', reason: 'race a' }), post(id, 'bob', { verdict: 'reject', reason: 'race b' })]);
+  assert.deepEqual([a.status, r.status].sort(), [200, 409]);
+  const winner = a.status === 200 ? 'approve' : 'reject';
+  const loser = a.status === 200 ? r : a;
+  assert.equal(loser.body.refusal, 'StaleDecision');
+  const result = await handle.result();
+  assert.equal(result.status, winner === 'approve' ? 'resolved' : 'aborted');
+  assert.equal(runsOf(log, 'act'), winner === 'approve' ? 1 : 0);
+  const final = await h.state(handle);
+  const decisions = final.requests[0]?.decisions ?? [];
+  assert.equal(decisions.filter((d) => d.accepted).length, 1);
+  assert.equal(decisions.find((d) => d.accepted)?.verdict, winner);
+  // The refused attempt is in the history when the incident was still open to take it, and always in the audit stream.
+  const audited = await readAuditEvents(nc, id);
+  assert.deepEqual(audited.map((e) => e.event).sort(), ['decision.accepted', 'decision.refused']);
+  const stale = audited.find((e) => e.event === 'decision.refused');
+  assert.equal(stale?.refusal, 'StaleDecision');
+  assert.equal(stale?.by, a.status === 200 ? 'bob' : 'alice');
+});
+
+test('an approval sent while the worker is down is applied when the worker returns', async () => {
+  const log = join(dir, 'down.log');
+  const own = await startEngineHarness(stack);
+  let back: EngineHarness | undefined;
+  try {
+    const handle = await own.start(gatedRunbook('worker-down', log, '{ approvers: [oncall], timeout: 5m, on_timeout: reject }'), testFault('ap-f', 'node-1'));
+    const id = 'incident/ap-f/node-1';
+    await own.waitForStatus(handle, 'awaiting_approval');
+    await own.close();
+    const queued = await post(id, 'alice', { verdict: 'approve', step: 'act', reason: 'while down' });
+    assert.equal(queued.status, 202);
+    assert.equal(queued.body.queued, true);
+    assert.equal(runsOf(log, 'act'), 0);
+    back = await startEngineHarness(stack, { taskQueue: own.taskQueue });
+    const result = await back.client.workflow.getHandle<typeof incident>(id).result();
+    assert.equal(result.status, 'resolved');
+    assert.equal(runsOf(log, 'act'), 1);
+    const accepted = (await back.state(back.client.workflow.getHandle(id))).requests[0]?.decisions.filter((d) => d.accepted);
+    assert.deepEqual(accepted?.map((d) => [d.by, d.verdict]), [['alice', 'approve']]);
+  } finally {
+    await back?.close();
+    await own.close().catch(() => undefined);
+  }
+});
+
+test('the approval API exports pending approvals, approval wait, incidents by outcome and time to recover', async () => {
+  const log = join(dir, 'metrics.log');
+  const handle = await h.start(gatedRunbook('measured', log, '{ approvers: [oncall], timeout: 1m, on_timeout: reject }'), testFault('ap-g', 'node-1'));
+  await h.waitForStatus(handle, 'awaiting_approval');
+  const sample = async (): Promise<string> => (await fetch(`${apiUrl}/metrics`)).text();
+  const value = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  await waitFor('pending approval counted', 30_000, async () => value(await sample(), 'runbook_approvals_pending') >= 1);
+  assert.equal((await post('incident/ap-g/node-1', 'bob', { verdict: 'approve', reason: 'measured' })).status, 200);
+  await handle.result();
+  let text = '';
+  await waitFor('closed incident counted', 30_000, async () => value((text = await sample()), 'runbook_incidents_closed_total{status="resolved"}') >= 1);
+  assert.ok(value(text, 'runbook_approval_wait_seconds_count{outcome="approve"}') >= 1);
+  assert.ok(value(text, 'runbook_time_to_recover_seconds_count') >= 1);
+});

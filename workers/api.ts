@@ -1,0 +1,41 @@
+import { resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { connect } from 'nats';
+import { tokenAuthenticator } from '../api/auth';
+import { startApiServer } from '../api/server';
+import { ensureAuditStream, jetStreamAuditSink } from '../audit/audit-stream';
+import { loadConfig } from '../config/config';
+import { loadTokensFile } from '../config/tokens';
+import { closeHttpServer } from '../observability/http-server';
+import { createLogger } from '../observability/logger';
+
+/** The approval API process: decisions and incident reads over HTTP, authenticated by bearer tokens. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('api', config.logLevel);
+  const tokensFile = config.tokensFile ? resolve(config.tokensFile) : undefined;
+  // A malformed tokens file stops start-up with file:line errors rather than locking everyone out later.
+  if (tokensFile) await loadTokensFile(tokensFile);
+  else logger.warn('no tokens file configured; every request to /incidents will be refused', { variable: 'RUNBOOK_TOKENS_FILE' });
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.namespace });
+  const nc = await connect({ servers: config.natsUrl, name: 'runbook-api', reconnect: true, maxReconnectAttempts: -1 });
+  await ensureAuditStream(await nc.jetstreamManager());
+  const server = await startApiServer({ client, auth: tokenAuthenticator(tokensFile), logger, port: config.apiPort, audit: jetStreamAuditSink(nc.jetstream()) });
+  logger.info('api started', { port: config.apiPort, temporal: config.temporalAddress, namespace: config.namespace });
+  await new Promise<void>((done) => {
+    process.once('SIGINT', () => done());
+    process.once('SIGTERM', () => done());
+  });
+  await closeHttpServer(server);
+  await connection.close();
+  await nc.drain().catch(() => undefined);
+  logger.info('api stopped');
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`api: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
