@@ -1,5 +1,6 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { renderAuditJsonSchema } from '../audit/audit-record';
 import { z } from 'zod';
 import { FaultEvent, MAX_EVENT_BYTES } from '../schemas/fault-event';
 
@@ -35,7 +36,9 @@ export function writeJsonSchemas(root: string): string[] {
   const target = path.join(root, FAULT_EVENT_SCHEMA_PATH);
   mkdirSync(path.dirname(target), { recursive: true });
   writeFileSync(target, renderFaultEventJsonSchema());
-  return [target];
+  const audit = path.join(root, 'docs', 'schemas', 'audit.schema.json');
+  writeFileSync(audit, renderAuditJsonSchema());
+  return [target, audit];
 }
 
 if (require.main === module) {
