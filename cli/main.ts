@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   audit: () => (require('./commands/audit') as typeof import('./commands/audit')).auditCommand,
   token: () => (require('./commands/token') as typeof import('./commands/token')).tokenCommand,
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
+  demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand,
 };
 
 /** Adds a subcommand (kept in one place so `runbook help` lists everything). */

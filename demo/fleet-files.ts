@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { parseDocument, stringify } from 'yaml';
+import type { ServicesFile } from '../config/services';
+import { formatRunbookErrors, loadRunbookText } from '../engine/load-runbook';
+import { PROJECT_ROOT } from '../stack/toolchain';
+import { DEMO_SERVICE, PRIMARY, PRIMARY_PROGRAM, STANDBY, STANDBY_PROGRAM, type DemoLayout } from './layout';
+import { MODEL_FILE, type Model } from './model-server';
+
+/** The demo runbook as shipped; each run writes a copy with its own params. */
+export const DEMO_RUNBOOK_TEMPLATE = join(PROJECT_ROOT, 'demo', 'demo-failover.yaml');
+
+/** A demo file that could not be written as valid configuration. */
+export class DemoSetupError extends Error {
+  override name = 'DemoSetupError';
+}
+
+/**
+ * HAProxy in front of the two instances. Health checks every 500 ms, down
+ * after 2 failures, up after 2 successes. The standby is a cold standby,
+ * put in maintenance through the runtime API once HAProxy runs: the config's
+ * `disabled` keyword would set a maintenance flag that `set server ... state
+ * ready` (the runbook's restore) does not clear.
+ */
+export function renderHaproxyConfig(layout: DemoLayout): string {
+  const { ports } = layout;
+  return [
+    'global',
+    `    stats socket ipv4@127.0.0.1:${ports.haproxyAdmin} level admin`,
+    '    maxconn 512',
+    'defaults',
+    '    mode http',
+    '    timeout connect 500ms',
+    '    timeout client 10s',
+    '    timeout server 2s',
+    '    timeout check 400ms',
+    '    retries 2',
+    '    option redispatch',
+    'frontend fe_demo',
+    `    bind 127.0.0.1:${ports.frontend}`,
+    `    default_backend ${DEMO_SERVICE}`,
+    `backend ${DEMO_SERVICE}`,
+    '    balance roundrobin',
+    '    option httpchk GET /health',
+    '    default-server inter 500ms fall 2 rise 2',
+    `    server ${PRIMARY} 127.0.0.1:${ports.primary} check`,
+    `    server ${STANDBY} 127.0.0.1:${ports.standby} check`,
+    '',
+  ].join('\n');
+}
+
+function modelServerEntry(layout: DemoLayout, name: string, port: number, dataDir: string, healthUrl: string): ServicesFile[string] {
+  return {
+    argv: [process.execPath, '--import', 'tsx', join(PROJECT_ROOT, 'demo', 'model-server.ts'), '--name', name, '--port', String(port), '--data-dir', dataDir],
+    // tsx is resolved from the working directory.
+    cwd: PROJECT_ROOT,
+    pidFile: join(layout.runDir, `${name}.pid`),
+    logFile: join(layout.logDir, `${name}.log`),
+    health: { kind: 'http', url: healthUrl, timeoutMs: 1000 },
+    startTimeoutMs: 15_000,
+    stopGraceMs: 3_000,
+  };
+}
+
+/** The services file the demo worker's supervisor actions use. */
+export function servicesFileFor(layout: DemoLayout): ServicesFile {
+  return {
+    [PRIMARY_PROGRAM]: modelServerEntry(layout, PRIMARY, layout.ports.primary, layout.primaryDataDir, layout.primaryHealthUrl),
+    [STANDBY_PROGRAM]: modelServerEntry(layout, STANDBY, layout.ports.standby, layout.standbyDataDir, layout.standbyHealthUrl),
+  };
+}
+
+/** The demo runbook with this run's params, checked as the intake would load it. */
+export async function renderDemoRunbook(layout: DemoLayout): Promise<string> {
+  const doc = parseDocument(await readFile(DEMO_RUNBOOK_TEMPLATE, 'utf8'));
+  const params: Record<string, string> = {
+    haproxy_socket: layout.haproxySocket,
+    primary_health_url: layout.primaryHealthUrl,
+    lb_health_url: `${layout.frontendUrl}/health`,
+    primary_data_dir: layout.primaryDataDir,
+    standby_data_dir: layout.standbyDataDir,
+    standby_service: STANDBY_PROGRAM,
+    standby_server: STANDBY,
+  };
+  for (const [key, value] of Object.entries(params)) doc.setIn(['params', key], value);
+  const text = doc.toString();
+  const loaded = loadRunbookText(text, layout.runbookFile);
+  if (!loaded.ok) throw new DemoSetupError(`the demo runbook is invalid:\n${formatRunbookErrors(loaded.errors)}`);
+  return text;
+}
+
+/** The model the primary serves; the standby starts one version behind, with a leftover file. */
+function models(): { current: Model; stale: Model } {
+  return {
+    current: { version: 2, bias: 0.5, weights: [1.25, -0.1, 0.02] },
+    stale: { version: 1, bias: 0, weights: [1] },
+  };
+}
+
+/**
+ * Writes everything a demo run needs into its directory, replacing what an
+ * earlier run left: data directories, services file, runbook, HAProxy config.
+ */
+export async function writeFleetFiles(layout: DemoLayout): Promise<void> {
+  await rm(layout.dir, { recursive: true, force: true });
+  for (const dir of [layout.primaryDataDir, layout.standbyDataDir, layout.runbooksDir, layout.runDir, layout.logDir]) {
+    await mkdir(dir, { recursive: true });
+  }
+  const { current, stale } = models();
+  await writeFile(join(layout.primaryDataDir, MODEL_FILE), `${JSON.stringify(current, null, 2)}\n`);
+  await writeFile(join(layout.primaryDataDir, 'features.csv'), ['feature,mean,std', 'x,0.0,1.0', 'x2,1.0,1.4', 'x3,0.0,3.9', ''].join('\n'));
+  await writeFile(join(layout.standbyDataDir, MODEL_FILE), `${JSON.stringify(stale, null, 2)}\n`);
+  await writeFile(join(layout.standbyDataDir, 'retired-model.json'), `${JSON.stringify(stale)}\n`);
+  await writeFile(layout.servicesFile, stringify(servicesFileFor(layout)));
+  await writeFile(layout.runbookFile, await renderDemoRunbook(layout));
+  await writeFile(layout.haproxyConfig, renderHaproxyConfig(layout));
+}
+
+/** Relative path → SHA-256 of every file under `dir`, for comparing two data directories. */
+export async function checksumTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (current: string): Promise<void> => {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const full = join(current, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) out[relative(dir, full)] = createHash('sha256').update(await readFile(full)).digest('hex');
+    }
+  };
+  await walk(dir);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Whether the two data directories hold the same files with the same contents. */
+export async function dataIdentical(a: string, b: string): Promise<{ identical: boolean; files: number; digest: string }> {
+  const [left, right] = await Promise.all([checksumTree(a), checksumTree(b)]);
+  const digest = (tree: Record<string, string>): string => createHash('sha256').update(JSON.stringify(tree)).digest('hex');
+  return { identical: digest(left) === digest(right), files: Object.keys(left).length, digest: digest(left).slice(0, 12) };
+}

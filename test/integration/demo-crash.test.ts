@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { dataIdentical } from '../../demo/fleet-files';
+import { processesUsing } from '../../demo/fleet';
+import { runScenario } from '../../demo/scenarios';
+import { PROJECT_ROOT } from '../../stack/toolchain';
+import type { incident } from '../../workflows';
+import { runCli } from '../helpers/cli';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+let stack: TestStack;
+
+before(async () => {
+  stack = await startTestStack({ intake: true });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+test('the demo runbook loads with runbook validate', async () => {
+  const run = await runCli(['validate', join(PROJECT_ROOT, 'demo', 'demo-failover.yaml')], stack.env);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+});
+
+test('a killed primary is isolated, replaced by the standby with identical data, restarted, and failed back after approval', async () => {
+  const demoDir = join(stack.config.stateDir, 'demo-crash');
+  const result = await runScenario('crash', { config: stack.config, demoDir, autoApprove: true });
+
+  assert.equal(result.incidents.length, 1);
+  const incident = result.incidents[0];
+  assert.ok(incident);
+  assert.equal(incident.status, 'resolved');
+  assert.equal(incident.outcome, 'healed');
+  assert.deepEqual(
+    incident.steps.map((s) => [s.id, s.status]),
+    ['confirm', 'isolate_primary', 'start_standby', 'sync_data', 'restore_standby', 'restart_primary', 'verify', 'fail_back'].map((id) => [id, 'succeeded']),
+  );
+  for (const step of incident.steps.filter((s) => s.kind !== 'confirm')) assert.equal(step.attempts.length, 1, `${step.id} ran once`);
+  assert.equal(incident.compensations.length, 0);
+  assert.deepEqual(
+    incident.requests.map((r) => [r.type, r.step, r.outcome]),
+    [['approval', 'fail_back', 'approve']],
+  );
+  assert.deepEqual(result.escalations, []);
+  assert.equal(result.report.data?.identical, true);
+  assert.equal((await dataIdentical(join(demoDir, 'data', 'primary'), join(demoDir, 'data', 'standby'))).identical, true);
+  assert.equal(result.report.servers.primary?.admin, 'ready');
+  assert.equal(result.report.servers.standby?.admin, 'ready');
+  assert.equal(result.report.load.stale, 0, 'the standby never answered from its stale model');
+  assert.deepEqual(processesUsing(demoDir), []);
+});
+
+test('runbook demo crash --auto-approve heals the primary and prints the report', async () => {
+  const run = await runCli(['demo', 'crash', '--auto-approve', '--state-dir', stack.config.stateDir], stack.env);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /time to detect\s+\d/);
+  assert.match(run.stdout, /failed requests\s+\d+/);
+  assert.match(run.stdout, /identical on primary and standby/);
+  assert.match(run.stdout, /npx runbook audit incident\/demo\/primary/);
+
+  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  try {
+    const handle = new Client({ connection, namespace: stack.config.namespace }).workflow.getHandle<typeof incident>('incident/demo/primary');
+    const result = await handle.result();
+    assert.equal(result.status, 'resolved');
+    assert.equal(result.outcome, 'healed');
+  } finally {
+    await connection.close();
+  }
+  const demoDir = join(stack.config.stateDir, 'demo');
+  assert.equal((await dataIdentical(join(demoDir, 'data', 'primary'), join(demoDir, 'data', 'standby'))).identical, true);
+  assert.deepEqual(processesUsing(demoDir), []);
+});
