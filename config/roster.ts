@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './config';
+import { fieldName, lineOf } from './yaml-positions';
 
 /**
  * The on-call roster: which people belong to which approver group, and whom a
@@ -80,26 +81,6 @@ export class ConfigFileError extends ConfigError {
   override name = 'ConfigFileError';
 }
 
-function lineOf(doc: Document, lines: LineCounter, fieldPath: readonly PropertyKey[]): number {
-  for (let n = fieldPath.length; n > 0; n--) {
-    const parent: unknown = n === 1 ? doc.contents : doc.getIn(fieldPath.slice(0, n - 1), true);
-    const last = fieldPath[n - 1];
-    let offset: number | undefined;
-    if (isMap(parent)) {
-      const pair = parent.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(last));
-      if (pair && isNode(pair.key)) offset = pair.key.range?.[0];
-    } else if (isSeq(parent) && typeof last === 'number') {
-      const item = parent.items[last];
-      if (isNode(item)) offset = item.range?.[0];
-    }
-    if (offset !== undefined) return lines.linePos(offset).line;
-  }
-  return 1;
-}
-
-function fieldName(fieldPath: readonly PropertyKey[]): string {
-  return fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || '(top level)';
-}
 
 /** Parses YAML or JSON text against `schema`; throws a ConfigFileError with one `file:line: field: message` per problem. */
 export function parseConfigText<S extends z.ZodType>(text: string, file: string, schema: S): z.infer<S> {

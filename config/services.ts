@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ServiceSpec } from '../activities/adapters/process-supervisor';
 import { ConfigError } from './config';
+import { fieldName, lineOf } from './yaml-positions';
 
 /**
  * The service registry: which programs `supervisor: { service }` actions may
@@ -46,27 +46,6 @@ export const DEFAULT_SERVICES_FILE = 'services.yaml';
 
 const PATH_FIELDS = ['cwd', 'pidFile', 'logFile'] as const;
 
-/** Line of the deepest node on `fieldPath` that exists in the document (1 when none does). */
-function lineOf(doc: Document, lines: LineCounter, fieldPath: readonly PropertyKey[]): number {
-  for (let n = fieldPath.length; n > 0; n--) {
-    const parent: unknown = n === 1 ? doc.contents : doc.getIn(fieldPath.slice(0, n - 1), true);
-    const last = fieldPath[n - 1];
-    let offset: number | undefined;
-    if (isMap(parent)) {
-      const pair = parent.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(last));
-      if (pair && isNode(pair.key)) offset = pair.key.range?.[0];
-    } else if (isSeq(parent) && typeof last === 'number') {
-      const item = parent.items[last];
-      if (isNode(item)) offset = item.range?.[0];
-    }
-    if (offset !== undefined) return lines.linePos(offset).line;
-  }
-  return 1;
-}
-
-function formatField(fieldPath: readonly PropertyKey[]): string {
-  return fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
-}
 
 /** Resolves the relative path fields of each entry against `dir`, leaving other values for the schema to judge. */
 function resolvePaths(raw: unknown, dir: string): unknown {
@@ -102,7 +81,7 @@ export function parseServicesFile(text: string, file: string): Record<string, Re
       const at = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
       const fields = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...at, k]) : [at];
       const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
-      return fields.map((f) => `${file}:${lineOf(doc, lines, f)}: ${formatField(f) || '(top level)'}: ${message}`);
+      return fields.map((f) => `${file}:${lineOf(doc, lines, f)}: ${fieldName(f)}: ${message}`);
     });
     throw new ConfigError(`invalid services file:\n${messages.join('\n')}`);
   }
