@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { IncidentInput } from '../workflows/incident-input';
 import type { IncidentState, StepRecord } from '../workflows/incident-state';
-import { incidentState } from '../workflows/messages';
+import { readIncidentState } from './read-state';
 import type { AuditEvent } from './audit-stream';
 import { AuditRecord, type AuditDecision, type AuditRequest } from './audit-record';
 
@@ -129,7 +129,7 @@ export async function faultIdsFromHistory(client: Client, incidentId: string): P
 
 /** Reads the incident's state and history and builds its audit record. */
 export async function fetchAuditRecord(client: Client, incidentId: string, streamEvents: AuditEvent[] = []): Promise<AuditRecord> {
-  const state = await client.workflow.getHandle(incidentId).query(incidentState);
+  const state = await readIncidentState(client, incidentId);
   const { runId, ids } = await faultIdsFromHistory(client, incidentId);
   return buildAuditRecord({ state, runId, faultEventIds: ids, streamEvents });
 }

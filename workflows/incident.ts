@@ -19,6 +19,8 @@ export interface IncidentResult {
   status: IncidentStatus;
   outcome: string;
   faultsAbsorbed: number;
+  /** The final state, so `runbook show` and the audit work after the workers that ran it are gone. */
+  state: IncidentState;
 }
 
 type Ending = { status: IncidentStatus; outcome: string };
@@ -105,7 +107,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   state.outcome = ending.outcome;
   state.currentStep = undefined;
   state.closedAt = now();
-  return { status: ending.status, outcome: ending.outcome, faultsAbsorbed: state.faults.count };
+  return { status: ending.status, outcome: ending.outcome, faultsAbsorbed: state.faults.count, state };
 
   async function waitForResolution(): Promise<Ending> {
     await condition(() => resolvedByMonitor);

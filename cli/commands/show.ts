@@ -1,5 +1,5 @@
 import type { IncidentState, StepRecord } from '../../workflows/incident-state';
-import { incidentState } from '../../workflows/messages';
+import { readIncidentState } from '../../audit/read-state';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
 
@@ -55,7 +55,7 @@ export const showCommand: CliCommand = {
     try {
       let state: IncidentState;
       try {
-        state = await client.workflow.getHandle(id).query(incidentState);
+        state = await readIncidentState(client, id);
       } catch (err) {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
       }
