@@ -114,7 +114,12 @@ async function deliver(
     const ack = await client.withDeadline(Date.now() + (opts.updateWaitMs ?? DEFAULT_UPDATE_WAIT_MS), () => handle.executeUpdate(decideApproval, { args: [decision] }));
     return reply(200, { accepted: true, ack });
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return reply(404, { accepted: false, refusal: 'NotFound', reason: `no incident ${incidentId}` });
+    if (err instanceof WorkflowNotFoundError) {
+      // A decision that lost a race to the one that closed the incident is stale, not aimed at nothing.
+      const closed = await handle.describe().then(() => true, () => false);
+      if (closed) return reply(409, { accepted: false, refusal: REFUSAL.stale, reason: 'stale: the incident has already closed' });
+      return reply(404, { accepted: false, refusal: 'NotFound', reason: `no incident ${incidentId}` });
+    }
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
       const type = err.cause.type ?? REFUSAL.stale;
       const note = err.cause.message;

@@ -71,9 +71,14 @@ export class HumanGate {
   /** Why `d` would be refused now, or undefined when it would count. Changes nothing (safe in an Update validator). */
   check(d: GateDecision): Refusal | undefined {
     const open = this.open;
-    if (!open) return { type: REFUSAL.stale, note: 'stale: no request is waiting' };
+    // A decision racing one that already moved the incident on is stale, not a mistake about the step.
+    const decidedBefore = this.requests.some((r) => r !== open?.request && r.outcome !== undefined && (d.requestId !== undefined ? r.requestId === d.requestId : r.step === d.step));
+    if (!open) return { type: REFUSAL.stale, note: decidedBefore ? 'stale: the request was already decided' : 'stale: no request is waiting' };
     if (open.verdict !== undefined) return { type: REFUSAL.stale, note: 'stale: the request was already decided' };
-    if (d.step !== open.request.step) return { type: REFUSAL.unknownStep, note: `unknown step: ${d.step} is not waiting (waiting: ${open.request.step})` };
+    if (d.step !== open.request.step) {
+      if (decidedBefore) return { type: REFUSAL.stale, note: `stale: the request for ${d.step} was already decided` };
+      return { type: REFUSAL.unknownStep, note: `unknown step: ${d.step} is not waiting (waiting: ${open.request.step})` };
+    }
     if (d.requestId !== undefined && d.requestId !== open.request.requestId) return { type: REFUSAL.stale, note: 'stale: answers an earlier request' };
     const eligible = open.request.eligible;
     if (eligible !== undefined && !eligible.includes(d.by)) {
