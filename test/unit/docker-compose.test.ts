@@ -21,7 +21,7 @@ const compose = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'ut
 };
 
 test('the deployment has Temporal on PostgreSQL, its UI, NATS, the worker and the intake', () => {
-  for (const name of ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'nats', 'worker', 'intake']) assert.ok(compose.services[name], `service ${name}`);
+  for (const name of ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'nats', 'worker', 'intake', 'api']) assert.ok(compose.services[name], `service ${name}`);
   assert.equal(compose.services.temporal?.environment?.DB, 'postgres12');
   assert.equal(compose.services.temporal?.environment?.POSTGRES_SEEDS, 'postgresql');
 });
@@ -50,7 +50,7 @@ test('NATS runs JetStream on its volume with fsync before every ack', () => {
 
 test('the worker and intake get every variable they need, and only variables the code reads', () => {
   const known = new Set<string>(Object.values(ENV));
-  for (const svc of ['worker', 'intake']) {
+  for (const svc of ['worker', 'intake', 'api']) {
     const env = compose.services[svc]?.environment ?? {};
     for (const needed of [ENV.temporalAddress, ENV.natsUrl, ENV.namespace, ENV.taskQueue, ENV.mode, ENV.workflowBundle, ENV.runbooksDir]) {
       assert.ok(env[needed], `${svc} lacks ${needed}`);
@@ -66,4 +66,16 @@ test('the worker and intake get every variable they need, and only variables the
 test('the setup job registers every search attribute incidents use', () => {
   const script = readFileSync(join(PROJECT_ROOT, 'deploy', 'temporal-setup.sh'), 'utf8');
   for (const attr of Object.keys(SEARCH_ATTRIBUTE_TYPES)) assert.match(script, new RegExp(`\\b${attr}\\b`));
+});
+
+test('the approval API gets a tokens file and the worker a roster, both of which exist and parse', async () => {
+  const { loadTokensFile } = await import('../../config/tokens');
+  const { loadRosterFile } = await import('../../config/roster');
+  const hostPath = (containerPath: string): string => join(PROJECT_ROOT, 'deploy', 'config', containerPath.replace('/app/config/', ''));
+  const tokens = compose.services.api?.environment?.[ENV.tokensFile];
+  const roster = compose.services.worker?.environment?.[ENV.rosterFile];
+  assert.ok(tokens && roster);
+  await loadTokensFile(hostPath(tokens));
+  const parsed = await loadRosterFile(hostPath(roster));
+  assert.ok(Object.keys(parsed.groups).length > 0);
 });
