@@ -63,6 +63,10 @@ export const AuditStep = z.strictObject({
 export type AuditStep = z.infer<typeof AuditStep>;
 
 export const AuditRecord = z.strictObject({
+  source: z
+    .enum(['history', 'audit-stream'])
+    .optional()
+    .describe('where the record came from: the workflow history, or only the long-retention audit stream once the history is gone'),
   incidentId: z.string(),
   runId: z.string(),
   service: z.string(),

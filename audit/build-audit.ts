@@ -1,10 +1,11 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { IncidentInput } from '../workflows/incident-input';
-import type { IncidentState, StepRecord } from '../workflows/incident-state';
+import type { HumanRequest, IncidentState, StepRecord } from '../workflows/incident-state';
 import { readIncidentState } from './read-state';
 import type { AuditEvent } from './audit-stream';
 import { AuditRecord, type AuditDecision, type AuditRequest } from './audit-record';
+import { LIFECYCLE_EVENTS, LifecycleEvent, type IncidentClosed, type IncidentOpened } from './lifecycle-event';
 
 const SECRET_KEY = /secret|password|passwd|token|authorization|api[_-]?key|cookie/i;
 
@@ -21,22 +22,34 @@ function msBetween(from: string, to: string | undefined): number | null {
   return to === undefined ? null : Math.max(0, Date.parse(to) - Date.parse(from));
 }
 
-function firstFinished(steps: StepRecord[], pick: (s: StepRecord) => boolean): string | undefined {
+/** A step as the audit needs it: a step record, or one rebuilt from the audit stream. */
+export type AuditableStep = Omit<StepRecord, 'status'> & { status: string };
+
+/** The parts of an incident's state the audit reads (rebuildable from the audit stream alone). */
+export type AuditableState = Omit<IncidentState, 'firstFault' | 'epoch' | 'status' | 'steps' | 'faults'> & {
+  status: string;
+  steps: AuditableStep[];
+  faults: Omit<IncidentState['faults'], 'severity'> & { severity: string };
+};
+
+function firstFinished(steps: AuditableStep[], pick: (s: AuditableStep) => boolean): string | undefined {
   return steps.find((s) => pick(s) && s.status === 'succeeded' && s.finishedAt)?.finishedAt;
 }
 
 /** Inputs of {@link buildAuditRecord}: what the history, the state query and the audit stream hold. */
 export interface AuditSources {
-  state: IncidentState;
+  state: AuditableState;
   runId: string;
   /** Fault event ids in arrival order, from the history (the state keeps only the most recent). */
   faultEventIds: string[];
   /** Events from the long-retention audit stream, if read. */
   streamEvents?: AuditEvent[];
+  /** Where `state` came from. @default 'history' */
+  source?: AuditRecord['source'];
 }
 
 /** Builds and validates the audit record. Refused attempts only the audit stream saw are merged into their request. */
-export function buildAuditRecord({ state, runId, faultEventIds, streamEvents = [] }: AuditSources): AuditRecord {
+export function buildAuditRecord({ state, runId, faultEventIds, streamEvents = [], source = 'history' }: AuditSources): AuditRecord {
   const requests: AuditRequest[] = state.requests.map((r) => ({
     requestId: r.requestId,
     type: r.type,
@@ -61,6 +74,7 @@ export function buildAuditRecord({ state, runId, faultEventIds, streamEvents = [
   const steps = state.steps;
   const isolated = firstFinished(steps, (s) => s.kind === 'isolate');
   return AuditRecord.parse({
+    source,
     incidentId: state.incidentId,
     runId,
     service: state.service,
@@ -127,9 +141,104 @@ export async function faultIdsFromHistory(client: Client, incidentId: string): P
   return { runId, ids };
 }
 
-/** Reads the incident's state and history and builds its audit record. */
+/** The audit stream holds no lifecycle events for an incident. */
+export class AuditNotFoundError extends Error {
+  override name = 'AuditNotFoundError';
+}
+
+/**
+ * Rebuilds the audit record of an incident's latest run from its lifecycle
+ * events on the audit stream alone, for when Temporal no longer keeps the
+ * workflow. Steps never reached stay pending; faults are those the closing
+ * event listed (a bounded recent list).
+ */
+export function buildAuditRecordFromStream(incidentId: string, events: AuditEvent[]): AuditRecord {
+  const lifecycle = events.flatMap((e) => {
+    if (!LIFECYCLE_EVENTS.includes(e.event) || e.incidentId !== incidentId) return [];
+    const parsed = LifecycleEvent.safeParse(e);
+    return parsed.success ? [parsed.data] : [];
+  });
+  const opened = lifecycle.filter((e): e is IncidentOpened => e.event === 'incident.opened').at(-1);
+  if (!opened) throw new AuditNotFoundError(`the audit stream holds no lifecycle events for ${incidentId}`);
+  const run = lifecycle.filter((e) => e.runId === opened.runId).sort((a, b) => a.seq - b.seq);
+  const closed = run.find((e): e is IncidentClosed => e.event === 'incident.closed');
+
+  const steps: AuditableStep[] = opened.plan.map((p) => ({ id: p.id, kind: p.kind, status: 'pending', attempts: [] }));
+  const requests: HumanRequest[] = [];
+  for (const e of run) {
+    if (e.event === 'step.finished') {
+      let rec = steps.find((s) => s.id === e.stepId);
+      if (!rec) steps.push((rec = { id: e.stepId, kind: e.kind, status: 'pending', attempts: [] }));
+      Object.assign(rec, {
+        status: e.status,
+        attempts: e.tries,
+        ...(e.input !== undefined ? { input: e.input } : {}),
+        ...(e.summary !== undefined ? { summary: e.summary } : {}),
+        ...(e.error !== undefined ? { lastError: e.error } : {}),
+        ...(e.skipReason !== undefined ? { skipReason: e.skipReason } : {}),
+        ...(e.startedAt !== undefined ? { startedAt: e.startedAt } : {}),
+        ...(e.finishedAt !== undefined ? { finishedAt: e.finishedAt } : {}),
+        ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}),
+      });
+    } else if ((e.event === 'approval.requested' || e.event === 'escalated') && !requests.some((r) => r.requestId === e.requestId)) {
+      requests.push({ requestId: e.requestId, type: e.type, step: e.step, reason: e.reason, approvers: e.approvers, ...(e.eligible ? { eligible: e.eligible } : {}), requestedAt: e.requestedAt, decisions: [] });
+    } else if (e.event === 'approval.decided' || e.event === 'escalation.decided') {
+      const r = requests.find((x) => x.requestId === e.requestId);
+      if (r) Object.assign(r, { outcome: e.outcome, decidedAt: e.decidedAt, decisions: e.decisions });
+    }
+  }
+  for (const c of closed?.compensations ?? []) {
+    const rec = steps.find((s) => s.id === c.forStep);
+    if (rec && c.ok) rec.status = 'compensated';
+  }
+
+  const faultIds = [opened.firstFaultId, ...(closed?.faults.recentEventIds ?? []).filter((id) => id !== opened.firstFaultId)];
+  const state: AuditableState = {
+    incidentId,
+    service: opened.service,
+    target: opened.target,
+    kind: opened.kind,
+    status: closed?.status ?? 'open',
+    ...(closed ? { outcome: closed.outcome, closedAt: closed.closedAt } : {}),
+    ...(opened.runbook ? { runbook: opened.runbook } : {}),
+    dryRun: opened.dryRun,
+    openedAt: opened.openedAt,
+    faults: {
+      count: closed?.faultsAbsorbed ?? 1,
+      firstEventId: opened.firstFaultId,
+      lastEventId: faultIds.at(-1) ?? opened.firstFaultId,
+      firstSeen: closed?.faults.firstSeen ?? opened.openedAt,
+      lastSeen: closed?.faults.lastSeen ?? opened.openedAt,
+      severity: closed?.faults.severity ?? opened.severity,
+      recentEventIds: faultIds,
+      resolvedSignals: closed?.faults.resolvedSignals ?? 0,
+    },
+    steps,
+    compensations: closed?.compensations ?? [],
+    requests,
+  };
+  // Decision attempts the API refused are on the stream too; only this run's count.
+  const decisions = events.filter((e) => !LIFECYCLE_EVENTS.includes(e.event) && e.at >= opened.at);
+  return buildAuditRecord({ state, runId: opened.runId, faultEventIds: faultIds, streamEvents: decisions, source: 'audit-stream' });
+}
+
+/**
+ * Reads the incident's state and history and builds its audit record; once
+ * Temporal no longer has the workflow, rebuilds it from the audit stream.
+ */
 export async function fetchAuditRecord(client: Client, incidentId: string, streamEvents: AuditEvent[] = []): Promise<AuditRecord> {
-  const state = await readIncidentState(client, incidentId);
+  let state: IncidentState;
+  try {
+    state = await readIncidentState(client, incidentId);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    try {
+      return buildAuditRecordFromStream(incidentId, streamEvents);
+    } catch (streamErr) {
+      if (streamErr instanceof AuditNotFoundError) throw err;
+      throw streamErr;
+    }
+  }
   const { runId, ids } = await faultIdsFromHistory(client, incidentId);
   return buildAuditRecord({ state, runId, faultEventIds: ids, streamEvents });
 }

@@ -12,6 +12,7 @@ export function renderAuditText(r: AuditRecord): string {
     `  status     ${r.status}${r.outcome ? ` (${r.outcome})` : ''}${r.dryRun ? '  [dry run]' : ''}`,
     `  fault      ${r.kind} on ${r.service}/${r.target}, severity ${r.faults.severity}`,
     `  opened     ${r.openedAt}${r.closedAt ? `, closed ${r.closedAt}` : ''}`,
+    ...(r.source === 'audit-stream' ? ['  source     audit stream only (Temporal no longer keeps this workflow)'] : []),
     '',
     `faults absorbed: ${r.faults.count} (first ${r.faults.firstSeen}, last ${r.faults.lastSeen}, ${r.faults.resolvedSignals} resolved)`,
     ...r.faults.eventIds.map((id) => `  ${id}`),

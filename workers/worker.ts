@@ -6,6 +6,7 @@ import type { KV } from 'nats';
 import { CONTROL_BUCKET, createGuardActivities } from '../activities/guard-activities';
 import { createActivities } from '../activities';
 import { createApprovalActivities } from '../activities/notify-approvals';
+import { createAuditEventActivities } from '../activities/audit-events';
 import { loadConfig, type Config } from '../config/config';
 import { loadServicesFileIfPresent } from '../config/services';
 import { connect } from 'nats';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       ...createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, ...(nats ? { nats } : {}) }),
       ...createGuardActivities({ client, taskQueue: config.taskQueue, control }),
       ...createApprovalActivities({ logger, rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined, nats }),
+      ...createAuditEventActivities({ nats }),
     },
   });
   const http = await startHttpServer(config.workerMetricsPort, [

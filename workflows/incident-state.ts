@@ -109,5 +109,7 @@ export interface IncidentState {
   /** Set while a remediation step waits for `runbook resume`. */
   pausedSince?: string;
   pausedReason?: string;
+  /** Lifecycle events that could not be written to the audit stream. */
+  auditGaps?: number;
   firstFault: FaultEvent;
 }

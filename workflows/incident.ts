@@ -1,5 +1,7 @@
 import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { AuditEventActivities } from '../activities/audit-events';
 import type { ApprovalActivities, ApprovalEvent } from '../activities/notify-approvals';
+import type { LifecycleEvent } from '../audit/lifecycle-event';
 import { evaluateCondition } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { resolveTemplate, type TemplateContext } from '../engine/template';
@@ -27,6 +29,12 @@ type Ending = { status: IncidentStatus; outcome: string };
 
 /** Roster look-ups and notifications when a gate opens: quick, retried, never fatal to the incident. */
 const approvalActivities = proxyActivities<ApprovalActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' } });
+
+/** Audit stream writes: a few quick tries, then the incident counts a gap and goes on with remediation. */
+const auditActivities = proxyActivities<AuditEventActivities>({ startToCloseTimeout: '5s', retry: { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '2s' } });
+
+/** A lifecycle event before the workflow stamps it with run, sequence and time. */
+type Unstamped<E> = E extends LifecycleEvent ? Omit<E, 'incidentId' | 'runId' | 'seq' | 'at'> : never;
 
 /**
  * One incident per (service, target): absorbs repeat faults and runs the
@@ -91,6 +99,48 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   };
   upsertSearchAttributes([{ key: SA.incidentStatus, value: state.status }]);
 
+  // Incidents started before lifecycle auditing replay without writing to the audit stream.
+  const audited = patched('audit-lifecycle');
+  let auditSeq = 0;
+  const audit = async (event: Unstamped<LifecycleEvent>): Promise<void> => {
+    if (!audited) return;
+    auditSeq += 1;
+    try {
+      await auditActivities.recordAuditEvent({ ...event, incidentId: input.incidentId, runId: workflowInfo().runId, seq: auditSeq, at: now() } as LifecycleEvent);
+    } catch {
+      // The record lives on in the history; remediation must not wait on the audit stream.
+      state.auditGaps = (state.auditGaps ?? 0) + 1;
+    }
+  };
+  const stepEnded = (rec: StepRecord): Promise<void> =>
+    audit({
+      event: 'step.finished',
+      stepId: rec.id,
+      kind: rec.kind,
+      status: rec.status,
+      attempts: rec.attempts.length,
+      tries: rec.attempts,
+      ...(rec.input !== undefined ? { input: rec.input } : {}),
+      ...(rec.summary !== undefined ? { summary: rec.summary } : {}),
+      ...(rec.lastError !== undefined && rec.status !== 'succeeded' ? { error: rec.lastError } : {}),
+      ...(rec.skipReason !== undefined ? { skipReason: rec.skipReason } : {}),
+      ...(rec.startedAt !== undefined ? { startedAt: rec.startedAt } : {}),
+      ...(rec.finishedAt !== undefined ? { finishedAt: rec.finishedAt } : {}),
+      ...(rec.durationMs !== undefined ? { durationMs: rec.durationMs } : {}),
+    });
+  await audit({
+    event: 'incident.opened',
+    service: state.service,
+    target: state.target,
+    kind: state.kind,
+    severity: state.faults.severity,
+    dryRun: state.dryRun,
+    openedAt: state.openedAt,
+    firstFaultId: input.fault.id,
+    runbook: state.runbook ?? null,
+    plan: (runbook?.definition.steps ?? []).map((s) => ({ id: s.id, kind: s.action.kind })),
+  });
+
   // Incidents started before the blast-radius, flap and pause guards existed replay without them.
   const guarded = patched('remediation-guards');
   let leaseHeld = false;
@@ -107,6 +157,16 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   state.outcome = ending.outcome;
   state.currentStep = undefined;
   state.closedAt = now();
+  await audit({
+    event: 'incident.closed',
+    status: state.status,
+    outcome: ending.outcome,
+    closedAt: state.closedAt,
+    faultsAbsorbed: state.faults.count,
+    faults: { recentEventIds: state.faults.recentEventIds, resolvedSignals: state.faults.resolvedSignals, severity: state.faults.severity, firstSeen: state.faults.firstSeen, lastSeen: state.faults.lastSeen },
+    compensations: state.compensations,
+    auditGaps: state.auditGaps ?? 0,
+  });
   return { status: ending.status, outcome: ending.outcome, faultsAbsorbed: state.faults.count, state };
 
   async function waitForResolution(): Promise<Ending> {
@@ -157,6 +217,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
       if (step.when && !evaluateCondition(step.when, ctx)) {
         rec.status = 'skipped';
         rec.skipReason = 'when condition is false';
+        await stepEnded(rec);
         continue;
       }
       if (guarded && !dryRun && step.action.kind !== 'confirm' && step.action.kind !== 'wait') {
@@ -164,6 +225,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         if (verdict !== 'go') {
           rec.status = 'skipped';
           rec.skipReason = verdict;
+          await stepEnded(rec);
           if (compensateOnFailure) await compensate();
           await releaseLease();
           return { status: 'aborted', outcome: `${verdict} at ${step.id}` };
@@ -178,6 +240,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         if (verdict !== 'approve') {
           rec.status = 'skipped';
           rec.skipReason = `approval ${verdict}`;
+          await stepEnded(rec);
           if (compensateOnFailure) await compensate();
           return { status: 'aborted', outcome: `approval ${verdict} at ${step.id}` };
         }
@@ -193,6 +256,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         rec.status = 'failed';
         rec.lastError = `template: ${(err as Error).message}`;
         state.lastError = rec.lastError;
+        await stepEnded(rec);
         if (compensateOnFailure) await compensate();
         return { status: 'failed', outcome: `invalid reference in ${step.id}` };
       }
@@ -203,6 +267,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         const output = { confirmed: result.verdict === 'confirmed', failures: result.failures, successes: result.successes, samples: result.samples };
         finish(rec, output, `${result.verdict}: ${result.failures} of ${result.samples} probes failed`);
         ctx.steps[step.id] = { output };
+        await stepEnded(rec);
         if (result.verdict === 'recovered') return { status: 'resolved', outcome: 'recovered' };
         if (result.verdict === 'healthy') return { status: 'false_alarm', outcome: 'false_alarm' };
         continue;
@@ -211,6 +276,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         await sleep(parseDuration(action.duration));
         finish(rec, { waited: action.duration }, `waited ${action.duration}`);
         ctx.steps[step.id] = { output: rec.output };
+        await stepEnded(rec);
         continue;
       }
 
@@ -225,6 +291,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
           ctx.incident = { id: input.incidentId, epoch: state.epoch };
         }
         if (step.compensate) undo.push({ forStep: step.id, step, action: step.compensate });
+        await stepEnded(rec);
         continue;
       }
 
@@ -232,6 +299,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
       rec.lastError = `${outcome.failure.type}: ${outcome.failure.message}`;
       rec.finishedAt = now();
       state.lastError = rec.lastError;
+      await stepEnded(rec);
       // A plan goes on past a problem so it shows every step; nothing was changed to undo.
       if (dryRun) {
         planProblems += 1;
@@ -250,6 +318,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
       if (verdict === 'skip') {
         rec.status = 'skipped';
         rec.skipReason = 'skipped by decision after failure';
+        await stepEnded(rec);
         continue;
       }
       return { status: 'aborted', outcome: `aborted after ${step.id} failed` };
@@ -295,6 +364,10 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     return 'go';
   }
 
+  function auditDecided(event: 'approval.decided' | 'escalation.decided', r: HumanRequest): Promise<void> {
+    return audit({ event, requestId: r.requestId, step: r.step, outcome: r.outcome ?? 'timeout', decidedAt: r.decidedAt ?? now(), decisions: r.decisions });
+  }
+
   function finish(rec: StepRecord, output: Record<string, unknown>, summary: string): void {
     rec.status = 'succeeded';
     rec.output = output;
@@ -305,7 +378,8 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
 
   async function approvalGate(step: Step, approval: Approval, reason: string): Promise<string> {
     const previous = state.status;
-    setStatus('awaiting_approval');
+    // Audited incidents show the status together with the request it waits on, not while approvers are being looked up.
+    if (!audited) setStatus('awaiting_approval');
     // Incidents whose gates opened before roster checks and notifications existed replay without them.
     const rostered = patched('approval-roster');
     let approvers = approval.approvers;
@@ -332,6 +406,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     };
     for (let round = 0; ; round++) {
       const who = rostered ? await approvalActivities.resolveApprovers(approvers) : undefined;
+      if (audited && round === 0) setStatus('awaiting_approval');
       const { verdict, request } = await gate.ask(
         { type: 'approval', step: step.id, reason, approvers, minApprovals: approval.min_approvals, ...(who?.configured ? { eligible: who.members } : {}) },
         (d) => {
@@ -340,8 +415,14 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
           return approvedBy.size >= approval.min_approvals ? 'approve' : undefined;
         },
         timeoutMs,
-        rostered ? (r) => notify(round === 0 ? 'requested' : 'escalated', r) : undefined,
+        rostered || audited
+          ? async (r) => {
+              await audit({ event: 'approval.requested', requestId: r.requestId, type: 'approval', step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt });
+              if (rostered) await notify(round === 0 ? 'requested' : 'escalated', r);
+            }
+          : undefined,
       );
+      await auditDecided('approval.decided', request);
       if (verdict !== 'timeout') {
         setStatus(previous === 'confirming' ? 'remediating' : previous);
         return verdict;
@@ -351,17 +432,20 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
       if (approval.on_timeout === 'reject') return 'timeout';
       setStatus('escalated');
       approvers = approval.escalate_to ?? (who && who.escalateTo.length > 0 ? who.escalateTo : approvers);
+      await audit({ event: 'escalated', requestId: request.requestId, type: 'approval', step: step.id, reason: `approval timed out; asking ${approvers.join(', ')}`, approvers, requestedAt: now() });
       if (round > 100) throw ApplicationFailure.nonRetryable('approval escalated too many times', 'ApprovalExhausted');
     }
   }
 
   async function escalate(step: Step, error: string): Promise<string> {
     setStatus('escalated');
-    const { verdict } = await gate.ask(
+    const { verdict, request } = await gate.ask(
       { type: 'escalation', step: step.id, reason: `step ${step.id} failed: ${error}` },
       (d) => (['retry', 'skip', 'abort'].includes(d.verdict) ? d.verdict : undefined),
       undefined,
+      audited ? (r) => audit({ event: 'escalated', requestId: r.requestId, type: 'escalation', step: r.step, reason: r.reason, approvers: r.approvers ?? [], requestedAt: r.requestedAt }) : undefined,
     );
+    await auditDecided('escalation.decided', request);
     setStatus('remediating');
     return verdict;
   }

@@ -6,6 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createGuardActivities, CONTROL_BUCKET } from '../../activities/guard-activities';
 import { createApprovalActivities } from '../../activities/notify-approvals';
+import { createAuditEventActivities } from '../../activities/audit-events';
 import { connect, type NatsConnection } from 'nats';
 import { ENV } from '../../config/config';
 import { loadRunbookText } from '../../engine/load-runbook';
@@ -107,6 +108,7 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
         ...createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} } }),
         ...createGuardActivities({ client, taskQueue, control: () => natsConn.jetstream().views.kv(CONTROL_BUCKET) }),
         ...createApprovalActivities({ logger: createLogger('test-worker', 'warn'), rosterFile: stack.config.rosterFile, nats: natsConn }),
+        ...createAuditEventActivities({ nats: natsConn }),
       },
     });
     running = worker.run();
