@@ -31,7 +31,7 @@ type Ending = { status: IncidentStatus; outcome: string };
 const approvalActivities = proxyActivities<ApprovalActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' } });
 
 /** Audit stream writes: a few quick tries, then the incident counts a gap and goes on with remediation. */
-const auditActivities = proxyActivities<AuditEventActivities>({ startToCloseTimeout: '5s', retry: { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '2s' } });
+const auditActivities = proxyActivities<AuditEventActivities>({ startToCloseTimeout: '5s', scheduleToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '2s' } });
 
 /** A lifecycle event before the workflow stamps it with run, sequence and time. */
 type Unstamped<E> = E extends LifecycleEvent ? Omit<E, 'incidentId' | 'runId' | 'seq' | 'at'> : never;
