@@ -4,8 +4,8 @@ import { connect, type NatsConnection } from 'nats';
 import { ENV } from '../../config/config';
 import { FAULTS_STREAM, INTAKE_CONSUMER } from '../../intake/streams';
 import { faultSubjectFor, type FaultEventInput } from '../../schemas/fault-event';
-import { nodeEntryArgv } from '../../stack/local-stack';
-import { startManagedProcess, type ManagedProcess } from '../../stack/managed-process';
+import { startComponentProcess } from '../../stack/component-process';
+import type { ManagedProcess } from '../../stack/managed-process';
 import { waitFor } from '../../stack/wait-for';
 import type { TestStack } from './stack';
 
@@ -92,24 +92,14 @@ export async function metricValue(intakePort: number, name: string, labels = '')
 }
 
 /** Starts one more intake process against the stack, on its own HTTP port, and waits until it is healthy. */
-export async function startIntake(stack: TestStack, name: string, port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<ManagedProcess> {
-  const proc = startManagedProcess({
+export function startIntake(stack: TestStack, name: string, port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<ManagedProcess> {
+  return startComponentProcess({
     name,
-    argv: nodeEntryArgv('workers/intake.ts'),
+    entry: 'workers/intake.ts',
     env: { ...stack.env, [ENV.intakePort]: String(port), ...extraEnv },
-    logFile: join(stack.config.stateDir, 'logs', `${name}.log`),
+    logDir: join(stack.config.stateDir, 'logs'),
+    healthPort: port,
   });
-  try {
-    await waitFor(`${name} to become healthy`, 60_000, async () => {
-      if (!proc.isRunning()) throw new Error(`${name} exited during start-up; see ${proc.logFile}`);
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
-      return res?.ok === true;
-    }, 200);
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  return proc;
 }
 
 /** Kills a managed process's whole group at once, as a crash would, and waits for it to be gone. */

@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { connect } from 'nats';
+import { initialSearchAttributes } from '../intake/handoff';
+import { incidentIdFor } from '../schemas/identifiers';
+import { startIsolatedStack } from '../stack/isolated-stack';
+import { waitFor } from '../stack/wait-for';
+import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml, workflowStartedAtMs, writeRunbookDir } from './fixtures';
+import { openLoop } from './open-loop';
+import { formatRatio, formatSummary, summarize } from './stats';
+import type { BenchContext, BenchSection, LatencySummary } from './report-types';
+
+/** Events per second offered on each path; far below capacity, so queueing does not dominate. */
+const RATE = 50;
+/** Operations per path before measuring: connections, caches and the JIT warm up. */
+const WARM_UP = 50;
+
+/**
+ * Event → workflow started: a fault published to JetStream, through the intake
+ * (validate, route, signal-with-start), until Temporal recorded the incident
+ * as started; against a direct `client.workflow.start` of the same workflow
+ * and input from this process.
+ */
+export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
+  const n = ctx.smoke ? 20 : 1_000;
+  const warmUp = ctx.smoke ? 2 : WARM_UP;
+  const yaml = noopRunbookYaml(1);
+  const runbook = snapshotFromYaml(yaml);
+  const runbooksDir = writeRunbookDir(join(ctx.workDir, 'runbooks'), yaml);
+  const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-', intake: true, overrides: { runbooksDir } });
+  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const client = new Client({ connection, namespace: stack.config.namespace });
+  const nc = await connect({ servers: stack.config.natsUrl, name: 'bench-event-to-start' });
+  try {
+    const js = nc.jetstream();
+    const startedAt = async (workflowId: string): Promise<number> => {
+      let at: number | undefined;
+      await waitFor(`${workflowId} to start`, 120_000, async () => (at = await workflowStartedAtMs(client, stack.config.namespace, workflowId)) !== undefined, 50);
+      return at as number;
+    };
+    const latencies = async (ids: readonly string[], intended: readonly number[]): Promise<number[]> => {
+      const out: number[] = [];
+      for (const [i, id] of ids.entries()) out.push((await startedAt(id)) - (intended[i] ?? 0));
+      return out;
+    };
+
+    /** Direct start: the floor. */
+    const direct = async (tag: string, count: number): Promise<number[]> => {
+      const intended: number[] = [];
+      const ids: string[] = [];
+      await openLoop(count, RATE, async (i, due) => {
+        const event = benchFault(`direct-${tag}-${i}`, `direct-${tag}-${i}`);
+        intended[i] = due;
+        ids[i] = incidentIdFor(event.service, event.target);
+        await client.workflow.start('incident', {
+          workflowId: ids[i],
+          taskQueue: stack.config.taskQueue,
+          args: [incidentInputFor(event, runbook)],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: initialSearchAttributes(event, runbook),
+        });
+      });
+      return latencies(ids, intended);
+    };
+
+    /** Through NATS and the intake. */
+    const viaIntake = async (tag: string, count: number): Promise<number[]> => {
+      const intended: number[] = [];
+      const ids: string[] = [];
+      await openLoop(count, RATE, async (i, due) => {
+        const event = benchFault(`event-${tag}-${i}`, `event-${tag}-${i}`);
+        intended[i] = due;
+        ids[i] = incidentIdFor(event.service, event.target);
+        await js.publish(BENCH_SUBJECT, encodeFault(event), { msgID: event.id });
+      });
+      return latencies(ids, intended);
+    };
+
+    ctx.log(`warming up (${warmUp} per path)`);
+    await direct('warm', warmUp);
+    await viaIntake('warm', warmUp);
+    ctx.log(`direct client.workflow.start: ${n} at ${RATE}/s`);
+    const floor = summarize(await direct('run', n));
+    ctx.log(`published to JetStream through the intake: ${n} at ${RATE}/s`);
+    const ours = summarize(await viaIntake('run', n));
+    return section(ours, floor);
+  } finally {
+    await nc.close().catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    await stack.stop();
+  }
+}
+
+function section(ours: LatencySummary, floor: LatencySummary): BenchSection {
+  const p50Ratio = ours.p50 / floor.p50;
+  const p99Ratio = ours.p99 / floor.p99;
+  return {
+    id: 'event-to-start',
+    title: 'Event → workflow started',
+    method:
+      `Open loop at ${RATE} events/s, each for a new target. Ours: publish the fault to JetStream (fsync before ack) → intake consumes, validates, routes and signal-with-starts the incident. ` +
+      'Floor: `client.workflow.start` of the same workflow with the same input and search attributes, from the same process. ' +
+      "Latency runs from each operation's intended send time to the WorkflowExecutionStarted event's timestamp in Temporal's history (same host clock). " +
+      'No worker polls the task queue, so the figure is the hand-off alone.',
+    rows: [
+      { metric: 'p50', value: fmt(ours.p50), floor: fmt(floor.p50), ratio: p50Ratio, target: '≤ 10 ms and ≤ 1.5× floor', met: ours.p50 <= 10 && p50Ratio <= 1.5 },
+      { metric: 'p99', value: fmt(ours.p99), floor: fmt(floor.p99), ratio: p99Ratio, target: '≤ 50 ms', met: ours.p99 <= 50 },
+      { metric: 'max', value: fmt(ours.max), floor: fmt(floor.max), ratio: ours.max / floor.max },
+    ],
+    notes: [`Ours ${formatSummary(ours)}; floor ${formatSummary(floor)}; p50 ratio ${formatRatio(p50Ratio)}.`],
+  };
+}
+
+const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;

@@ -1,0 +1,11 @@
+import { eventToStart } from './event-to-start';
+import type { BenchContext, BenchSection } from './report-types';
+
+/** A benchmark the runner knows, in report order. */
+export interface Benchmark {
+  id: string;
+  run: (ctx: BenchContext) => Promise<BenchSection>;
+}
+
+/** Every benchmark, in the order the report lists them. */
+export const BENCHMARKS: readonly Benchmark[] = [{ id: 'event-to-start', run: eventToStart }];

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../config/config';
+import { componentEnv, startLocalStack, type LocalStack } from './local-stack';
+import { freePorts } from './ports';
+
+/** A private stack: its own servers, free loopback ports and a fresh state directory. */
+export interface IsolatedStack {
+  config: Config;
+  stack: LocalStack;
+  /** Environment that points our processes (worker, intake, CLI) at this stack. */
+  env: NodeJS.ProcessEnv;
+  /** Stops the stack and removes its state directory. */
+  stop(): Promise<void>;
+  /** Stops and starts the servers again on the same ports and state. */
+  restart(): Promise<void>;
+}
+
+/** Options for {@link startIsolatedStack}. */
+export interface IsolatedStackOptions {
+  worker?: boolean;
+  intake?: boolean;
+  /** Pre-built workflow bundle; the worker then runs in production mode. */
+  workflowBundle?: string;
+  /** Prefix of the temporary state directory's name. @default "runbook-stack-" */
+  dirPrefix?: string;
+  overrides?: Partial<Record<keyof Config, unknown>>;
+}
+
+/**
+ * Starts Temporal and NATS (and optionally our worker and intake) on free
+ * loopback ports in a fresh temporary directory, headless.
+ */
+export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promise<IsolatedStack> {
+  const stateDir = mkdtempSync(join(tmpdir(), opts.dirPrefix ?? 'runbook-stack-'));
+  const [temporalPort, natsPort, natsMonitorPort, intakePort, workerMetricsPort, apiPort, temporalUiPort] = await freePorts(7);
+  const config = loadConfig(
+    {
+      stateDir,
+      temporalPort,
+      natsPort,
+      natsMonitorPort,
+      intakePort,
+      workerMetricsPort,
+      apiPort,
+      temporalUiPort,
+      ...(opts.workflowBundle ? { mode: 'production', workflowBundle: opts.workflowBundle } : {}),
+      ...opts.overrides,
+    },
+    {},
+  );
+  const start = (): Promise<LocalStack> =>
+    startLocalStack(config, { worker: opts.worker ?? false, intake: opts.intake ?? false, headless: true });
+  let stack: LocalStack;
+  try {
+    stack = await start();
+  } catch (err) {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    config,
+    get stack() {
+      return stack;
+    },
+    env: componentEnv(config),
+    async stop() {
+      await stack.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stack.stop();
+      stack = await start();
+    },
+  };
+}
