@@ -12,6 +12,8 @@ export interface AuditEventDeps {
 /** The audit activities as workflows see them (`import type` only). */
 export interface AuditEventActivities {
   recordAuditEvent(event: LifecycleEvent): Promise<void>;
+  /** Several events in order; each is stored once however often the call is retried. */
+  recordAuditEvents(events: LifecycleEvent[]): Promise<void>;
 }
 
 /** Failure type when the worker has no NATS connection; retrying cannot help. */
@@ -37,12 +39,16 @@ export function createAuditEventActivities(deps: AuditEventDeps): AuditEventActi
       throw err;
     });
   };
+  const record = async (events: readonly LifecycleEvent[]): Promise<void> => {
+    const nc = deps.nats;
+    if (!nc) throw ApplicationFailure.nonRetryable('audit event not recorded: this worker has no NATS connection', AUDIT_UNAVAILABLE);
+    await streamReady(nc);
+    const sink = jetStreamAuditSink(nc.jetstream());
+    // One at a time: the stream keeps the incident's order.
+    for (const event of events) await sink.publish(redact(event) as LifecycleEvent, auditMessageId(event));
+  };
   return {
-    async recordAuditEvent(event) {
-      const nc = deps.nats;
-      if (!nc) throw ApplicationFailure.nonRetryable('audit event not recorded: this worker has no NATS connection', AUDIT_UNAVAILABLE);
-      await streamReady(nc);
-      await jetStreamAuditSink(nc.jetstream()).publish(redact(event) as LifecycleEvent, auditMessageId(event));
-    },
+    recordAuditEvent: (event) => record([event]),
+    recordAuditEvents: (events) => record(events),
   };
 }

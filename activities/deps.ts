@@ -2,6 +2,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from '../observability/logger';
 import type { SecretSource } from './adapters/secrets';
 import type { RegisteredService } from '../config/services';
+import type { PauseState } from './types';
 
 /** What the activities need from the worker process that hosts them. */
 export interface ActivityDeps {
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   secretSource?: SecretSource;
   /** Connection for `notify` actions that publish to a NATS subject; without it they fail. */
   nats?: NatsConnection;
+  /** Reads the pause switch for requests with `holdWhilePaused`; without it nothing is ever held. */
+  pauseSwitch?: () => Promise<PauseState>;
   systemctlPath?: string;
   rsyncPath?: string;
 }

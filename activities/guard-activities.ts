@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { KV } from 'nats';
 import { acquireIsolation, guardIdFor, releaseIsolation, serviceGuard, type LeaseDecision, type LeaseRequest } from '../workflows/service-guard';
+import type { PauseState } from './types';
 
 /** Bucket and key of the global pause switch. */
 export const CONTROL_BUCKET = 'runbook_control';
@@ -47,14 +48,17 @@ export function createGuardActivities(deps: GuardDeps) {
     },
 
     /** Whether an operator paused all remediation (`runbook pause`). */
-    async remediationPaused(): Promise<{ paused: boolean; by?: string; reason?: string }> {
-      const kv = await deps.control?.();
-      const entry = await kv?.get(PAUSE_KEY);
-      if (!entry || entry.operation !== 'PUT' || entry.length === 0) return { paused: false };
-      const value = entry.json<{ paused: boolean; by?: string; reason?: string }>();
-      return value.paused ? value : { paused: false };
-    },
+    remediationPaused: (): Promise<PauseState> => readPauseSwitch(deps.control),
   };
+}
+
+/** The pause switch in the control bucket; no bucket or no key means not paused. */
+export async function readPauseSwitch(control: GuardDeps['control']): Promise<PauseState> {
+  const kv = await control?.();
+  const entry = await kv?.get(PAUSE_KEY);
+  if (!entry || entry.operation !== 'PUT' || entry.length === 0) return { paused: false };
+  const value = entry.json<PauseState>();
+  return value.paused ? value : { paused: false };
 }
 
 /** Guard activities as workflows see them. */

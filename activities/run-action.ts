@@ -57,6 +57,13 @@ async function dispatch(ctx: ActionContext): Promise<ActionResult> {
 export async function runAction(deps: ActivityDeps, req: ActionRequest): Promise<ActionResult> {
   const ctx = actionContext(req, deps);
   const log = deps.logger.child({ incidentId: req.incidentId, stepId: req.stepId, kind: req.action.kind });
+  if (req.holdWhilePaused && deps.pauseSwitch) {
+    const pause = await deps.pauseSwitch();
+    if (pause.paused) {
+      log.info('action held: remediation is paused', { by: pause.by, reason: pause.reason });
+      return { output: {}, dryRun: req.dryRun, summary: 'held: remediation is paused', held: pause };
+    }
+  }
   try {
     const result = await mapAdapterErrors(() => dispatch(ctx));
     log.info('action finished', { dryRun: result.dryRun, summary: result.summary });

@@ -20,6 +20,18 @@ export interface ActionRequest {
   timeoutMs?: number;
   /** Key receivers de-duplicate on; `${incidentId}/${stepId}` when absent. */
   idempotencyKey?: string;
+  /**
+   * Read the operator's pause switch first and, when remediation is paused, do
+   * nothing and report `held`: the check and the action share one round trip.
+   */
+  holdWhilePaused?: boolean;
+}
+
+/** The operator's pause switch as `runbook pause` set it. */
+export interface PauseState {
+  paused: boolean;
+  by?: string;
+  reason?: string;
 }
 
 /** What one action did (or, in a dry run, would do). */
@@ -31,6 +43,8 @@ export interface ActionResult {
   plan?: string;
   /** One human-readable line for `runbook show` and the audit trail. */
   summary: string;
+  /** Set when nothing was done because remediation is paused (see `holdWhilePaused`). */
+  held?: PauseState;
 }
 
 /** One health check. */

@@ -4,7 +4,7 @@ import type { FaultEvent } from '../schemas/fault-event';
 import { incidentIdFor, type IncidentId } from '../schemas/identifiers';
 import { SA } from '../schemas/search-attributes';
 import type { IncidentInput, RunbookSnapshot } from '../workflows/incident-input';
-import { faultObserved, faultResolved } from '../workflows/messages';
+import { faultObserved, faultResolved, faultsObserved } from '../workflows/messages';
 
 /** What became of an event handed to Temporal. */
 export type HandoffOutcome = 'started' | 'coalesced' | 'resolved' | 'resolved_no_incident';
@@ -60,11 +60,26 @@ export class Handoff {
 
   /** Delivers one event; resolves once Temporal has accepted it, rejects when it did not in time. */
   async deliver(event: FaultEvent, runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
-    const { client } = this.target;
-    return client.withDeadline(Date.now() + this.timeoutMs, () => this.deliverNow(event, runbook, dryRun));
+    return this.deliverAll([event], runbook, dryRun);
   }
 
-  private async deliverNow(event: FaultEvent, runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
+  /**
+   * Delivers events of one target together: a resolved event on its own, or
+   * firing events in publication order as one signal-with-start whose start
+   * input is the first of them. Resolves once Temporal accepted all of them.
+   */
+  async deliverAll(events: readonly FaultEvent[], runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
+    const first = events[0];
+    if (!first) throw new RangeError('deliverAll needs at least one event');
+    if (events.length > 1 && events.some((e) => e.status !== 'firing' || incidentIdFor(e.service, e.target) !== incidentIdFor(first.service, first.target))) {
+      throw new RangeError('events delivered together must all be firing and for one target');
+    }
+    const { client } = this.target;
+    return client.withDeadline(Date.now() + this.timeoutMs, () => this.deliverNow(events, runbook, dryRun));
+  }
+
+  private async deliverNow(events: readonly FaultEvent[], runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
+    const event = events[0] as FaultEvent;
     const incidentId = incidentIdFor(event.service, event.target);
     const { client } = this.target;
     if (event.status === 'resolved') {
@@ -78,15 +93,18 @@ export class Handoff {
     }
     const input: IncidentInput = { incidentId, fault: event, ...(runbook ? { runbook } : {}), dryRun: dryRun || event.dryRun === true || runbook?.definition.settings?.dry_run === true };
     const startedBefore = Date.now();
-    const handle = await client.workflow.signalWithStart('incident', {
+    const options = {
       workflowId: incidentId,
       taskQueue: this.target.taskQueue,
-      args: [input],
-      signal: faultObserved,
-      signalArgs: [event],
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      args: [input] as [IncidentInput],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
       typedSearchAttributes: initialSearchAttributes(event, runbook),
-    });
+    };
+    // One event keeps the single-event signal, so an incident sees exactly what it saw before batching existed.
+    const handle =
+      events.length === 1
+        ? await client.workflow.signalWithStart('incident', { ...options, signal: faultObserved, signalArgs: [event] })
+        : await client.workflow.signalWithStart('incident', { ...options, signal: faultsObserved, signalArgs: [[...events]] });
     const runId = handle.signaledRunId;
     const outcome = await this.classify(incidentId, runId, startedBefore);
     return { outcome, incidentId, runId };

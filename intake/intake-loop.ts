@@ -38,7 +38,7 @@ export type BeforeAck = (event: FaultEvent, incidentId: IncidentId) => Promise<v
 /** What the loop needs. */
 export interface IntakeLoopDeps {
   js: JetStreamClient;
-  handoff: Pick<Handoff, 'deliver'>;
+  handoff: Pick<Handoff, 'deliverAll'>;
   runbooks: () => readonly LoadedRunbook[];
   metrics: IntakeMetrics;
   logger: Logger;
@@ -68,15 +68,28 @@ export function orderingKey(parsed: ParseResult, seq: number): string {
   return parsed.ok ? `${parsed.event.service}/${parsed.event.target}` : `invalid/${seq}`;
 }
 
+/** A delivered message with its parse result. */
+interface Delivered {
+  msg: JsMsg;
+  parsed: ParseResult;
+}
+
+/** Most events of one target handed to Temporal in one signal. */
+export const MAX_BATCH_EVENTS = 100;
+/** Most bytes of events in one signal, well under Temporal's payload limit. */
+export const MAX_BATCH_BYTES = 512 * 1024;
+
 /**
  * parse → validate → route → hand to Temporal → ack. A message is acked only
  * after it was safely handed on (to Temporal, or stored in the dead-letter or
  * unhandled stream); otherwise it is nacked with a delay and comes back.
  *
- * Messages of one target are processed one after another. When one of them
- * has to be nacked, the ones queued behind it are nacked too rather than
- * handed on ahead of it, so a target's events keep their order across an
- * outage.
+ * Messages of one target are processed one after another. While a target's
+ * hand-off is in flight, its next messages gather into one batch that is
+ * handed over as a single signal, so an alert storm costs Temporal one call
+ * per target per round trip rather than one per event. When a message has to
+ * be nacked, the ones queued behind it are nacked too rather than handed on
+ * ahead of it, so a target's events keep their order across an outage.
  */
 export class IntakeLoop {
   private readonly queue: KeyedQueue;
@@ -85,6 +98,8 @@ export class IntakeLoop {
   private readonly recent = new RecentIds();
   /** Targets whose earlier message was nacked while later ones are still queued. */
   private readonly blocked = new Set<string>();
+  /** Per target, the batch queued and not started yet, which new messages join. */
+  private readonly open = new Map<string, { items: Delivered[]; bytes: number }>();
 
   constructor(private readonly deps: IntakeLoopDeps) {
     this.queue = new KeyedQueue(deps.concurrency);
@@ -102,9 +117,7 @@ export class IntakeLoop {
     try {
       for await (const msg of messages) {
         this.inFlight.add(msg);
-        const parsed = parseFaultEvent(msg.data);
-        const key = orderingKey(parsed, msg.seq);
-        this.queue.push(key, () => this.process(msg, parsed, key));
+        this.enqueue({ msg, parsed: parseFaultEvent(msg.data) });
       }
       await this.queue.onIdle();
     } finally {
@@ -112,69 +125,124 @@ export class IntakeLoop {
     }
   }
 
-  private count(outcome: EventOutcome): void {
-    this.deps.metrics.events.inc({ outcome });
+  private enqueue(item: Delivered): void {
+    const key = orderingKey(item.parsed, item.msg.seq);
+    const size = item.msg.data.length;
+    const batch = this.open.get(key);
+    if (batch && batch.items.length < MAX_BATCH_EVENTS && batch.bytes + size <= MAX_BATCH_BYTES) {
+      batch.items.push(item);
+      batch.bytes += size;
+      return;
+    }
+    const fresh = { items: [item], bytes: size };
+    this.open.set(key, fresh);
+    this.queue.push(key, () => {
+      if (this.open.get(key) === fresh) this.open.delete(key);
+      return this.processBatch(fresh.items, key);
+    });
   }
 
-  /** Handles one message; never throws. */
-  async process(msg: JsMsg, parsed: ParseResult = parseFaultEvent(msg.data), key = orderingKey(parsed, msg.seq)): Promise<void> {
-    const { js, logger } = this.deps;
-    let log = logger.child({ seq: msg.seq, subject: msg.subject, redelivery: msg.info.redeliveryCount });
+  private count(outcome: EventOutcome, n = 1): void {
+    this.deps.metrics.events.inc({ outcome }, n);
+  }
+
+  /** Handles messages of one ordering key, in order; never throws. */
+  private async processBatch(items: readonly Delivered[], key: string): Promise<void> {
+    const rest = [...items];
     try {
-      if (!parsed.ok) {
-        await publishDeadLetter(js, msg, parsed.reason, parsed.error);
-        this.settle(msg, () => msg.term(`invalid: ${parsed.reason}`));
-        this.count('dead_lettered');
-        log.warn('event dead-lettered', { reason: parsed.reason, error: parsed.error });
-        return;
+      while (rest.length > 0) {
+        const handled = await this.processNext(rest, key);
+        rest.splice(0, handled);
       }
-      const event = parsed.event;
-      const incidentId = incidentIdFor(event.service, event.target);
-      log = log.child({ eventId: event.id, incidentId });
-      if (this.blocked.has(key)) {
-        const nakMs = this.nak(msg);
-        this.count('retried');
-        log.info('an earlier event for this target is waiting for redelivery; nacked to keep order', { nakMs });
-        return;
-      }
-      if (this.recent.has(event.id)) {
-        await this.ack(msg);
-        this.count('duplicate');
-        log.info('event already handed to Temporal by this intake; acked');
-        return;
-      }
-      const runbook = event.status === 'firing' ? routeEvent(this.deps.runbooks(), event) : undefined;
-      if (event.status === 'firing' && !runbook) {
-        await publishUnhandled(js, msg, event.service, event.kind, event.id);
-        await this.ack(msg);
-        this.count('unhandled');
-        log.warn('no runbook handles this fault', { service: event.service, kind: event.kind });
-        return;
-      }
-      const started = performance.now();
-      const result = await this.withRetry(() => this.deps.handoff.deliver(event, runbook ? snapshotOf(runbook) : undefined, this.deps.dryRun), log);
-      if (!result) {
-        this.blocked.add(key);
-        const nakMs = this.nak(msg);
-        this.count('retried');
-        log.warn('Temporal did not accept the event; nacked for redelivery', { nakMs });
-        return;
-      }
-      this.deps.metrics.handoffSeconds.observe((performance.now() - started) / 1_000);
-      this.recent.add(event.id);
-      log.info('event handed to Temporal', { outcome: result.outcome, runId: result.runId, runbook: runbook?.runbook.name });
-      if (this.deps.beforeAck) await this.deps.beforeAck(event, incidentId);
-      await this.ack(msg);
-      this.count(result.outcome);
     } catch (err) {
-      // Storing a dead letter or acking failed (NATS away?): give the message back.
-      this.nak(msg);
-      this.count('retried');
-      log.error('event processing failed; will be redelivered', { error: err });
+      // Storing a dead letter or acking failed (NATS away?): give the rest back.
+      for (const { msg } of rest) this.nak(msg);
+      this.count('retried', rest.length);
+      this.deps.logger.error('event processing failed; will be redelivered', { seqs: rest.map((r) => r.msg.seq), error: err });
     } finally {
-      this.inFlight.settle(msg);
+      for (const { msg } of items) this.inFlight.settle(msg);
       if (this.queue.pendingFor(key) <= 1) this.blocked.delete(key);
     }
+  }
+
+  /**
+   * Settles the first message of `items`, with the firing events right behind
+   * it when they go to the same incident; returns how many were settled.
+   */
+  private async processNext(items: readonly Delivered[], key: string): Promise<number> {
+    const { js, logger } = this.deps;
+    const head = items[0] as Delivered;
+    const { msg, parsed } = head;
+    let log = logger.child({ seq: msg.seq, subject: msg.subject, redelivery: msg.info.redeliveryCount });
+    if (!parsed.ok) {
+      await publishDeadLetter(js, msg, parsed.reason, parsed.error);
+      this.settle(msg, () => msg.term(`invalid: ${parsed.reason}`));
+      this.count('dead_lettered');
+      log.warn('event dead-lettered', { reason: parsed.reason, error: parsed.error });
+      return 1;
+    }
+    const event = parsed.event;
+    const incidentId = incidentIdFor(event.service, event.target);
+    log = log.child({ eventId: event.id, incidentId });
+    if (this.blocked.has(key)) {
+      let nakMs = 0;
+      for (const item of items) nakMs = Math.max(nakMs, this.nak(item.msg));
+      this.count('retried', items.length);
+      log.info('an earlier event for this target is waiting for redelivery; nacked to keep order', { nakMs, events: items.length });
+      return items.length;
+    }
+    if (this.recent.has(event.id)) {
+      await this.ack(msg);
+      this.count('duplicate');
+      log.info('event already handed to Temporal by this intake; acked');
+      return 1;
+    }
+    const runbook = event.status === 'firing' ? routeEvent(this.deps.runbooks(), event) : undefined;
+    if (event.status === 'firing' && !runbook) {
+      await publishUnhandled(js, msg, event.service, event.kind, event.id);
+      await this.ack(msg);
+      this.count('unhandled');
+      log.warn('no runbook handles this fault', { service: event.service, kind: event.kind });
+      return 1;
+    }
+    const group = event.status === 'firing' ? this.firingRun(items) : [head];
+    const events = group.map((g) => (g.parsed as Extract<ParseResult, { ok: true }>).event);
+    const started = performance.now();
+    const result = await this.withRetry(() => this.deps.handoff.deliverAll(events, runbook ? snapshotOf(runbook) : undefined, this.deps.dryRun), log);
+    if (!result) {
+      this.blocked.add(key);
+      const nakMs = this.nak(msg);
+      for (const item of items.slice(1)) this.nak(item.msg);
+      this.count('retried', items.length);
+      log.warn('Temporal did not accept the event; nacked for redelivery', { nakMs, events: items.length });
+      return items.length;
+    }
+    this.deps.metrics.handoffSeconds.observe((performance.now() - started) / 1_000);
+    for (const e of events) this.recent.add(e.id);
+    log.info('event handed to Temporal', { outcome: result.outcome, runId: result.runId, runbook: runbook?.runbook.name, ...(events.length > 1 ? { events: events.length } : {}) });
+    if (this.deps.beforeAck) for (const e of events) await this.deps.beforeAck(e, incidentId);
+    await Promise.all(group.map((g) => this.ack(g.msg)));
+    this.count(result.outcome);
+    if (group.length > 1) this.count('coalesced', group.length - 1);
+    return group.length;
+  }
+
+  /**
+   * The firing events at the front of `items` that can share one signal: new
+   * to this intake, routed to a runbook, none seen twice. The first is always
+   * included.
+   */
+  private firingRun(items: readonly Delivered[]): Delivered[] {
+    const run: Delivered[] = [];
+    const ids = new Set<string>();
+    for (const item of items) {
+      if (!item.parsed.ok || item.parsed.event.status !== 'firing') break;
+      const e = item.parsed.event;
+      if (run.length > 0 && (ids.has(e.id) || this.recent.has(e.id) || !routeEvent(this.deps.runbooks(), e))) break;
+      ids.add(e.id);
+      run.push(item);
+    }
+    return run;
   }
 
   /** Tries the handoff a few times within this delivery; undefined when Temporal never accepted it. */

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { KV } from 'nats';
-import { CONTROL_BUCKET, createGuardActivities } from '../activities/guard-activities';
+import { CONTROL_BUCKET, createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
 import { createActivities } from '../activities';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     ...workflowSource(config),
     activities: {
-      ...createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, ...(nats ? { nats } : {}) }),
+      ...createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, pauseSwitch: () => readPauseSwitch(control), ...(nats ? { nats } : {}) }),
       ...createGuardActivities({ client, taskQueue: config.taskQueue, control }),
       ...createApprovalActivities({ logger, rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined, nats }),
       ...createAuditEventActivities({ nats }),

@@ -35,3 +35,4 @@ export function stepProfile(step: Pick<Step, 'timeout'>, kind: ActionKind): Inci
 export function guardProfile(): GuardActivities {
   return proxyActivities<GuardActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '10s' } });
 }
+

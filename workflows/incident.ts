@@ -1,10 +1,12 @@
 import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AuditEventActivities } from '../activities/audit-events';
+import type { PauseState } from '../activities/types';
 import type { ApprovalActivities, ApprovalEvent } from '../activities/notify-approvals';
 import type { LifecycleEvent } from '../audit/lifecycle-event';
 import { evaluateCondition } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { resolveTemplate, type TemplateContext } from '../engine/template';
+import type { FaultEvent } from '../schemas/fault-event';
 import type { Approval, Step } from '../schemas/runbook';
 import { SA } from '../schemas/search-attributes';
 import { guardProfile } from './activity-profiles';
@@ -13,8 +15,8 @@ import { absorbFault, openLedger } from './fault-ledger';
 import { HumanGate } from './human-gate';
 import type { IncidentInput, RunbookSnapshot } from './incident-input';
 import type { HumanRequest, IncidentState, IncidentStatus, StepRecord } from './incident-state';
-import { approve, decide, decideApproval, decisionRefused, faultObserved, faultResolved, incidentState, reject } from './messages';
-import { runActionWithRetry } from './run-action';
+import { approve, decide, decideApproval, decisionRefused, faultObserved, faultResolved, faultsObserved, incidentState, reject } from './messages';
+import { PAUSE_RECHECK_MS, runActionWithRetry } from './run-action';
 
 /** How an incident ended. */
 export interface IncidentResult {
@@ -64,9 +66,15 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   let resolvedByMonitor = false;
   const gate = new HumanGate(state.requests, now);
 
-  setHandler(faultObserved, (event) => {
-    if (absorbFault(state.faults, event, seen)) upsertSearchAttributes([{ key: SA.severity, value: state.faults.severity }]);
-  });
+  const observe = (events: readonly FaultEvent[]): void => {
+    const before = state.faults.severity;
+    let absorbed = false;
+    for (const event of events) absorbed = absorbFault(state.faults, event, seen) || absorbed;
+    // Once per signal, and only on a change, keeps a storm of repeats from growing the history by one command each.
+    if (absorbed && (events.length === 1 || state.faults.severity !== before)) upsertSearchAttributes([{ key: SA.severity, value: state.faults.severity }]);
+  };
+  setHandler(faultObserved, (event) => observe([event]));
+  setHandler(faultsObserved, (events) => observe(events));
   setHandler(faultResolved, (event) => {
     if (absorbFault(state.faults, event, seen)) resolvedByMonitor = true;
   });
@@ -101,12 +109,39 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
 
   // Incidents started before lifecycle auditing replay without writing to the audit stream.
   const audited = patched('audit-lifecycle');
+  // Incidents that began with each audit write awaited and a separate pause-check activity per step replay that way.
+  const lean = audited && patched('lean-steps');
   let auditSeq = 0;
+  /** Stamped events waiting for the writer, and the writer while it runs. */
+  const auditBacklog: LifecycleEvent[] = [];
+  let auditWriter: Promise<void> | undefined;
+  const writeBehind = async (): Promise<void> => {
+    while (auditBacklog.length > 0) {
+      const batch = auditBacklog.splice(0);
+      try {
+        await auditActivities.recordAuditEvents(batch);
+      } catch {
+        state.auditGaps = (state.auditGaps ?? 0) + batch.length;
+      }
+    }
+    auditWriter = undefined;
+  };
+  /** Resolves once every event audited so far was written (or counted as a gap). */
+  const auditFlushed = async (): Promise<void> => {
+    while (auditWriter) await auditWriter;
+  };
   const audit = async (event: Unstamped<LifecycleEvent>): Promise<void> => {
     if (!audited) return;
     auditSeq += 1;
+    const stamped = { ...event, incidentId: input.incidentId, runId: workflowInfo().runId, seq: auditSeq, at: now() } as LifecycleEvent;
+    if (lean) {
+      // A copy, because the step and incident records it points into keep changing while it waits.
+      auditBacklog.push(JSON.parse(JSON.stringify(stamped)) as LifecycleEvent);
+      auditWriter ??= writeBehind();
+      return;
+    }
     try {
-      await auditActivities.recordAuditEvent({ ...event, incidentId: input.incidentId, runId: workflowInfo().runId, seq: auditSeq, at: now() } as LifecycleEvent);
+      await auditActivities.recordAuditEvent(stamped);
     } catch {
       // The record lives on in the history; remediation must not wait on the audit stream.
       state.auditGaps = (state.auditGaps ?? 0) + 1;
@@ -157,6 +192,8 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   state.outcome = ending.outcome;
   state.currentStep = undefined;
   state.closedAt = now();
+  // The closing record counts every gap, so the writes before it must have finished.
+  await auditFlushed();
   await audit({
     event: 'incident.closed',
     status: state.status,
@@ -167,6 +204,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     compensations: state.compensations,
     auditGaps: state.auditGaps ?? 0,
   });
+  await auditFlushed();
   return { status: ending.status, outcome: ending.outcome, faultsAbsorbed: state.faults.count, state };
 
   async function waitForResolution(): Promise<Ending> {
@@ -280,7 +318,9 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         continue;
       }
 
-      const outcome = await runActionWithRetry({ incidentId: input.incidentId, step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: rec.attempts });
+      const holds = lean && guarded && !dryRun;
+      const outcome = await runActionWithRetry({ incidentId: input.incidentId, step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: rec.attempts, ...(holds ? { onHeld: heldByPause } : {}) });
+      if (holds) resumed();
       if (outcome.ok) {
         finish(rec, outcome.result.output, outcome.result.summary);
         if (outcome.result.plan) rec.plan = outcome.result.plan;
@@ -333,13 +373,12 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
    * budget. Over a limit, a human decides. Returns 'go' or why not.
    */
   async function beforeRemediation(step: Step, settings: RunbookSnapshot['definition']['settings']): Promise<string> {
-    for (let paused = await guards.remediationPaused(); paused.paused; paused = await guards.remediationPaused()) {
-      state.pausedSince ??= now();
-      state.pausedReason = paused.reason ?? 'remediation paused';
-      await sleep(5_000);
+    // Lean steps leave the pause check to the action itself (holdWhilePaused), saving a round trip per step.
+    for (let paused = lean ? { paused: false } : await guards.remediationPaused(); paused.paused; paused = await guards.remediationPaused()) {
+      heldByPause(paused);
+      await sleep(PAUSE_RECHECK_MS);
     }
-    state.pausedSince = undefined;
-    state.pausedReason = undefined;
+    resumed();
     if (settings?.flap && !flapChecked) {
       flapChecked = true;
       const count = await guards.recentIncidentCount(input.incidentId, parseDuration(settings.flap.window));
@@ -366,6 +405,16 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
 
   function auditDecided(event: 'approval.decided' | 'escalation.decided', r: HumanRequest): Promise<void> {
     return audit({ event, requestId: r.requestId, step: r.step, outcome: r.outcome ?? 'timeout', decidedAt: r.decidedAt ?? now(), decisions: r.decisions });
+  }
+
+  function heldByPause(pause: PauseState): void {
+    state.pausedSince ??= now();
+    state.pausedReason = pause.reason ?? 'remediation paused';
+  }
+
+  function resumed(): void {
+    state.pausedSince = undefined;
+    state.pausedReason = undefined;
   }
 
   function finish(rec: StepRecord, output: Record<string, unknown>, summary: string): void {

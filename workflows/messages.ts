@@ -4,6 +4,12 @@ import type { IncidentState } from './incident-state';
 
 /** A further fault event for the target of an open incident (coalesced by the intake). */
 export const faultObserved = defineSignal<[FaultEvent]>('faultObserved');
+/**
+ * Several repeat faults for the incident's target in one signal, in the order
+ * they were published: under an alert storm the intake hands a target's
+ * queued events over together instead of one signal each.
+ */
+export const faultsObserved = defineSignal<[FaultEvent[]]>('faultsObserved');
 
 /** The monitor reports the fault resolved; during confirmation this closes the incident as recovered. */
 export const faultResolved = defineSignal<[FaultEvent]>('faultResolved');

@@ -1,5 +1,5 @@
 import { sleep, workflowInfo } from '@temporalio/workflow';
-import type { ActionResult } from '../activities/types';
+import type { ActionResult, PauseState } from '../activities/types';
 import { parseDuration } from '../engine/duration';
 import type { Action, Step } from '../schemas/runbook';
 import { stepProfile } from './activity-profiles';
@@ -20,7 +20,12 @@ export interface ActionCall {
   now: () => string;
   /** Attempts are appended here as they finish, so queries see them live. */
   attempts: AttemptRecord[];
+  /** Let the activity hold the action while remediation is paused; called each time it did. */
+  onHeld?: (pause: PauseState) => void;
 }
+
+/** How long a held action waits before asking again whether remediation is still paused. */
+export const PAUSE_RECHECK_MS = 5_000;
 
 /**
  * Runs an action with the step's retry policy. The workflow drives retries
@@ -37,6 +42,7 @@ export async function runActionWithRetry(call: ActionCall): Promise<ActionOutcom
     const startedAt = call.now();
     try {
       const result = await acts.runAction({
+        ...(call.onHeld ? { holdWhilePaused: true } : {}),
         incidentId: call.incidentId,
         stepId: step.id,
         action: call.action,
@@ -46,6 +52,13 @@ export async function runActionWithRetry(call: ActionCall): Promise<ActionOutcom
         // The run id keeps a later incident on the same target from looking like a repeat.
         idempotencyKey: `${call.incidentId}/${workflowInfo().runId}/${step.id}`,
       });
+      if (result.held && call.onHeld) {
+        // Nothing was done, so this is not an attempt: wait for the operator and ask again.
+        call.onHeld(result.held);
+        await sleep(PAUSE_RECHECK_MS);
+        attempt -= 1;
+        continue;
+      }
       call.attempts.push({ attempt: call.attempts.length + 1, startedAt, finishedAt: call.now(), ok: true });
       return { ok: true, result };
     } catch (err) {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { createGuardActivities, CONTROL_BUCKET } from '../../activities/guard-activities';
+import { createGuardActivities, CONTROL_BUCKET, readPauseSwitch } from '../../activities/guard-activities';
 import { createApprovalActivities } from '../../activities/notify-approvals';
 import { createAuditEventActivities } from '../../activities/audit-events';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type KV, type NatsConnection } from 'nats';
 import { ENV } from '../../config/config';
 import { loadRunbookText } from '../../engine/load-runbook';
 import { createLogger } from '../../observability/logger';
@@ -98,6 +98,7 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
   if (opts.worker !== false) {
     nc = await connect({ servers: stack.config.natsUrl });
     const natsConn = nc;
+    const control = (): Promise<KV> => natsConn.jetstream().views.kv(CONTROL_BUCKET);
     native = await NativeConnection.connect({ address: stack.config.temporalAddress });
     worker = await Worker.create({
       ...workerOptionsForTests(),
@@ -105,8 +106,8 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
       namespace: stack.config.namespace,
       taskQueue,
       activities: {
-        ...createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} } }),
-        ...createGuardActivities({ client, taskQueue, control: () => natsConn.jetstream().views.kv(CONTROL_BUCKET) }),
+        ...createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} }, pauseSwitch: () => readPauseSwitch(control) }),
+        ...createGuardActivities({ client, taskQueue, control }),
         ...createApprovalActivities({ logger: createLogger('test-worker', 'warn'), rosterFile: stack.config.rosterFile, nats: natsConn }),
         ...createAuditEventActivities({ nats: natsConn }),
       },
