@@ -1,4 +1,6 @@
 import { eventToStart } from './event-to-start';
+import { ingest } from './ingest';
+import { stepOverhead } from './step-overhead';
 import type { BenchContext, BenchSection } from './report-types';
 
 /** A benchmark the runner knows, in report order. */
@@ -8,4 +10,8 @@ export interface Benchmark {
 }
 
 /** Every benchmark, in the order the report lists them. */
-export const BENCHMARKS: readonly Benchmark[] = [{ id: 'event-to-start', run: eventToStart }];
+export const BENCHMARKS: readonly Benchmark[] = [
+  { id: 'event-to-start', run: eventToStart },
+  { id: 'ingest', run: ingest },
+  { id: 'step-overhead', run: stepOverhead },
+];

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { bundleWorkflows } from '../scripts/bundle-workflows';
 import { pinnedVersions } from '../stack/toolchain';
 import { BENCHMARKS } from './registry';
@@ -35,6 +36,8 @@ function parseArgs(argv: readonly string[]): Args {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // In-process workers log every start and stop at INFO; the report is what matters here.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const started = Date.now();
   const root = mkdtempSync(join(tmpdir(), 'runbook-bench-'));
   const log = (line: string): void => void process.stdout.write(`[bench] ${line}\n`);

@@ -1,0 +1,199 @@
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { ENV, loadConfig } from '../config/config';
+import { initialSearchAttributes } from '../intake/handoff';
+import { incidentIdFor } from '../schemas/identifiers';
+import { DEAD_LETTER_STREAM, ensureJetStream, FAULTS_STREAM, INTAKE_CONSUMER, intakeConsumerConfig } from '../intake/streams';
+import { createLogger } from '../observability/logger';
+import { startComponentProcess } from '../stack/component-process';
+import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack';
+import { waitFor } from '../stack/wait-for';
+import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml, writeRunbookDir } from './fixtures';
+import { formatRate } from './stats';
+import type { BenchContext, BenchRow, BenchSection } from './report-types';
+
+/** How long our intake is measured in each mode. */
+const WINDOW_S = 60;
+/** Publishes in flight while preloading the backlog. */
+const PRELOAD_IN_FLIGHT = 2_000;
+/** Events per target in the coalescing mix: one in a hundred is new, 99% are repeats. */
+const REPEATS_PER_TARGET = 100;
+/** Targets failing at the same time in the coalescing mix, their events interleaved. */
+const HOT_TARGETS = 10;
+
+/** The intake's default number of hand-offs in flight. */
+const INTAKE_CONCURRENCY = loadConfig({}, {}).intakeConcurrency;
+
+/** The event mixes measured. */
+type Mix = 'coalesced' | 'distinct';
+
+interface Drain {
+  handled: number;
+  seconds: number;
+}
+
+/**
+ * Ingest throughput: how many events per second the intake takes off a
+ * JetStream backlog (validate, route, hand to Temporal, ack) for WINDOW_S,
+ * against a bare consume-and-ack of the same messages.
+ */
+export async function ingest(ctx: BenchContext): Promise<BenchSection> {
+  const rows: BenchRow[] = [];
+  const notes: string[] = [];
+  const windowS = ctx.smoke ? 3 : WINDOW_S;
+  for (const mix of ['coalesced', 'distinct'] as const) {
+    // A backlog the intake cannot finish within the window, so the rate is sustained, not a burst.
+    const backlog = ctx.smoke ? 2_000 : Number(process.env.BENCH_BACKLOG ?? 0) || (mix === "coalesced" ? 400_000 : 40_000);
+    const result = await measureMix(ctx, mix, backlog, windowS, mix === 'distinct' ? Math.min(windowS, 20) : 0);
+    const ours = result.ours.handled / result.ours.seconds;
+    const floor = result.floor.handled / result.floor.seconds;
+    rows.push({
+      metric: mix === 'coalesced' ? 'events/s, 99% repeats (coalesced)' : 'events/s, all targets distinct',
+      value: formatRate(ours),
+      floor: formatRate(floor),
+      ratio: floor / ours,
+      ...(mix === 'coalesced' ? { target: '≥ 5,000/s', met: ours >= 5_000 } : {}),
+    });
+    if (result.startCapacity) {
+      const cap = result.startCapacity.handled / result.startCapacity.seconds;
+      rows.push({ metric: 'reference: direct workflow starts/s, same concurrency', value: formatRate(cap), floor: formatRate(ours), ratio: cap / ours });
+      notes.push(
+        `distinct: every event starts a workflow, so the rate is bounded by how fast the Temporal dev server starts workflows (SQLite, fsync per commit). ` +
+          `The reference row is ${INTAKE_CONCURRENCY} concurrent \`client.workflow.start\` calls from the benchmark process for ${result.startCapacity.seconds.toFixed(0)} s; its ratio is that capacity over our rate.`,
+      );
+    }
+    notes.push(
+      `${mix}: our intake acked ${result.ours.handled.toLocaleString('en-US')} events in ${result.ours.seconds.toFixed(1)} s (${result.incidents.toLocaleString('en-US')} incidents); ` +
+        `the bare consumer acked the same first ${result.floor.handled.toLocaleString('en-US')} messages in ${result.floor.seconds.toFixed(1)} s; backlog ${backlog.toLocaleString('en-US')}; nothing dead-lettered.`,
+    );
+  }
+  return {
+    id: 'ingest',
+    title: 'Ingest throughput',
+    method:
+      `A backlog of valid faults is published to the FAULTS stream first, then our intake process (one, default settings) consumes it for ${windowS} s: parse, validate, route, signal-with-start the incident, ack after Temporal accepted. ` +
+      `Rate = events acked (read from the consumer's state) over the window. Two mixes: an alert storm with 99% repeats (${HOT_TARGETS} targets failing at a time, their events interleaved, ${REPEATS_PER_TARGET} events per target, then the next ${HOT_TARGETS}), and every event a new target. ` +
+      'Floor: a fresh consumer with the same settings in the benchmark process that only acks, over the same first messages. No worker polls the task queue.',
+    rows,
+    notes,
+  };
+}
+
+async function measureMix(ctx: BenchContext, mix: Mix, backlog: number, windowS: number, startCapacityS: number): Promise<{ ours: Drain; floor: Drain; incidents: number; startCapacity?: Drain }> {
+  const runbooksDir = writeRunbookDir(join(ctx.workDir, `runbooks-${mix}`), noopRunbookYaml(1));
+  const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-', overrides: { runbooksDir } });
+  const nc = await connect({ servers: stack.config.natsUrl, name: 'bench-ingest' });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await ensureJetStream(jsm, createLogger('bench', 'warn'));
+    ctx.log(`${mix}: preloading ${backlog.toLocaleString('en-US')} events`);
+    const targets = mix === 'coalesced' ? Math.ceil(backlog / REPEATS_PER_TARGET) : backlog;
+    await preload(nc, backlog, mix === 'coalesced' ? stormTarget : (i) => `t-${i}`);
+    ctx.log(`${mix}: our intake for ${windowS} s`);
+    const ours = await drainWithIntake(stack, jsm, backlog, windowS);
+    ctx.log(`${mix}: ${Math.round(ours.handled / ours.seconds)}/s; bare consume-and-ack of the same ${ours.handled} messages`);
+    const floor = await bareDrain(nc, jsm, ours.handled);
+    const dead = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages;
+    if (dead > 0) throw new Error(`${dead} benchmark events were dead-lettered; the figures would not be about valid events`);
+    const startCapacity = startCapacityS > 0 ? await directStarts(stack, startCapacityS) : undefined;
+    return { ours, floor, incidents: Math.min(targets, ours.handled), ...(startCapacity ? { startCapacity } : {}) };
+  } finally {
+    await nc.close().catch(() => undefined);
+    await stack.stop();
+  }
+}
+
+/** Event i of an alert storm: HOT_TARGETS targets at a time, each reported REPEATS_PER_TARGET times, then the next ones. */
+function stormTarget(i: number): string {
+  const wave = Math.floor(i / (HOT_TARGETS * REPEATS_PER_TARGET));
+  return `t-${wave * HOT_TARGETS + (i % HOT_TARGETS)}`;
+}
+
+async function preload(nc: NatsConnection, count: number, targetOf: (i: number) => string): Promise<void> {
+  const js = nc.jetstream();
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    inFlight.push(js.publish(BENCH_SUBJECT, encodeFault(benchFault(`ev-${i}`, targetOf(i)))));
+    if (inFlight.length >= PRELOAD_IN_FLIGHT) await Promise.all(inFlight.splice(0));
+  }
+  await Promise.all(inFlight);
+}
+
+async function acked(jsm: JetStreamManager, consumer: string, total: number): Promise<number> {
+  const info = await jsm.consumers.info(FAULTS_STREAM, consumer);
+  return total - info.num_pending - info.num_ack_pending;
+}
+
+/** Runs the real intake process until the window has passed (or the backlog is gone) and counts what it acked. */
+async function drainWithIntake(stack: IsolatedStack, jsm: JetStreamManager, total: number, windowS: number): Promise<Drain> {
+  const [port] = [stack.config.intakePort];
+  const intake = await startComponentProcess({
+    name: 'bench-intake',
+    entry: 'workers/intake.ts',
+    env: { ...stack.env, [ENV.logLevel]: 'warn' },
+    logDir: join(stack.config.stateDir, 'logs'),
+    healthPort: port,
+  });
+  try {
+    // The window starts with the first ack, so process start-up is not counted.
+    await waitFor('the intake to ack its first event', 60_000, async () => (await acked(jsm, INTAKE_CONSUMER, total)) > 0, 20);
+    const t0 = performance.now();
+    const start = await acked(jsm, INTAKE_CONSUMER, total);
+    let done = start;
+    while (performance.now() - t0 < windowS * 1_000 && done < total) {
+      await new Promise((r) => setTimeout(r, 250));
+      done = await acked(jsm, INTAKE_CONSUMER, total);
+    }
+    return { handled: done - start, seconds: (performance.now() - t0) / 1_000 };
+  } finally {
+    await intake.stop();
+  }
+}
+
+/** Starts incidents for new targets directly, INTAKE_CONCURRENCY at a time, for `seconds`: what Temporal alone can take. */
+async function directStarts(stack: IsolatedStack, seconds: number): Promise<Drain> {
+  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const client = new Client({ connection, namespace: stack.config.namespace });
+  const runbook = snapshotFromYaml(noopRunbookYaml(1));
+  try {
+    let next = 0;
+    const t0 = performance.now();
+    const deadline = t0 + seconds * 1_000;
+    const lane = async (): Promise<void> => {
+      while (performance.now() < deadline) {
+        const event = benchFault(`direct-${next}`, `direct-${next++}`);
+        await client.workflow.start('incident', {
+          workflowId: incidentIdFor(event.service, event.target),
+          taskQueue: stack.config.taskQueue,
+          args: [incidentInputFor(event, runbook)],
+          typedSearchAttributes: initialSearchAttributes(event, runbook),
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: INTAKE_CONCURRENCY }, lane));
+    return { handled: next, seconds: (performance.now() - t0) / 1_000 };
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Consumes and acks the first `count` messages with a fresh consumer configured like the intake's. */
+async function bareDrain(nc: NatsConnection, jsm: JetStreamManager, count: number): Promise<Drain> {
+  const name = 'bench-floor';
+  await jsm.consumers.add(FAULTS_STREAM, { ...intakeConsumerConfig(), durable_name: name });
+  const consumer = await nc.jetstream().consumers.get(FAULTS_STREAM, name);
+  const messages = await consumer.consume({ max_messages: 256 });
+  const t0 = performance.now();
+  let n = 0;
+  for await (const msg of messages) {
+    msg.ack();
+    n += 1;
+    if (n >= count) break;
+  }
+  // Acks are fire-and-forget; the window ends when the server has them all.
+  await waitFor('the floor consumer acks to land', 60_000, async () => (await jsm.consumers.info(FAULTS_STREAM, name)).ack_floor.stream_seq >= count, 10);
+  const seconds = (performance.now() - t0) / 1_000;
+  messages.stop();
+  return { handled: count, seconds };
+}
