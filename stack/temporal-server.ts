@@ -16,16 +16,6 @@ export interface TemporalServerOptions {
   headless?: boolean;
 }
 
-/**
- * Server settings for a single-host stack. One task-queue partition: with
- * several, a task can land on a partition no worker is polling and wait to be
- * forwarded, which adds up to a hundred milliseconds to every step.
- */
-export const DYNAMIC_CONFIG: Readonly<Record<string, string>> = {
-  'matching.numTaskqueueReadPartitions': '1',
-  'matching.numTaskqueueWritePartitions': '1',
-};
-
 /** argv for `temporal server start-dev` with on-disk SQLite in WAL mode and our search attributes. */
 export function temporalServerArgv(opts: TemporalServerOptions): string[] {
   const argv = [
@@ -50,7 +40,6 @@ export function temporalServerArgv(opts: TemporalServerOptions): string[] {
     'json',
   ];
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) argv.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(DYNAMIC_CONFIG)) argv.push('--dynamic-config-value', `${key}=${value}`);
   if (opts.headless) argv.push('--headless');
   else argv.push('--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1');
   return argv;
