@@ -18,8 +18,8 @@ import type { BenchContext, BenchRow, BenchSection, LatencySummary } from './rep
 
 /** Steps per run. */
 const STEPS = 10;
-/** Runs started per second on each side: open loop, with little overlap. */
-const RATE = 2;
+/** Runs started per second on each side: open loop; a run takes well under a second, so runs rarely overlap. */
+const RATE = 1;
 const TASK_QUEUE = 'bench-steps';
 
 /**

@@ -35,6 +35,13 @@ const approvalActivities = proxyActivities<ApprovalActivities>({ startToCloseTim
 /** Audit stream writes: a few quick tries, then the incident counts a gap and goes on with remediation. */
 const auditActivities = proxyActivities<AuditEventActivities>({ startToCloseTimeout: '5s', scheduleToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '500ms', maximumInterval: '2s' } });
 
+/**
+ * Routine step completions written to the audit stream together, at most this
+ * many at a time; anything else (opened, a failure, a request for a human,
+ * closed) is written at once with everything before it.
+ */
+const AUDIT_BATCH = 8;
+
 /** A lifecycle event before the workflow stamps it with run, sequence and time. */
 type Unstamped<E> = E extends LifecycleEvent ? Omit<E, 'incidentId' | 'runId' | 'seq' | 'at'> : never;
 
@@ -115,8 +122,12 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   /** Stamped events waiting for the writer, and the writer while it runs. */
   const auditBacklog: LifecycleEvent[] = [];
   let auditWriter: Promise<void> | undefined;
+  /** Something other than a routine step completion is waiting: write without waiting for a full batch. */
+  let auditUrgent = false;
+  const auditDue = (): boolean => auditBacklog.length > 0 && (auditUrgent || auditBacklog.length >= AUDIT_BATCH);
   const writeBehind = async (): Promise<void> => {
-    while (auditBacklog.length > 0) {
+    while (auditDue()) {
+      auditUrgent = false;
       const batch = auditBacklog.splice(0);
       try {
         await auditActivities.recordAuditEvents(batch);
@@ -126,8 +137,14 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     }
     auditWriter = undefined;
   };
+  /** Starts writing whatever is queued, before the incident waits for a while. */
+  const auditNow = (): void => {
+    auditUrgent = true;
+    if (auditDue()) auditWriter ??= writeBehind();
+  };
   /** Resolves once every event audited so far was written (or counted as a gap). */
   const auditFlushed = async (): Promise<void> => {
+    auditNow();
     while (auditWriter) await auditWriter;
   };
   const audit = async (event: Unstamped<LifecycleEvent>): Promise<void> => {
@@ -137,7 +154,8 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     if (lean) {
       // A copy, because the step and incident records it points into keep changing while it waits.
       auditBacklog.push(JSON.parse(JSON.stringify(stamped)) as LifecycleEvent);
-      auditWriter ??= writeBehind();
+      if (!(event.event === 'step.finished' && (event.status === 'succeeded' || event.status === 'skipped'))) auditUrgent = true;
+      if (auditDue()) auditWriter ??= writeBehind();
       return;
     }
     try {
@@ -311,6 +329,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
         continue;
       }
       if (action.kind === 'wait') {
+        if (lean) auditNow();
         await sleep(parseDuration(action.duration));
         finish(rec, { waited: action.duration }, `waited ${action.duration}`);
         ctx.steps[step.id] = { output: rec.output };
@@ -408,6 +427,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   }
 
   function heldByPause(pause: PauseState): void {
+    if (lean) auditNow();
     state.pausedSince ??= now();
     state.pausedReason = pause.reason ?? 'remediation paused';
   }
