@@ -1,6 +1,7 @@
 import { eventToStart } from './event-to-start';
 import { ingest } from './ingest';
 import { stepOverhead } from './step-overhead';
+import { timeToHeal } from './time-to-heal';
 import type { BenchContext, BenchSection } from './report-types';
 
 /** A benchmark the runner knows, in report order. */
@@ -14,4 +15,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { id: 'event-to-start', run: eventToStart },
   { id: 'ingest', run: ingest },
   { id: 'step-overhead', run: stepOverhead },
+  { id: 'time-to-heal', run: timeToHeal },
 ];

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { build } from 'esbuild';
 import { parseDocument, stringify } from 'yaml';
 import type { ServicesFile } from '../config/services';
 import { formatRunbookErrors, loadRunbookText } from '../engine/load-runbook';
@@ -10,6 +11,9 @@ import { MODEL_FILE, type Model } from './model-server';
 
 /** The demo runbook as shipped; each run writes a copy with its own params. */
 export const DEMO_RUNBOOK_TEMPLATE = join(PROJECT_ROOT, 'demo', 'demo-failover.yaml');
+
+/** The model server's source; each run bundles it to plain JavaScript. */
+export const MODEL_SERVER_SOURCE = join(PROJECT_ROOT, 'demo', 'model-server.ts');
 
 /** A demo file that could not be written as valid configuration. */
 export class DemoSetupError extends Error {
@@ -52,15 +56,25 @@ export function renderHaproxyConfig(layout: DemoLayout): string {
 
 function modelServerEntry(layout: DemoLayout, name: string, port: number, dataDir: string, healthUrl: string): ServicesFile[string] {
   return {
-    argv: [process.execPath, '--import', 'tsx', join(PROJECT_ROOT, 'demo', 'model-server.ts'), '--name', name, '--port', String(port), '--data-dir', dataDir],
-    // tsx is resolved from the working directory.
-    cwd: PROJECT_ROOT,
+    argv: [process.execPath, layout.modelServerScript, '--name', name, '--port', String(port), '--data-dir', dataDir],
+    cwd: layout.dir,
     pidFile: join(layout.runDir, `${name}.pid`),
     logFile: join(layout.logDir, `${name}.log`),
     health: { kind: 'http', url: healthUrl, timeoutMs: 1000 },
     startTimeoutMs: 15_000,
     stopGraceMs: 3_000,
   };
+}
+
+/**
+ * Bundles the model server and its dependencies into one CommonJS file. Plain
+ * node starts it in about a third of the time node with tsx takes (roughly
+ * 0.1 s against 0.35 s here), and starting the standby is on the path to
+ * traffic restored.
+ */
+export async function bundleModelServer(outfile: string): Promise<void> {
+  await mkdir(dirname(outfile), { recursive: true });
+  await build({ entryPoints: [MODEL_SERVER_SOURCE], outfile, bundle: true, platform: 'node', format: 'cjs', target: `node${process.versions.node}`, logLevel: 'silent' });
 }
 
 /** The services file the demo worker's supervisor actions use. */
@@ -100,7 +114,8 @@ function models(): { current: Model; stale: Model } {
 
 /**
  * Writes everything a demo run needs into its directory, replacing what an
- * earlier run left: data directories, services file, runbook, HAProxy config.
+ * earlier run left: data directories, the bundled model server, services
+ * file, runbook, HAProxy config.
  */
 export async function writeFleetFiles(layout: DemoLayout): Promise<void> {
   await rm(layout.dir, { recursive: true, force: true });
@@ -112,6 +127,7 @@ export async function writeFleetFiles(layout: DemoLayout): Promise<void> {
   await writeFile(join(layout.primaryDataDir, 'features.csv'), ['feature,mean,std', 'x,0.0,1.0', 'x2,1.0,1.4', 'x3,0.0,3.9', ''].join('\n'));
   await writeFile(join(layout.standbyDataDir, MODEL_FILE), `${JSON.stringify(stale, null, 2)}\n`);
   await writeFile(join(layout.standbyDataDir, 'retired-model.json'), `${JSON.stringify(stale)}\n`);
+  await bundleModelServer(layout.modelServerScript);
   await writeFile(layout.servicesFile, stringify(servicesFileFor(layout)));
   await writeFile(layout.runbookFile, await renderDemoRunbook(layout));
   await writeFile(layout.haproxyConfig, renderHaproxyConfig(layout));

@@ -39,6 +39,8 @@ export interface DemoLayout {
   standbyDataDir: string;
   runDir: string;
   logDir: string;
+  /** The model server bundled into one JavaScript file, so an instance starts without tsx. */
+  modelServerScript: string;
   /** `tcp://127.0.0.1:PORT` for the HAProxy adapter. */
   haproxySocket: string;
   frontendUrl: string;
@@ -61,6 +63,7 @@ export function demoLayout(dir: string, ports: DemoPorts): DemoLayout {
     standbyDataDir: join(root, 'data', STANDBY),
     runDir: join(root, 'run'),
     logDir: join(root, 'logs'),
+    modelServerScript: join(root, 'bin', 'model-server.js'),
     haproxySocket: `tcp://127.0.0.1:${ports.haproxyAdmin}`,
     frontendUrl: `http://127.0.0.1:${ports.frontend}`,
     primaryHealthUrl: `http://127.0.0.1:${ports.primary}/health`,

@@ -9,7 +9,7 @@ import { fleetServers, processesUsing, startFleet, type Fleet } from './fleet';
 import { dataIdentical } from './fleet-files';
 import { DEMO_SERVICE, demoLayout, pickDemoPorts, PRIMARY, STANDBY, type DemoLayout } from './layout';
 import { startLoad, type LoadGenerator } from './load-generator';
-import { startProber, type Prober } from './prober';
+import { DEFAULT_PROBE_INTERVAL_MS, startProber, type Prober } from './prober';
 import type { DemoReport, IncidentSummary, RoundReport, TimelineEntry } from './report';
 
 /** The scenarios `runbook demo` can play. */
@@ -129,7 +129,7 @@ async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], cleanup
   const load = startLoad({ url: layout.frontendUrl, expectModelVersion: CURRENT_MODEL_VERSION });
   cleanup.add(async () => void (await load.stop()));
   await waitFor('steady traffic through HAProxy', 15_000, () => load.stats().ok >= 10);
-  log(`steady: ${load.stats().ok} requests answered through HAProxy, prober watching every 500 ms`);
+  log(`steady: ${load.stats().ok} requests answered through HAProxy, prober watching every ${DEFAULT_PROBE_INTERVAL_MS} ms`);
   return { layout, engine, fleet, prober, load, timeline, note };
 }
 
@@ -165,6 +165,9 @@ function noteSteps(r: Running, state: IncidentState): void {
 /** Injects one fault, follows the incident it opens, and measures the round. */
 async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, kind: 'crash' | 'hang' | 'hiccup'): Promise<{ round: RoundReport; state: IncidentState; escalation?: HumanRequest }> {
   const log = opts.log ?? (() => undefined);
+  // A real fault lands anywhere in the prober's cycle; without this the demo's
+  // own start-up fixes the phase and time to detect is always the same.
+  await new Promise((res) => setTimeout(res, Math.random() * DEFAULT_PROBE_INTERVAL_MS));
   const failedBefore = r.load.stats().failed;
   const faultsBefore = r.prober.events.length;
   const injectedAt = Date.now();
