@@ -44,7 +44,7 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
   const windowS = ctx.smoke ? 3 : WINDOW_S;
   for (const mix of ['coalesced', 'distinct'] as const) {
     // A backlog the intake cannot finish within the window, so the rate is sustained, not a burst.
-    const backlog = ctx.smoke ? 2_000 : Number(process.env.BENCH_BACKLOG ?? 0) || (mix === "coalesced" ? 400_000 : 40_000);
+    const backlog = ctx.smoke ? 2_000 : mix === 'coalesced' ? 400_000 : 40_000;
     const result = await measureMix(ctx, mix, backlog, windowS, mix === 'distinct' ? Math.min(windowS, 20) : 0);
     const ours = result.ours.handled / result.ours.seconds;
     const floor = result.floor.handled / result.floor.seconds;
@@ -57,10 +57,10 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
     });
     if (result.startCapacity) {
       const cap = result.startCapacity.handled / result.startCapacity.seconds;
-      rows.push({ metric: 'reference: direct workflow starts/s, same concurrency', value: formatRate(cap), floor: formatRate(ours), ratio: cap / ours });
+      rows.push({ metric: 'events/s, all targets distinct, against direct workflow starts', value: formatRate(ours), floor: formatRate(cap), ratio: cap / ours });
       notes.push(
         `distinct: every event starts a workflow, so the rate is bounded by how fast the Temporal dev server starts workflows (SQLite, fsync per commit). ` +
-          `The reference row is ${INTAKE_CONCURRENCY} concurrent \`client.workflow.start\` calls from the benchmark process for ${result.startCapacity.seconds.toFixed(0)} s; its ratio is that capacity over our rate.`,
+          `The second distinct row's floor is ${INTAKE_CONCURRENCY} concurrent \`client.workflow.start\` calls (the intake's concurrency) from the benchmark process for ${result.startCapacity.seconds.toFixed(0)} s, on the same server after the run.`,
       );
     }
     notes.push(
@@ -68,6 +68,9 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
         `the bare consumer acked the same first ${result.floor.handled.toLocaleString('en-US')} messages in ${result.floor.seconds.toFixed(1)} s; backlog ${backlog.toLocaleString('en-US')}; nothing dead-lettered.`,
     );
   }
+  notes.push(
+    'coalesced: a target\'s events that queue up while its previous hand-off is in flight go to Temporal as one signal (up to 100 events), so a storm costs one call per target per round trip; every message is still acked only after Temporal accepted its signal.',
+  );
   return {
     id: 'ingest',
     title: 'Ingest throughput',

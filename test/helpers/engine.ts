@@ -13,8 +13,8 @@ import { loadRunbookText } from '../../engine/load-runbook';
 import { createLogger } from '../../observability/logger';
 import type { FaultEvent } from '../../schemas/fault-event';
 import { snapshotOf } from '../../intake/intake-loop';
-import { nodeEntryArgv } from '../../stack/local-stack';
-import { startManagedProcess, type ManagedProcess } from '../../stack/managed-process';
+import { startComponentProcess } from '../../stack/component-process';
+import type { ManagedProcess } from '../../stack/managed-process';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import type { incident } from '../../workflows';
@@ -154,23 +154,14 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
  * queue and metrics port, and waits until it reports healthy. The test's
  * workflow bundle is passed on so every worker process runs the same code.
  */
-export async function startWorkerProcess(stack: TestStack, name: string): Promise<ManagedProcess> {
+export function startWorkerProcess(stack: TestStack, name: string): Promise<ManagedProcess> {
   const { config } = stack;
-  const proc = startManagedProcess({
+  return startComponentProcess({
     name,
-    argv: nodeEntryArgv('workers/worker.ts'),
+    entry: 'workers/worker.ts',
     env: { ...stack.env, ...(config.workflowBundle ? { [ENV.workflowBundle]: config.workflowBundle } : {}) },
-    logFile: join(config.stateDir, 'logs', `${name}.log`),
+    logDir: join(config.stateDir, 'logs'),
+    healthPort: config.workerMetricsPort,
+    timeoutMs: 90_000,
   });
-  try {
-    await waitFor(`${name} to become healthy`, 90_000, async () => {
-      if (!proc.isRunning()) throw new Error(`${name} exited during start-up; see ${proc.logFile}`);
-      const res = await fetch(`http://127.0.0.1:${config.workerMetricsPort}/healthz`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
-      return res?.ok === true;
-    }, 200);
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  return proc;
 }
