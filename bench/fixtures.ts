@@ -20,7 +20,16 @@ export const BENCH_SUBJECT = faultSubjectFor({ service: ServiceId.parse(BENCH_SE
  * each step costs the interpreter's bookkeeping plus one activity round trip.
  */
 export function noopRunbookYaml(steps: number, name = 'bench-noop'): string {
-  const lines = [
+  const lines = runbookHead(name);
+  for (let i = 1; i <= steps; i++) {
+    lines.push(`  - id: step_${i}`, '    action:', '      kind: command', '      argv: ["true"]');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The lines of a benchmark runbook up to its steps: name, match on the bench service, `true` allowed. */
+export function runbookHead(name: string): string[] {
+  return [
     `name: ${name}`,
     'version: 1',
     'match:',
@@ -30,10 +39,6 @@ export function noopRunbookYaml(steps: number, name = 'bench-noop'): string {
     '  allowed_executables: ["true"]',
     'steps:',
   ];
-  for (let i = 1; i <= steps; i++) {
-    lines.push(`  - id: step_${i}`, '    action:', '      kind: command', '      argv: ["true"]');
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /** Parses a benchmark runbook into the snapshot an incident carries; throws on an invalid one. */

@@ -12,7 +12,7 @@ import { startComponentProcess } from '../stack/component-process';
 import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack';
 import type { ManagedProcess } from '../stack/managed-process';
 import { waitFor } from '../stack/wait-for';
-import { BENCH_KIND, BENCH_SERVICE, benchFault, incidentInputFor, snapshotFromYaml } from './fixtures';
+import { BENCH_SERVICE, benchFault, incidentInputFor, runbookHead, snapshotFromYaml } from './fixtures';
 import { epochNowMs, openLoop } from './open-loop';
 import { formatMs, formatRatio, formatSummary, summarize } from './stats';
 import { floorApprove } from './workflows/waiting-floor';
@@ -35,14 +35,7 @@ const RSS_TARGET_BYTES = 2 ** 30;
 /** A runbook whose only step waits for approval, then runs `true`. */
 export function approvalRunbookYaml(): string {
   return [
-    'name: bench-approval',
-    'version: 1',
-    'match:',
-    `  kinds: [${BENCH_KIND}]`,
-    `  services: [${BENCH_SERVICE}]`,
-    'settings:',
-    '  allowed_executables: ["true"]',
-    'steps:',
+    ...runbookHead('bench-approval'),
     `  - id: ${GATED_STEP}`,
     '    action:',
     '      kind: command',
