@@ -80,9 +80,13 @@ export async function workflowStartedAtMs(client: Client, namespace: string, wor
   try {
     const res = await client.workflowService.getWorkflowExecutionHistory({ namespace, execution: { workflowId }, maximumPageSize: 1 });
     const time = res.history?.events?.[0]?.eventTime;
-    if (!time) return undefined;
-    return Number(time.seconds ?? 0) * 1_000 + (time.nanos ?? 0) / 1e6;
+    return time ? eventTimeMs(time) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A history event's timestamp as epoch milliseconds, keeping its sub-millisecond part. */
+export function eventTimeMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  return Number(t?.seconds ?? 0) * 1_000 + (t?.nanos ?? 0) / 1e6;
 }

@@ -130,7 +130,7 @@ async function acked(jsm: JetStreamManager, consumer: string, total: number): Pr
 
 /** Runs the real intake process until the window has passed (or the backlog is gone) and counts what it acked. */
 async function drainWithIntake(stack: IsolatedStack, jsm: JetStreamManager, total: number, windowS: number): Promise<Drain> {
-  const [port] = [stack.config.intakePort];
+  const port = stack.config.intakePort;
   const intake = await startComponentProcess({
     name: 'bench-intake',
     entry: 'workers/intake.ts',

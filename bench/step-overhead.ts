@@ -10,7 +10,7 @@ import { initialSearchAttributes } from '../intake/handoff';
 import { createLogger } from '../observability/logger';
 import { incidentIdFor } from '../schemas/identifiers';
 import { startIsolatedStack } from '../stack/isolated-stack';
-import { benchFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml } from './fixtures';
+import { benchFault, eventTimeMs, incidentInputFor, noopRunbookYaml, snapshotFromYaml } from './fixtures';
 import { epochNowMs, openLoop } from './open-loop';
 import { waitFor } from '../stack/wait-for';
 import { formatMs, summarize } from './stats';
@@ -126,14 +126,11 @@ async function closed(client: Client, ids: readonly string[]): Promise<number[]>
     const { status } = await handle.describe();
     if (status.name !== 'COMPLETED') throw new Error(`${id} ended ${status.name}; the benchmark workflow must complete`);
     const events = (await handle.fetchHistory()).events ?? [];
-    times.push(eventMs(events[events.length - 1]?.eventTime) - eventMs(events[0]?.eventTime));
+    times.push(eventTimeMs(events[events.length - 1]?.eventTime) - eventTimeMs(events[0]?.eventTime));
   }
   return times;
 }
 
-function eventMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
-  return Number(t?.seconds ?? 0) * 1_000 + (t?.nanos ?? 0) / 1e6;
-}
 
 const quietLogger = new DefaultLogger('WARN');
 

@@ -4,7 +4,7 @@ import { DEFAULT_LOAD_INTERVAL_MS } from '../demo/load-generator';
 import { DEFAULT_PROBE_INTERVAL_MS } from '../demo/prober';
 import { runScenario, scenarioSucceeded } from '../demo/scenarios';
 import { startIsolatedStack } from '../stack/isolated-stack';
-import { percentile } from './stats';
+import { summarize } from './stats';
 import type { BenchContext, BenchRow, BenchSection } from './report-types';
 
 /** Crash runs of a full measurement. */
@@ -27,14 +27,11 @@ interface CrashRun {
   remediateMs: number;
 }
 
-const sorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const seconds = (ms: number): string => `${(ms / 1_000).toFixed(2)} s`;
 
 function timeRow(metric: string, samples: readonly number[], targetMs?: number): BenchRow {
-  const s = sorted(samples);
-  const p50 = percentile(s, 0.5);
-  const max = s[s.length - 1] as number;
-  const row: BenchRow = { metric, value: `p50 ${seconds(p50)}, max ${seconds(max)} (n=${s.length})` };
+  const { p50, max, n } = summarize(samples);
+  const row: BenchRow = { metric, value: `p50 ${seconds(p50)}, max ${seconds(max)} (n=${n})` };
   if (targetMs !== undefined) {
     row.target = `p50 and max ≤ ${targetMs / 1_000} s`;
     row.met = max <= targetMs;
@@ -98,8 +95,8 @@ export async function timeToHeal(ctx: BenchContext): Promise<BenchSection> {
   }
 
   const loadAfter = loadavg()[0] ?? 0;
-  const failed = sorted(measured.map((r) => r.failedRequests));
-  const p50 = (pick: (r: CrashRun) => number): string => seconds(percentile(sorted(measured.map(pick)), 0.5));
+  const failed = summarize(measured.map((r) => r.failedRequests));
+  const p50 = (pick: (r: CrashRun) => number): string => seconds(summarize(measured.map(pick)).p50);
   const perSecond = 1_000 / DEFAULT_LOAD_INTERVAL_MS;
   return {
     id: 'time-to-heal',
@@ -115,7 +112,7 @@ export async function timeToHeal(ctx: BenchContext): Promise<BenchSection> {
       timeRow('crash → detected', measured.map((r) => r.detectMs)),
       timeRow('crash → traffic restored', measured.map((r) => r.trafficRestoredMs), TRAFFIC_TARGET_MS),
       timeRow('crash → fully healed', measured.map((r) => r.healedMs), HEALED_TARGET_MS),
-      { metric: 'failed requests per crash', value: `p50 ${percentile(failed, 0.5)}, max ${failed[failed.length - 1] ?? 0} (n=${failed.length}, ${perSecond} requests/s)` },
+      { metric: 'failed requests per crash', value: `p50 ${failed.p50}, max ${failed.max} (n=${failed.n}, ${perSecond} requests/s)` },
     ],
     notes: [
       `Where the time to traffic restored goes (p50 of each part): detect ${p50((r) => r.detectMs)}; detected → confirmed ${p50((r) => r.confirmMs)} ` +

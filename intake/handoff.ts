@@ -58,15 +58,11 @@ export class Handoff {
     this.timeoutMs = target.timeoutMs ?? DEFAULT_HANDOFF_TIMEOUT_MS;
   }
 
-  /** Delivers one event; resolves once Temporal has accepted it, rejects when it did not in time. */
-  async deliver(event: FaultEvent, runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
-    return this.deliverAll([event], runbook, dryRun);
-  }
-
   /**
    * Delivers events of one target together: a resolved event on its own, or
    * firing events in publication order as one signal-with-start whose start
-   * input is the first of them. Resolves once Temporal accepted all of them.
+   * input is the first of them. Resolves once Temporal accepted all of them;
+   * rejects when it did not in time.
    */
   async deliverAll(events: readonly FaultEvent[], runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
     const first = events[0];
