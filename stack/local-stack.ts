@@ -1,14 +1,18 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ENV, type Config } from '../config/config';
+import { createLogger, type Logger } from '../observability/logger';
+import { superviseComponent, type ComponentStatus, type Respawn, type SupervisedComponent } from './component-supervisor';
+import { componentHealthy } from './health';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { startNatsServer } from './nats-server';
 import { assertPortFree } from './ports';
+import { processStartTime } from './process-identity';
+import type { RestartPolicy } from './restart-policy';
 import { writeStackFile, stackFilePath, type StackInfo } from './stack-file';
 import { startTemporalServer } from './temporal-server';
 import { PROJECT_ROOT } from './toolchain';
 import { waitFor } from './wait-for';
-import { componentHealthy } from './health';
 
 /** Which parts of the stack to run. */
 export interface LocalStackOptions {
@@ -20,13 +24,21 @@ export interface LocalStackOptions {
   headless?: boolean;
   /** Progress lines for the user. */
   log?: (line: string) => void;
-  /** Called when a component dies on its own (not during stop). */
+  /**
+   * Restart a component that dies on its own after the stack is up, with
+   * this policy; without one a death is only reported through onComponentExit.
+   */
+  restart?: RestartPolicy;
+  /** Where restarts are logged. @default a "stack" logger on stderr */
+  logger?: Logger;
+  /** Called when a component dies on its own (not during stop) and is not restarted. */
   onComponentExit?: (name: string, code: number | null) => void;
 }
 
 /** A running local stack. */
 export interface LocalStack {
   info: StackInfo;
+  /** The current process of each component; a restart replaces its entry. */
   processes: ManagedProcess[];
   /** Stops everything, newest first; safe to call twice. */
   stop(): Promise<void>;
@@ -61,12 +73,15 @@ export function nodeEntryArgv(entry: string): string[] {
 }
 
 /**
- * Starts Temporal and NATS (in parallel), then the worker and intake, and
- * resolves once every component is healthy. On any failure it stops what it
- * started and rethrows.
+ * Starts Temporal and NATS (in parallel), then the worker, intake and API, and
+ * resolves once every component is healthy; stack.json names each process
+ * from the moment it exists. On any failure during start-up it stops what it
+ * started and rethrows. Once up, a component that dies is restarted when
+ * `opts.restart` is given (see superviseComponent).
  */
 export async function startLocalStack(config: Config, opts: LocalStackOptions = {}): Promise<LocalStack> {
   const log = opts.log ?? (() => undefined);
+  const logger = opts.logger ?? createLogger('stack', config.logLevel);
   const stateDir = resolve(config.stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   rmSync(stackFilePath(stateDir), { force: true });
@@ -83,91 +98,114 @@ export async function startLocalStack(config: Config, opts: LocalStackOptions = 
   if (withApi) wanted.push([config.apiPort, 'approval API', '--api-port']);
   for (const [port, purpose, flag] of wanted) await assertPortFree(port, purpose, flag);
 
+  const supervisorStartTime = processStartTime(process.pid);
+  const info: StackInfo = {
+    supervisorPid: process.pid,
+    ...(supervisorStartTime ? { supervisorStartTime } : {}),
+    ready: false,
+    startedAt: new Date().toISOString(),
+    stateDir,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    temporalAddress: config.temporalAddress,
+    ...(opts.headless ? {} : { temporalUiUrl: `http://127.0.0.1:${config.temporalUiPort}` }),
+    natsUrl: config.natsUrl,
+    natsMonitorUrl: `http://127.0.0.1:${config.natsMonitorPort}`,
+    intakeUrl: `http://127.0.0.1:${config.intakePort}`,
+    workerUrl: `http://127.0.0.1:${config.workerMetricsPort}`,
+    ports: {
+      temporal: config.temporalPort,
+      temporalUi: config.temporalUiPort,
+      nats: config.natsPort,
+      natsMonitor: config.natsMonitorPort,
+      intake: config.intakePort,
+      worker: config.workerMetricsPort,
+      ...(withApi ? { api: config.apiPort } : {}),
+    },
+    components: {},
+  };
+  writeStackFile(info);
+
   const processes: ManagedProcess[] = [];
+  const supervisors: SupervisedComponent[] = [];
   let stopping = false;
   const stop = async (): Promise<void> => {
     stopping = true;
+    for (const s of supervisors) s.halt();
     for (const proc of [...processes].reverse()) await proc.stop();
   };
-  const watch = (proc: ManagedProcess): void => {
-    void proc.exited.then(({ code }) => {
-      if (!stopping) opts.onComponentExit?.(proc.name, code);
-    });
+  /** Puts a component's current process in its slot and in stack.json. */
+  const place = (proc: ManagedProcess, status?: ComponentStatus): void => {
+    const slot = processes.findIndex((p) => p.name === proc.name);
+    if (slot === -1) processes.push(proc);
+    else processes[slot] = proc;
+    const before = info.components[proc.name];
+    const startTime = before?.pid === proc.pid ? before.startTime : processStartTime(proc.pid);
+    info.components[proc.name] = {
+      pid: proc.pid,
+      ...(startTime ? { startTime } : {}),
+      logFile: proc.logFile,
+      state: status?.state ?? 'starting',
+      restarts: status?.restarts ?? 0,
+      ...(status?.lastExit ? { lastExit: status.lastExit } : {}),
+    };
+    writeStackFile(info);
+  };
+
+  const env = componentEnv({ ...config, stateDir });
+  const ours =
+    (name: string, entry: string): Respawn =>
+    async (onSpawn) => {
+      const proc = startManagedProcess({ name, argv: nodeEntryArgv(entry), env, logFile: join(stateDir, 'logs', `${name}.log`) });
+      onSpawn(proc);
+      try {
+        await waitFor(`${name} to become healthy`, 60_000, async () => {
+          if (!proc.isRunning()) throw new Error(`${name} exited during start-up; see ${proc.logFile}`);
+          return (await componentHealthy(name, info)).healthy;
+        });
+      } catch (err) {
+        await proc.stop();
+        throw err;
+      }
+      return proc;
+    };
+  const servers: [string, Respawn][] = [
+    ['temporal', (onSpawn) => startTemporalServer({ stateDir, port: config.temporalPort, uiPort: config.temporalUiPort, namespace: config.namespace, headless: opts.headless ?? false, onSpawn })],
+    ['nats', (onSpawn) => startNatsServer({ stateDir, port: config.natsPort, monitorPort: config.natsMonitorPort, onSpawn })],
+  ];
+  const components: [string, Respawn][] = [];
+  if (opts.worker !== false) components.push(['worker', ours('worker', 'workers/worker.ts')]);
+  if (opts.intake !== false) components.push(['intake', ours('intake', 'workers/intake.ts')]);
+  if (withApi) components.push(['api', ours('api', 'workers/api.ts')]);
+  const startAll = async (group: [string, Respawn][]): Promise<void> => {
+    const results = await Promise.allSettled(group.map(([, start]) => start((proc) => place(proc))));
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
   };
 
   try {
     log(`starting Temporal (127.0.0.1:${config.temporalPort}) and NATS (127.0.0.1:${config.natsPort}) in ${stateDir}`);
-    const servers = await Promise.allSettled([
-      startTemporalServer({
-        stateDir,
-        port: config.temporalPort,
-        uiPort: config.temporalUiPort,
-        namespace: config.namespace,
-        headless: opts.headless ?? false,
-      }),
-      startNatsServer({ stateDir, port: config.natsPort, monitorPort: config.natsMonitorPort }),
-    ]);
-    for (const s of servers) if (s.status === 'fulfilled') processes.push(s.value);
-    for (const s of servers) if (s.status === 'rejected') throw s.reason;
-    processes.forEach(watch);
-
-    const env = componentEnv({ ...config, stateDir });
-    if (opts.worker !== false) {
-      log('starting the runbook worker');
-      const worker = startManagedProcess({ name: 'worker', argv: nodeEntryArgv('workers/worker.ts'), env, logFile: join(stateDir, 'logs', 'worker.log') });
-      processes.push(worker);
-      watch(worker);
-    }
-    if (opts.intake !== false) {
-      log('starting the intake');
-      const intake = startManagedProcess({ name: 'intake', argv: nodeEntryArgv('workers/intake.ts'), env, logFile: join(stateDir, 'logs', 'intake.log') });
-      processes.push(intake);
-      watch(intake);
-    }
-    if (withApi) {
-      log('starting the approval API');
-      const api = startManagedProcess({ name: 'api', argv: nodeEntryArgv('workers/api.ts'), env, logFile: join(stateDir, 'logs', 'api.log') });
-      processes.push(api);
-      watch(api);
-    }
-
-    const info: StackInfo = {
-      supervisorPid: process.pid,
-      ready: false,
-      startedAt: new Date().toISOString(),
-      stateDir,
-      namespace: config.namespace,
-      taskQueue: config.taskQueue,
-      temporalAddress: config.temporalAddress,
-      ...(opts.headless ? {} : { temporalUiUrl: `http://127.0.0.1:${config.temporalUiPort}` }),
-      natsUrl: config.natsUrl,
-      natsMonitorUrl: `http://127.0.0.1:${config.natsMonitorPort}`,
-      intakeUrl: `http://127.0.0.1:${config.intakePort}`,
-      workerUrl: `http://127.0.0.1:${config.workerMetricsPort}`,
-      ports: {
-        temporal: config.temporalPort,
-        temporalUi: config.temporalUiPort,
-        nats: config.natsPort,
-        natsMonitor: config.natsMonitorPort,
-        intake: config.intakePort,
-        worker: config.workerMetricsPort,
-        ...(withApi ? { api: config.apiPort } : {}),
-      },
-      components: Object.fromEntries(processes.map((p) => [p.name, { pid: p.pid, logFile: p.logFile }])),
-    };
-    writeStackFile(info);
-
-    for (const proc of processes.filter((p) => p.name === 'worker' || p.name === 'intake' || p.name === 'api')) {
-      await waitFor(`${proc.name} to become healthy`, 60_000, async () => {
-        if (!proc.isRunning()) throw new Error(`${proc.name} exited during start-up; see ${proc.logFile}`);
-        return (await componentHealthy(proc.name, info)).healthy;
-      });
-    }
-    info.ready = true;
-    writeStackFile(info);
-    return { info, processes, stop };
+    await startAll(servers);
+    if (components.length > 0) log(`starting ${components.map(([name]) => (name === 'api' ? 'the approval API' : `the ${name}`)).join(', ')}`);
+    await startAll(components);
   } catch (err) {
     await stop();
     throw err;
   }
+
+  for (const [name, respawn] of [...servers, ...components]) {
+    const first = processes.find((p) => p.name === name);
+    if (!first) continue;
+    if (opts.restart) {
+      supervisors.push(superviseComponent({ first, respawn, policy: opts.restart, logger, onChange: (status) => place(status.proc, status) }));
+      place(first, { name, state: 'running', proc: first, restarts: 0 });
+    } else {
+      place(first, { name, state: 'running', proc: first, restarts: 0 });
+      void first.exited.then(({ code }) => {
+        if (!stopping) opts.onComponentExit?.(name, code);
+      });
+    }
+  }
+  info.ready = true;
+  writeStackFile(info);
+  return { info, processes, stop };
 }

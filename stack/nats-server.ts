@@ -9,6 +9,8 @@ export interface NatsServerOptions {
   stateDir: string;
   port: number;
   monitorPort: number;
+  /** Told about the process as soon as it exists, before it is healthy (so it can be recorded). */
+  onSpawn?: (proc: ManagedProcess) => void;
 }
 
 /** nats-server configuration: loopback only, JetStream on disk, fsync before every ack. */
@@ -36,6 +38,7 @@ export async function startNatsServer(opts: NatsServerOptions, timeoutMs = 30_00
     argv: [natsServerBinary(), '-c', configFile],
     logFile: join(opts.stateDir, 'logs', 'nats.log'),
   });
+  opts.onSpawn?.(proc);
   try {
     await waitFor(`NATS on 127.0.0.1:${opts.port}`, timeoutMs, async () => {
       if (!proc.isRunning()) throw new Error(`nats-server exited early; see ${proc.logFile}`);

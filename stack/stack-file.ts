@@ -2,10 +2,36 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
+/** Where a component of the stack is in its life, as its supervisor sees it. */
+export const ComponentState = z.enum(['starting', 'running', 'restarting', 'failed']);
+export type ComponentState = z.infer<typeof ComponentState>;
+
+/** How a component's process last ended. */
+export const ComponentExit = z.object({
+  code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  at: z.string(),
+});
+export type ComponentExit = z.infer<typeof ComponentExit>;
+
+/** One component: its current process and its restart record. */
+export const ComponentRecord = z.object({
+  pid: z.number().int(),
+  /** Start time of that pid (see processStartTime), so a reused pid is never taken for ours. */
+  startTime: z.string().optional(),
+  logFile: z.string(),
+  state: ComponentState.default('running'),
+  /** Restarts since `runbook up` started the stack. */
+  restarts: z.number().int().nonnegative().default(0),
+  lastExit: ComponentExit.optional(),
+});
+export type ComponentRecord = z.infer<typeof ComponentRecord>;
+
 /** What a running local stack publishes about itself in `<stateDir>/stack.json`. */
 export const StackInfo = z.object({
   /** pid of the `runbook up` supervisor that owns the stack. */
   supervisorPid: z.number().int(),
+  supervisorStartTime: z.string().optional(),
   ready: z.boolean(),
   startedAt: z.string(),
   stateDir: z.string(),
@@ -18,7 +44,7 @@ export const StackInfo = z.object({
   intakeUrl: z.string(),
   workerUrl: z.string(),
   ports: z.record(z.string(), z.number().int()),
-  components: z.record(z.string(), z.object({ pid: z.number().int(), logFile: z.string() })),
+  components: z.record(z.string(), ComponentRecord),
 });
 export type StackInfo = z.infer<typeof StackInfo>;
 

@@ -14,6 +14,8 @@ export interface TemporalServerOptions {
   namespace: string;
   /** Headless servers skip the Web UI (tests). */
   headless?: boolean;
+  /** Told about the process as soon as it exists, before it is healthy (so it can be recorded). */
+  onSpawn?: (proc: ManagedProcess) => void;
 }
 
 /** argv for `temporal server start-dev` with on-disk SQLite in WAL mode and our search attributes. */
@@ -53,6 +55,7 @@ export async function startTemporalServer(opts: TemporalServerOptions, timeoutMs
     argv: temporalServerArgv(opts),
     logFile: join(opts.stateDir, 'logs', 'temporal.log'),
   });
+  opts.onSpawn?.(proc);
   try {
     await waitFor(`Temporal on 127.0.0.1:${opts.port}`, timeoutMs, async () => {
       if (!proc.isRunning()) throw new Error(`temporal exited early; see ${proc.logFile}`);
