@@ -1,12 +1,26 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/config';
-import { stackHealth } from '../../stack/health';
-import { processAlive, readStackFile } from '../../stack/stack-file';
+import { stackHealth, type ComponentHealth } from '../../stack/health';
+import { describeProcesses, liveComponents, supervisorRunning, type RecordedProcess } from '../../stack/recorded-processes';
+import { readStackFile, type ComponentRecord } from '../../stack/stack-file';
 import { flagsToConfig, parseFlags, type CliCommand } from '../command';
 
 const USAGE = 'runbook status [--state-dir DIR] [--json]';
 
-/** `runbook status`: health of each component; exit 0 only when all are healthy. */
+/** One component as status reports it: its health and what its supervisor recorded. */
+type ComponentReport = ComponentHealth & Partial<Pick<ComponentRecord, 'state' | 'pid' | 'restarts' | 'lastExit'>>;
+
+function restartText(c: ComponentReport): string {
+  if (!c.restarts) return '';
+  const exit = c.lastExit ? `, last exit ${c.lastExit.signal ? `signal ${c.lastExit.signal}` : `code ${c.lastExit.code}`} at ${c.lastExit.at}` : '';
+  return `  (restarts ${c.restarts}${exit})`;
+}
+
+/**
+ * `runbook status`: health, state and restarts of each component; exit 0
+ * only when the supervisor runs and every component is healthy. With the
+ * supervisor gone it names the components still running.
+ */
 export const statusCommand: CliCommand = {
   name: 'status',
   summary: 'health of each component of the local stack',
@@ -14,17 +28,29 @@ export const statusCommand: CliCommand = {
   async run(args) {
     const { values } = parseFlags(args, { 'state-dir': { type: 'string' }, json: { type: 'boolean' } }, USAGE);
     const config = loadConfig(flagsToConfig(values));
-    const info = readStackFile(resolve(config.stateDir));
-    const running = info !== undefined && processAlive(info.supervisorPid);
-    const components = info && running ? await stackHealth(info) : [];
+    const stateDir = resolve(config.stateDir);
+    const info = readStackFile(stateDir);
+    const running = info !== undefined && supervisorRunning(info);
+    const orphans: RecordedProcess[] = info && !running ? liveComponents(info) : [];
+    const components: ComponentReport[] = info && running ? (await stackHealth(info)).map((h) => {
+      const rec = info.components[h.name];
+      return rec ? { ...h, state: rec.state, pid: rec.pid, restarts: rec.restarts, ...(rec.lastExit ? { lastExit: rec.lastExit } : {}) } : h;
+    }) : [];
     const healthy = running && components.length > 0 && components.every((c) => c.healthy);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ running, healthy, stateDir: resolve(config.stateDir), components }, null, 2)}\n`);
+      const supervisor = info ? { pid: info.supervisorPid, running } : undefined;
+      process.stdout.write(`${JSON.stringify({ running, healthy, stateDir, supervisor, components, orphans }, null, 2)}\n`);
+    } else if (info && orphans.length > 0) {
+      process.stdout.write(
+        `supervisor not running (pid ${info.supervisorPid}); ${orphans.length} component${orphans.length === 1 ? '' : 's'} still running: ${describeProcesses(orphans)}; run \`runbook down\` to stop them\n`,
+      );
     } else if (!running) {
-      process.stdout.write(`not running (state directory ${resolve(config.stateDir)}); start it with: runbook up\n`);
+      process.stdout.write(`not running (state directory ${stateDir}); start it with: runbook up\n`);
     } else {
-      for (const c of components) process.stdout.write(`${c.healthy ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${c.detail}\n`);
-      if (info.temporalUiUrl) process.stdout.write(`      ui        ${info.temporalUiUrl}\n`);
+      for (const c of components) {
+        process.stdout.write(`${c.healthy ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${(c.state ?? '').padEnd(10)} ${c.detail}${restartText(c)}\n`);
+      }
+      if (info.temporalUiUrl) process.stdout.write(`      ui        ${''.padEnd(10)} ${info.temporalUiUrl}\n`);
     }
     return healthy ? 0 : 1;
   },

@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../../config/config';
+import { createLogger } from '../../observability/logger';
 import { startLocalStack } from '../../stack/local-stack';
+import { describeProcesses, liveComponents, stopRecordedProcesses, supervisorRunning } from '../../stack/recorded-processes';
+import { DEFAULT_RESTART_POLICY } from '../../stack/restart-policy';
 import { processAlive, readStackFile, type StackInfo } from '../../stack/stack-file';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
@@ -48,36 +51,45 @@ export function readyBanner(info: StackInfo): string {
   ].join('\n');
 }
 
-async function runForeground(config: Config): Promise<number> {
-  const existing = readStackFile(resolve(config.stateDir));
-  if (existing && processAlive(existing.supervisorPid) && existing.supervisorPid !== process.pid) {
+/**
+ * Refuses to start over a running stack; stops what a crashed supervisor left
+ * behind (rather than adopting it: a fresh start knows every process it owns).
+ */
+async function clearLeftovers(stateDir: string): Promise<void> {
+  const existing = readStackFile(stateDir);
+  if (!existing) return;
+  if (existing.supervisorPid !== process.pid && supervisorRunning(existing)) {
     throw new CliError(`a stack is already running from ${existing.stateDir} (pid ${existing.supervisorPid}); stop it with: runbook down`);
   }
-  let failure: string | undefined;
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((r) => (wake = r));
+  const left = liveComponents(existing);
+  if (left.length === 0) return;
+  process.stdout.write(`found a stack left behind in ${stateDir}: its supervisor (pid ${existing.supervisorPid}) is gone, ${describeProcesses(left)} still running; stopping them and starting afresh\n`);
+  const { killed } = await stopRecordedProcesses(existing);
+  process.stdout.write(`stopped ${left.length} leftover process${left.length === 1 ? '' : 'es'}${killed.length ? ` (${describeProcesses(killed)} needed SIGKILL)` : ''}\n`);
+}
+
+async function runForeground(config: Config): Promise<number> {
+  await clearLeftovers(resolve(config.stateDir));
   const stack = await startLocalStack(config, {
     log: (line) => process.stdout.write(`${line}\n`),
-    onComponentExit: (name, code) => {
-      failure = `${name} exited unexpectedly (code ${code}); see ${join(resolve(config.stateDir), 'logs', `${name}.log`)}`;
-      wake();
-    },
+    restart: DEFAULT_RESTART_POLICY,
+    logger: createLogger('stack', config.logLevel),
   });
   process.stdout.write(readyBanner(stack.info));
-  process.stdout.write('Press Ctrl-C to stop.\n');
-  const onSignal = (): void => wake();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  await stopped;
-  if (failure) process.stderr.write(`runbook up: ${failure}; stopping the stack\n`);
+  process.stdout.write('Press Ctrl-C to stop. A component that dies is restarted; runbook status shows restarts.\n');
+  await new Promise<void>((wake) => {
+    process.once('SIGINT', () => wake());
+    process.once('SIGTERM', () => wake());
+  });
   process.stdout.write('stopping...\n');
   await stack.stop();
   process.stdout.write('stopped\n');
-  return failure ? 1 : 0;
+  return 0;
 }
 
 async function runDetached(config: Config, args: string[]): Promise<number> {
   const stateDir = resolve(config.stateDir);
+  await clearLeftovers(stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   const logFile = join(stateDir, 'logs', 'up.log');
   const fd = openSync(logFile, 'a');
