@@ -40,7 +40,7 @@ async function killSupervisor(): Promise<StackInfo> {
 }
 
 for (const name of ['worker', 'intake']) {
-  test(`a ${name} killed with SIGKILL is restarted and healthy again while the others keep their pids`, async () => {
+  test(`a SIGKILLed ${name} is restarted and healthy again while the others keep their pids`, async () => {
     const before = stack.info();
     const victim = before.components[name];
     assert.ok(victim, `stack.json names the ${name}`);
