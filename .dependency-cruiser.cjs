@@ -5,6 +5,8 @@
  * error, so a new folder is constrained from its first import. Type-only
  * imports count (tsPreCompilationDeps), because a type cycle is still a cycle
  * and a type borrowed from a higher layer still ties the layers together.
+ * No product layer lists test/, bench/ or scripts/, so product code never
+ * imports tooling. test/unit/layer-rules.test.ts plants a violation of each rule.
  * docs/architecture.md mirrors this file as a table; change both together.
  */
 
