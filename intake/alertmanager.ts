@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { AlertmanagerMapping } from '../schemas/alertmanager-mapping';
 import {
   FaultEvent,
   KIND_PATTERN,
@@ -10,7 +11,7 @@ import {
   MAX_LABEL_VALUE_LENGTH,
   MAX_LABELS,
   MAX_SOURCE_LENGTH,
-  Severity,
+  type Severity,
 } from '../schemas/fault-event';
 import { MAX_SAFE_ID_LENGTH, SAFE_ID_PATTERN, SafeId } from '../schemas/identifiers';
 import type { ParseFailure } from '../schemas/parse-fault-event';
@@ -75,33 +76,6 @@ export const DEFAULT_SEVERITY_MAP: Readonly<Record<string, Severity>> = {
   low: 'info',
   none: 'info',
 };
-
-/**
- * Which labels feed which fault fields. Every field has a default, so `{}`
- * is a complete mapping; unknown keys are rejected to catch typos in config.
- */
-export const AlertmanagerMapping = z.strictObject({
-  /** Labels tried in order for `service`. @default ['service', 'job'] */
-  serviceLabels: z.array(LabelName).min(1).default(['service', 'job']),
-  /** Labels tried in order for `target`. @default ['instance', 'target'] */
-  targetLabels: z.array(LabelName).min(1).default(['instance', 'target']),
-  /** Label giving `kind`. @default 'alertname' */
-  kindLabel: LabelName.default('alertname'),
-  /** Label giving severity. @default 'severity' */
-  severityLabel: LabelName.default('severity'),
-  /** Severity label value (lower-cased) to fault severity; merged over {@link DEFAULT_SEVERITY_MAP}. */
-  severityMap: z.record(z.string(), Severity).default({}),
-  /** Severity for a missing or unmapped severity label. @default 'warning' */
-  defaultSeverity: Severity.default('warning'),
-  /** Label holding a runbook hint. @default 'runbook' */
-  runbookLabel: LabelName.default('runbook'),
-  /** `source` is `<sourcePrefix>:<receiver>`. @default 'alertmanager' */
-  sourcePrefix: z.string().min(1).max(64).default('alertmanager'),
-});
-export type AlertmanagerMapping = z.infer<typeof AlertmanagerMapping>;
-
-/** The mapping with every default applied. */
-export const DEFAULT_ALERTMANAGER_MAPPING: AlertmanagerMapping = AlertmanagerMapping.parse({});
 
 /** Outcome of {@link parseAlertmanagerBody}. */
 export type AlertmanagerParseResult = { ok: true; payload: AlertmanagerPayload } | ParseFailure;
