@@ -1,4 +1,4 @@
-import type { DecisionBase, EscalationAction } from '../schemas/decisions';
+import type { ApprovalVerdict, DecisionBase, EscalationAction } from '../schemas/decisions';
 import type { HumanRequest } from '../schemas/incident-state';
 import type { Approval } from '../schemas/runbook';
 
@@ -36,7 +36,7 @@ export interface GateDecision extends DecisionBase {
 export const NOTHING_WAITING: Refusal = { type: REFUSAL.stale, note: 'stale: no request is waiting' };
 
 /** Verdicts that answer an approval request. */
-export const APPROVAL_VERDICTS = ['approve', 'reject'] as const;
+export const APPROVAL_VERDICTS = ['approve', 'reject'] as const satisfies readonly ApprovalVerdict['verdict'][];
 
 /** Verdicts that answer an escalation after a step finally failed. */
 export const ESCALATION_VERDICTS: readonly EscalationAction[] = ['retry', 'skip', 'abort'];
