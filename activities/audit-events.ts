@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { NatsConnection } from 'nats';
 import { ensureAuditStream, jetStreamAuditSink } from '../audit/audit-stream';
 import { redact } from '../audit/build-audit';
-import type { LifecycleEvent } from '../audit/lifecycle-event';
+import type { LifecycleEvent } from '../schemas/lifecycle-event';
 
 /** What {@link createAuditEventActivities} needs: the worker's NATS connection, absent when NATS was unreachable at start-up. */
 export interface AuditEventDeps {

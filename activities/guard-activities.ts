@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { KV } from 'nats';
-import { acquireIsolation, guardIdFor, releaseIsolation, serviceGuard, type LeaseDecision, type LeaseRequest } from '../workflows/service-guard';
+import type { LeaseDecision, LeaseRequest } from '../schemas/isolation-lease';
+import { acquireIsolation, guardIdFor, releaseIsolation, SERVICE_GUARD_WORKFLOW } from '../workflows/messages';
 import type { PauseState } from './types';
 
 /** Bucket and key of the global pause switch. */
@@ -20,7 +21,7 @@ export function createGuardActivities(deps: GuardDeps) {
   return {
     /** Asks the service's guard for an isolation lease (starting the guard if needed). */
     async acquireIsolationLease(service: string, req: LeaseRequest): Promise<LeaseDecision> {
-      const handle = await deps.client.workflow.start(serviceGuard, {
+      const handle = await deps.client.workflow.start(SERVICE_GUARD_WORKFLOW, {
         workflowId: guardIdFor(service),
         taskQueue: deps.taskQueue,
         args: [],

@@ -1,7 +1,7 @@
 import { mapAdapterErrors } from './action-errors';
 import type { ActivityDeps } from './deps';
 import { probeOnce } from './probe-once';
-import { runAction } from './run-action';
+import { runAction } from './action-runner';
 import type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from './types';
 
 export type { ActivityDeps } from './deps';
@@ -10,7 +10,7 @@ export type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from './
 /** Builds the activity implementations registered on the runbook worker. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    /** Performs (or, in a dry run, plans) one runbook action; see run-action.ts. */
+    /** Performs (or, in a dry run, plans) one runbook action; see action-runner.ts. */
     runAction: (req: ActionRequest): Promise<ActionResult> => runAction(deps, req),
     /** Probes a target once; unhealthy is `ok: false`, never a failure. */
     probeOnce: (req: ProbeRequest): Promise<ProbeOutcome> => mapAdapterErrors(() => probeOnce(req)),

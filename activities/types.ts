@@ -1,4 +1,7 @@
+import type { ActionResult, PauseState } from '../schemas/action-result';
 import type { Action, ProbeTarget } from '../schemas/runbook';
+
+export type { ActionResult, PauseState };
 
 /**
  * Inputs and outputs of the incident activities. Workflows import this file
@@ -25,26 +28,6 @@ export interface ActionRequest {
    * nothing and report `held`: the check and the action share one round trip.
    */
   holdWhilePaused?: boolean;
-}
-
-/** The operator's pause switch as `runbook pause` set it. */
-export interface PauseState {
-  paused: boolean;
-  by?: string;
-  reason?: string;
-}
-
-/** What one action did (or, in a dry run, would do). */
-export interface ActionResult {
-  /** What templates and conditions read as `steps.<id>.output.*`: plain JSON, never a secret. */
-  output: Record<string, unknown>;
-  dryRun: boolean;
-  /** Dry run only: what it would do, checked against live state where that can be read. */
-  plan?: string;
-  /** One human-readable line for `runbook show` and the audit trail. */
-  summary: string;
-  /** Set when nothing was done because remediation is paused (see `holdWhilePaused`). */
-  held?: PauseState;
 }
 
 /** One health check. */

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { SA } from '../schemas/search-attributes';
-import type { DecisionAck } from '../workflows/messages';
+import type { DecisionAck } from '../schemas/decisions';
 
 const CLOSED_PAGE = 500;
 

@@ -2,15 +2,17 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { AuditSink } from '../audit/audit-stream';
-import type { IncidentState } from '../workflows/incident-state';
-import { approve, decideApproval, decisionRefused, incidentState, REFUSAL, reject, type ApprovalVerdict, type DecisionAck } from '../workflows/messages';
+import type { IncidentState } from '../schemas/incident-state';
+import type { ApprovalVerdict, DecisionAck } from '../schemas/decisions';
+import { APPROVAL_VERDICTS, NOTHING_WAITING, REFUSAL } from '../workflows/approval-rules';
+import { approve, decideApproval, decisionRefused, incidentState, reject } from '../workflows/messages';
 
 /**
  * A decision as an approver posts it. There is deliberately no `by` field:
  * the identity recorded is the one the bearer token authenticates.
  */
 export const DecisionBody = z.strictObject({
-  verdict: z.enum(['approve', 'reject']),
+  verdict: z.enum(APPROVAL_VERDICTS),
   reason: z.string().trim().min(1, 'a reason is required').max(2_000),
   /** The step waiting for approval; looked up when omitted. */
   step: z.string().min(1).max(64).optional(),
@@ -100,7 +102,7 @@ async function deliver(
       if (err instanceof WorkflowNotFoundError) return reply(404, { accepted: false, refusal: 'NotFound', reason: `no incident ${incidentId}` });
       return reply(503, { accepted: false, refusal: 'Unavailable', reason: `cannot read the waiting step (${(err as Error).message}); pass step explicitly` });
     }
-    if (step === undefined) return reply(409, { accepted: false, refusal: REFUSAL.stale, reason: 'stale: no request is waiting' });
+    if (step === undefined) return reply(409, { accepted: false, refusal: NOTHING_WAITING.type, reason: NOTHING_WAITING.note });
   }
   const decision: ApprovalVerdict = {
     verdict: body.verdict,

@@ -1,11 +1,11 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { IncidentInput } from '../workflows/incident-input';
-import type { HumanRequest, IncidentState, StepRecord } from '../workflows/incident-state';
+import type { IncidentInput } from '../schemas/incident-input';
+import type { HumanRequest, IncidentState, StepRecord } from '../schemas/incident-state';
 import { readIncidentState } from './read-state';
 import type { AuditEvent } from './audit-stream';
 import { AuditRecord, type AuditDecision, type AuditRequest } from './audit-record';
-import { LIFECYCLE_EVENTS, LifecycleEvent, type IncidentClosed, type IncidentOpened } from './lifecycle-event';
+import { LIFECYCLE_EVENTS, LifecycleEvent, type IncidentClosed, type IncidentOpened } from '../schemas/lifecycle-event';
 
 const SECRET_KEY = /secret|password|passwd|token|authorization|api[_-]?key|cookie/i;
 

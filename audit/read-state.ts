@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { IncidentResult } from '../workflows/incident';
-import type { IncidentState } from '../workflows/incident-state';
+import type { IncidentResult, IncidentState } from '../schemas/incident-state';
 import { incidentState } from '../workflows/messages';
 
 /**

@@ -5,7 +5,7 @@ import { loadRunbookText } from '../engine/load-runbook';
 import { snapshotOf } from '../intake/intake-loop';
 import { incidentIdFor, ServiceId } from '../schemas/identifiers';
 import { FaultEvent, faultSubjectFor } from '../schemas/fault-event';
-import type { IncidentInput, RunbookSnapshot } from '../workflows/incident-input';
+import type { IncidentInput, RunbookSnapshot } from '../schemas/incident-input';
 
 /** The service every benchmark fault names. */
 export const BENCH_SERVICE = 'bench';

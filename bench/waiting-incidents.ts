@@ -17,7 +17,7 @@ import { epochNowMs, openLoop } from './open-loop';
 import { formatMs, formatRatio, formatSummary, summarize } from './stats';
 import { floorApprove } from './workflows/waiting-floor';
 import type { BenchContext, BenchRow, BenchSection, LatencySummary } from './report-types';
-import type { RunbookSnapshot } from '../workflows/incident-input';
+import type { RunbookSnapshot } from '../schemas/incident-input';
 
 /** Workflows opened per second, open loop. */
 const RATE = 100;

@@ -1,7 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { incidentIdFor, ServiceId, TargetId } from '../schemas/identifiers';
 import { waitFor } from '../stack/wait-for';
-import type { HumanRequest, IncidentState } from '../workflows/incident-state';
+import type { HumanRequest, IncidentState } from '../schemas/incident-state';
 import { incidentState } from '../workflows/messages';
 import { abortEscalation, approveStep, rejectStep } from './approval';
 import { DEMO_SERVICE, PRIMARY } from './layout';

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/config';
 import { waitFor } from '../stack/wait-for';
-import type { HumanRequest, IncidentState } from '../workflows/incident-state';
+import type { HumanRequest, IncidentState } from '../schemas/incident-state';
 import { awaitNewRun, declineForHuman, DEMO_INCIDENT_ID, DemoScenarioError, followIncident, type Followed } from './follow-incident';
 import { startDemoEngine, type DemoEngine } from './engine';
 import { fleetServers, processesUsing, startFleet, type Fleet } from './fleet';

@@ -3,7 +3,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import type { FaultEvent } from '../schemas/fault-event';
 import { incidentIdFor, type IncidentId } from '../schemas/identifiers';
 import { SA } from '../schemas/search-attributes';
-import type { IncidentInput, RunbookSnapshot } from '../workflows/incident-input';
+import type { IncidentInput, RunbookSnapshot } from '../schemas/incident-input';
 import { faultObserved, faultResolved, faultsObserved } from '../workflows/messages';
 
 /** What became of an event handed to Temporal. */

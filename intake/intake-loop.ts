@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger';
 import type { FaultEvent } from '../schemas/fault-event';
 import { incidentIdFor, type IncidentId } from '../schemas/identifiers';
 import { parseFaultEvent, type ParseResult } from '../schemas/parse-fault-event';
-import type { RunbookSnapshot } from '../workflows/incident-input';
+import type { RunbookSnapshot } from '../schemas/incident-input';
 import { publishDeadLetter, publishUnhandled } from './dead-letter';
 import type { Handoff, HandoffResult } from './handoff';
 import { InFlight } from './in-flight';

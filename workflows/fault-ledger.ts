@@ -1,5 +1,5 @@
 import type { FaultEvent, Severity } from '../schemas/fault-event';
-import type { FaultsAbsorbed } from './incident-state';
+import type { FaultsAbsorbed } from '../schemas/incident-state';
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 const RECENT_IDS = 50;

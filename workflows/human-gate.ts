@@ -1,28 +1,16 @@
 import { condition, uuid4 } from '@temporalio/workflow';
-import type { HumanRequest } from './incident-state';
-import { REFUSAL, type DecisionBase, type RefusalType } from './messages';
-
-/** A decision as the gate receives it. */
-export interface GateDecision extends DecisionBase {
-  verdict: string;
-}
-
-/** Why a decision cannot count, in words and as a failure type. */
-export interface Refusal {
-  type: RefusalType;
-  note: string;
-}
+import type { HumanRequest } from '../schemas/incident-state';
+import { NOTHING_WAITING, refusalFor, approvalTally, type GateDecision, type Refusal, type Settle } from './approval-rules';
 
 type Opened = Omit<HumanRequest, 'requestId' | 'requestedAt' | 'decisions'>;
 
 /**
- * Requests to humans and their answers. Exactly one verdict takes effect per
- * request; a decision for another step, an older request, or from someone
- * outside the request's eligible approvers is recorded as refused and changes
- * nothing.
+ * Requests to humans and their answers: the bookkeeping and the wait. Exactly
+ * one verdict takes effect per request; a decision the approval rules refuse
+ * (approval-rules.ts) is recorded as refused and changes nothing.
  */
 export class HumanGate {
-  private open: { request: HumanRequest; accept: (d: GateDecision) => string | undefined; verdict?: string } | undefined;
+  private open: { request: HumanRequest; accept: Settle; verdict?: string } | undefined;
 
   constructor(
     private readonly requests: HumanRequest[],
@@ -43,7 +31,7 @@ export class HumanGate {
    */
   async ask(
     request: Opened,
-    accept: (d: GateDecision) => string | undefined,
+    accept: Settle,
     timeoutMs: number | undefined,
     onOpen?: (request: HumanRequest) => Promise<void>,
   ): Promise<{ verdict: string; request: HumanRequest }> {
@@ -70,24 +58,7 @@ export class HumanGate {
 
   /** Why `d` would be refused now, or undefined when it would count. Changes nothing (safe in an Update validator). */
   check(d: GateDecision): Refusal | undefined {
-    const open = this.open;
-    // A decision racing one that already moved the incident on is stale, not a mistake about the step.
-    const decidedBefore = this.requests.some((r) => r !== open?.request && r.outcome !== undefined && (d.requestId !== undefined ? r.requestId === d.requestId : r.step === d.step));
-    if (!open) return { type: REFUSAL.stale, note: decidedBefore ? 'stale: the request was already decided' : 'stale: no request is waiting' };
-    if (open.verdict !== undefined) return { type: REFUSAL.stale, note: 'stale: the request was already decided' };
-    if (d.step !== open.request.step) {
-      if (decidedBefore) return { type: REFUSAL.stale, note: `stale: the request for ${d.step} was already decided` };
-      return { type: REFUSAL.unknownStep, note: `unknown step: ${d.step} is not waiting (waiting: ${open.request.step})` };
-    }
-    if (d.requestId !== undefined && d.requestId !== open.request.requestId) return { type: REFUSAL.stale, note: 'stale: answers an earlier request' };
-    const eligible = open.request.eligible;
-    if (eligible !== undefined && !eligible.includes(d.by)) {
-      return { type: REFUSAL.notApprover, note: `not an approver: ${d.by} is not in ${(open.request.approvers ?? []).join(', ') || 'the required groups'}` };
-    }
-    if (open.request.type === 'approval' && d.verdict === 'approve' && open.request.decisions.some((x) => x.accepted && x.by === d.by && x.verdict === 'approve')) {
-      return { type: REFUSAL.stale, note: `stale: ${d.by} already approved this request` };
-    }
-    return undefined;
+    return refusalFor(this.open, this.requests, d);
   }
 
   /** Records a decision; returns why it was refused, or undefined when it counted. */
@@ -95,7 +66,7 @@ export class HumanGate {
     const refusal = this.check(d);
     if (refusal) return this.refuse(d, refusal.note);
     const open = this.open;
-    if (!open) return this.refuse(d, 'stale: no request is waiting');
+    if (!open) return this.refuse(d, NOTHING_WAITING.note);
     open.request.decisions.push({ by: d.by, channel: d.channel, reason: d.reason, at: this.now(), verdict: d.verdict, accepted: true });
     const verdict = open.accept(d);
     if (verdict !== undefined) open.verdict = verdict;
@@ -114,8 +85,6 @@ export class HumanGate {
 
   /** Accepted approvals on the open request and how many it needs. */
   tally(): { approvals: number; needed: number } {
-    const r = this.open?.request;
-    if (!r) return { approvals: 0, needed: 0 };
-    return { approvals: new Set(r.decisions.filter((x) => x.accepted && x.verdict === 'approve').map((x) => x.by)).size, needed: r.minApprovals ?? 1 };
+    return approvalTally(this.open?.request);
   }
 }

@@ -1,2 +1,2 @@
 export { incident } from './incident';
-export { serviceGuard } from './service-guard';
+export { serviceGuard } from './blast-radius-budget';

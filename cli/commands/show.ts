@@ -1,4 +1,4 @@
-import type { IncidentState, StepRecord } from '../../workflows/incident-state';
+import type { IncidentState, StepRecord } from '../../schemas/incident-state';
 import { readIncidentState } from '../../audit/read-state';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';

@@ -18,9 +18,9 @@ import type { ManagedProcess } from '../../stack/managed-process';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import type { incident } from '../../workflows';
-import type { IncidentState } from '../../workflows/incident-state';
+import type { IncidentState } from '../../schemas/incident-state';
 import { incidentState } from '../../workflows/messages';
-import type { RunbookSnapshot } from '../../workflows/incident-input';
+import type { RunbookSnapshot } from '../../schemas/incident-input';
 import type { TestStack } from './stack';
 import { workerOptionsForTests } from './worker';
 

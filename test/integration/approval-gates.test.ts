@@ -15,7 +15,7 @@ import { createLogger } from '../../observability/logger';
 import { freePort } from '../../stack/ports';
 import { waitFor } from '../../stack/wait-for';
 import type { incident } from '../../workflows';
-import type { IncidentState } from '../../workflows/incident-state';
+import type { IncidentState } from '../../schemas/incident-state';
 import { runCli } from '../helpers/cli';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
 import { startTestStack, type TestStack } from '../helpers/stack';

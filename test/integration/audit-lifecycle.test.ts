@@ -8,7 +8,7 @@ import { auditMessageId, AUDIT_UNAVAILABLE, createAuditEventActivities } from '.
 import { AuditRecord } from '../../audit/audit-record';
 import { AUDIT_STREAM, auditSubject, readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
 import { fetchAuditRecord } from '../../audit/build-audit';
-import { IncidentClosed, IncidentOpened, StepFinished, type LifecycleEvent } from '../../audit/lifecycle-event';
+import { IncidentClosed, IncidentOpened, StepFinished, type LifecycleEvent } from '../../schemas/lifecycle-event';
 import { freePort } from '../../stack/ports';
 import { waitFor } from '../../stack/wait-for';
 import { approve } from '../../workflows/messages';

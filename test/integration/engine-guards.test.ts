@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../../stack/wait-for';
-import { guardIdFor, guardState } from '../../workflows/service-guard';
+import { guardIdFor, guardState } from '../../workflows/messages';
 import { runCli } from '../helpers/cli';
 import { runbookFrom, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
 import { startTestStack, type TestStack } from '../helpers/stack';

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { AuditRecord, renderAuditJsonSchema } from '../../audit/audit-record';
 import { buildAuditRecord, redact } from '../../audit/build-audit';
 import { renderAuditText } from '../../audit/render-audit';
-import type { IncidentState } from '../../workflows/incident-state';
+import type { IncidentState } from '../../schemas/incident-state';
 
 const root = join(__dirname, '..', '..');
 

@@ -1,48 +1,15 @@
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
-
-/** An incident asking to take a target of the service out of rotation. */
-export interface LeaseRequest {
-  incidentId: string;
-  target: string;
-  maxIsolated: number;
-  maxPerHour: number;
-  /** A human approved going over budget. */
-  force?: boolean;
-}
-
-/** The guard's answer. */
-export interface LeaseDecision {
-  granted: boolean;
-  reason: string;
-  isolatedNow: string[];
-  grantsLastHour: number;
-}
-
-/** Leases held and recent grants; carried across continue-as-new. */
-export interface GuardState {
-  holders: Record<string, { target: string; since: number }>;
-  grants: number[];
-}
-
-/** Asks for an isolation lease; answered at once. */
-export const acquireIsolation = defineUpdate<LeaseDecision, [LeaseRequest]>('acquireIsolation');
-/** The incident no longer holds its target isolated (it closed or restored it). */
-export const releaseIsolation = defineSignal<[string]>('releaseIsolation');
-/** Current leases. */
-export const guardState = defineQuery<GuardState>('guardState');
+import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { GuardState, LeaseDecision } from '../schemas/isolation-lease';
+import { acquireIsolation, guardState, releaseIsolation } from './messages';
 
 const HOUR_MS = 3_600_000;
 
-/** Workflow id of the guard of one service. */
-export function guardIdFor(service: string): string {
-  return `guard/${service}`;
-}
-
 /**
- * Per-service blast-radius guard: at most `maxIsolated` targets isolated at
+ * Per-service blast-radius budget: at most `maxIsolated` targets isolated at
  * once and `maxPerHour` isolations per hour, across every incident of the
  * service. Updates are handled one at a time, so two incidents cannot both
- * take the last slot.
+ * take the last slot. The workflow type stays `serviceGuard`: running guards
+ * and stored histories carry that name.
  */
 export async function serviceGuard(carried?: GuardState): Promise<void> {
   const state: GuardState = carried ?? { holders: {}, grants: [] };

@@ -1,4 +1,9 @@
-import type { FaultEvent, Severity } from '../schemas/fault-event';
+import type { FaultEvent, Severity } from './fault-event';
+
+/*
+ * An incident as the workflow keeps it: plain data that the CLI, the API, the
+ * audit and the workflow all read, so none of them imports another for it.
+ */
 
 /** Values of the `incidentStatus` search attribute. */
 export type IncidentStatus =
@@ -112,4 +117,13 @@ export interface IncidentState {
   /** Lifecycle events that could not be written to the audit stream. */
   auditGaps?: number;
   firstFault: FaultEvent;
+}
+
+/** How an incident ended: the incident workflow's result. */
+export interface IncidentResult {
+  status: IncidentStatus;
+  outcome: string;
+  faultsAbsorbed: number;
+  /** The final state, so `runbook show` and the audit work after the workers that ran it are gone. */
+  state: IncidentState;
 }

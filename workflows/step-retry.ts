@@ -1,10 +1,10 @@
 import { sleep, workflowInfo } from '@temporalio/workflow';
-import type { ActionResult, PauseState } from '../activities/types';
 import { parseDuration } from '../engine/duration';
+import type { ActionResult, PauseState } from '../schemas/action-result';
+import type { AttemptRecord } from '../schemas/incident-state';
 import type { Action, Step } from '../schemas/runbook';
 import { stepProfile } from './activity-profiles';
 import { describeFailure, type FailureInfo } from './failure-info';
-import type { AttemptRecord } from './incident-state';
 
 /** Outcome of a step's action after its retries. */
 export type ActionOutcome = { ok: true; result: ActionResult } | { ok: false; failure: FailureInfo };

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { AuditRequest } from './audit-record';
 
 /**
  * Incident lifecycle events as the workflow publishes them to the audit
@@ -75,7 +74,13 @@ export type StepFinished = z.infer<typeof StepFinished>;
 export const RequestOpened = z.object({
   ...Envelope,
   event: z.enum(['approval.requested', 'escalated']),
-  ...AuditRequest.pick({ requestId: true, type: true, step: true, reason: true, approvers: true, eligible: true, requestedAt: true }).shape,
+  requestId: z.string(),
+  type: z.enum(['approval', 'escalation']),
+  step: z.string(),
+  reason: z.string(),
+  approvers: z.array(z.string()),
+  eligible: z.array(z.string()).optional(),
+  requestedAt: Iso,
 });
 export type RequestOpened = z.infer<typeof RequestOpened>;
 

@@ -1,5 +1,5 @@
-import type { FaultEvent } from '../schemas/fault-event';
-import type { Runbook } from '../schemas/runbook';
+import type { FaultEvent } from './fault-event';
+import type { Runbook } from './runbook';
 
 /** The runbook an incident runs, frozen at start so editing the file never changes it. */
 export interface RunbookSnapshot {

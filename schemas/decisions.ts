@@ -1,0 +1,52 @@
+/*
+ * Decisions people send to an incident and what the incident answers: the
+ * shapes the API, the CLI and the workflow exchange. What a decision is
+ * allowed to do is decided in workflows/approval-rules.ts.
+ */
+
+/** Who decided, through which channel, and why. */
+export interface DecisionBase {
+  /** Identity of the person (authenticated by the channel that delivers the decision). */
+  by: string;
+  channel: string;
+  reason: string;
+  /** Step the decision is about; it must be the step that is waiting. */
+  step: string;
+  /** Id of the request being answered; decisions for an older request are stale. */
+  requestId?: string;
+}
+
+/** An approve or reject answer to an approval request. */
+export interface ApprovalDecision extends DecisionBase {
+  approve: boolean;
+}
+
+/** What an escalation after a failed step can be answered with. */
+export type EscalationAction = 'retry' | 'skip' | 'abort';
+
+/** A human's answer to an escalation after a step finally failed. */
+export interface EscalationDecision extends DecisionBase {
+  action: EscalationAction;
+}
+
+/** An approve or reject on the pending approval request, as the approval API sends it. */
+export interface ApprovalVerdict extends DecisionBase {
+  verdict: 'approve' | 'reject';
+}
+
+/** What an accepted decision did. */
+export interface DecisionAck {
+  requestId: string;
+  /** When the request opened: the approval wait ends with the decision that settles it. */
+  requestedAt?: string;
+  step: string;
+  /** The request's verdict when this decision settled it; absent while more approvals are needed. */
+  outcome?: string;
+  approvals: number;
+  needed: number;
+}
+
+/** A decision the validator refused, with why: recorded so the audit shows refused attempts too. */
+export interface RefusedDecision extends ApprovalVerdict {
+  note: string;
+}

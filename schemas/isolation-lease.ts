@@ -1,0 +1,28 @@
+/*
+ * Isolation leases of a service's blast-radius budget, as incidents (through
+ * the guard activities) ask for them and the budget workflow answers.
+ */
+
+/** An incident asking to take a target of the service out of rotation. */
+export interface LeaseRequest {
+  incidentId: string;
+  target: string;
+  maxIsolated: number;
+  maxPerHour: number;
+  /** A human approved going over budget. */
+  force?: boolean;
+}
+
+/** The guard's answer. */
+export interface LeaseDecision {
+  granted: boolean;
+  reason: string;
+  isolatedNow: string[];
+  grantsLastHour: number;
+}
+
+/** Leases held and recent grants; carried across continue-as-new. */
+export interface GuardState {
+  holders: Record<string, { target: string; since: number }>;
+  grants: number[];
+}

@@ -1,0 +1,38 @@
+import type { IncidentInput } from '../schemas/incident-input';
+import type { IncidentState, IncidentStatus } from '../schemas/incident-state';
+import type { AuditWriteBehind } from './audit-write-behind';
+import type { HumanGate } from './human-gate';
+
+/** How an incident ended. */
+export interface Ending {
+  status: IncidentStatus;
+  outcome: string;
+}
+
+/**
+ * Which behaviours this run has, from the patches it started with. Each is
+ * read once, in the workflow's opening, so every module sees the same answer.
+ */
+export interface IncidentFlags {
+  /** `audit-lifecycle`: lifecycle events go to the audit stream. */
+  audited: boolean;
+  /** `lean-steps`: audit writes behind the steps, and actions check the pause themselves. */
+  lean: boolean;
+  /** `remediation-guards`: pause, flap and blast-radius checks before remediation. */
+  guarded: boolean;
+}
+
+/** What the parts of one incident share, passed explicitly instead of closed over. */
+export interface IncidentContext {
+  input: IncidentInput;
+  /** The state `runbook show` queries; the parts update it in place. */
+  state: IncidentState;
+  now: () => string;
+  flags: IncidentFlags;
+  audit: AuditWriteBehind;
+  gate: HumanGate;
+  /** Sets the status and its search attribute (only on a change). */
+  setStatus(status: IncidentStatus): void;
+  /** True once the monitor reported the fault resolved. */
+  resolvedByMonitor(): boolean;
+}
