@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AuditSink } from '../audit/audit-stream';
 import type { IncidentState } from '../schemas/incident-state';
 import type { ApprovalVerdict, DecisionAck } from '../schemas/decisions';
-import { APPROVAL_VERDICTS, NOTHING_WAITING, REFUSAL } from '../workflows/approval-rules';
+import { APPROVAL_VERDICTS, NOTHING_WAITING, REFUSAL } from '../engine/approval-rules';
 import { approve, decideApproval, decisionRefused, incidentState, reject } from '../workflows/messages';
 
 /**

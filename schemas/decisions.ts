@@ -1,7 +1,7 @@
 /*
  * Decisions people send to an incident and what the incident answers: the
  * shapes the API, the CLI and the workflow exchange. What a decision is
- * allowed to do is decided in workflows/approval-rules.ts.
+ * allowed to do is decided in engine/approval-rules.ts.
  */
 
 /** Who decided, through which channel, and why. */

@@ -3,7 +3,7 @@ import type { ApprovalActivities, ApprovalEvent } from '../activities/notify-app
 import { parseDuration } from '../engine/duration';
 import type { HumanRequest } from '../schemas/incident-state';
 import type { Approval, Step } from '../schemas/runbook';
-import { afterTimeout, approvalQuorum, MAX_ESCALATION_ROUNDS } from './approval-rules';
+import { afterTimeout, approvalQuorum, MAX_ESCALATION_ROUNDS } from '../engine/approval-rules';
 import type { IncidentContext } from './incident-context';
 
 /** Roster look-ups and notifications when a gate opens: quick, retried, never fatal to the incident. */

@@ -1,5 +1,5 @@
 import type { Step } from '../schemas/runbook';
-import { escalationVerdict } from './approval-rules';
+import { escalationVerdict } from '../engine/approval-rules';
 import type { IncidentContext } from './incident-context';
 
 /**

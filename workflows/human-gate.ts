@@ -1,6 +1,6 @@
 import { condition, uuid4 } from '@temporalio/workflow';
 import type { HumanRequest } from '../schemas/incident-state';
-import { NOTHING_WAITING, refusalFor, approvalTally, type GateDecision, type Refusal, type Settle } from './approval-rules';
+import { NOTHING_WAITING, refusalFor, approvalTally, type GateDecision, type Refusal, type Settle } from '../engine/approval-rules';
 
 type Opened = Omit<HumanRequest, 'requestId' | 'requestedAt' | 'decisions'>;
 

@@ -3,7 +3,7 @@ import type { FaultEvent } from '../schemas/fault-event';
 import type { IncidentInput } from '../schemas/incident-input';
 import type { IncidentResult, IncidentState, IncidentStatus } from '../schemas/incident-state';
 import { SA } from '../schemas/search-attributes';
-import { REFUSAL } from './approval-rules';
+import { REFUSAL } from '../engine/approval-rules';
 import { AuditWriteBehind } from './audit-write-behind';
 import { absorbFault, openLedger } from './fault-ledger';
 import { HumanGate } from './human-gate';

@@ -4,7 +4,7 @@ import type { PauseState } from '../schemas/action-result';
 import type { Runbook, Step } from '../schemas/runbook';
 import { guardProfile } from './activity-profiles';
 import { approvalGate } from './approval-gate';
-import { guardOverrideApproval } from './approval-rules';
+import { guardOverrideApproval } from '../engine/approval-rules';
 import type { IncidentContext } from './incident-context';
 import { PAUSE_RECHECK_MS } from './step-retry';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HumanRequest } from '../../schemas/incident-state';
-import { afterTimeout, approvalQuorum, approvalTally, escalationVerdict, REFUSAL, refusalFor, type GateDecision } from '../../workflows/approval-rules';
+import { afterTimeout, approvalQuorum, approvalTally, escalationVerdict, REFUSAL, refusalFor, type GateDecision } from '../../engine/approval-rules';
 
 const decision = (by: string, verdict: string, step = 'isolate'): GateDecision => ({ by, verdict, step, channel: 'test', reason: 'because' });
 
