@@ -1,9 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlertmanagerPayload } from '../../intake/alertmanager';
+import { AlertmanagerMapping, DEFAULT_ALERTMANAGER_MAPPING, type AlertmanagerPayload } from '../../schemas/alertmanager';
 import {
-  AlertmanagerMapping,
-  DEFAULT_ALERTMANAGER_MAPPING,
   MAX_ALERTMANAGER_BODY_BYTES,
   alertsToFaultEvents,
   labelsFingerprint,
