@@ -201,16 +201,17 @@ function semanticProblems(runbook: Runbook): Problem[] {
       }
     }
     const allowed = runbook.settings.allowed_executables;
-    if (allowed) {
-      const lists = [...argvLists(step.action, [...base, 'action'])];
-      if (step.compensate) lists.push(...argvLists(step.compensate, [...base, 'compensate']));
-      for (const { argv, path } of lists) {
-        const exe = argv[0] ?? '';
-        if (exe.includes('{{')) {
-          problems.push({ path: [...path, 0], message: 'argv[0] cannot be a template when allowed_executables is set' });
-        } else if (!allowed.includes(exe)) {
-          problems.push({ path: [...path, 0], message: `"${exe}" is not in settings.allowed_executables` });
-        }
+    const lists = [...argvLists(step.action, [...base, 'action'])];
+    if (step.compensate) lists.push(...argvLists(step.compensate, [...base, 'compensate']));
+    for (const { argv, path } of lists) {
+      const exe = argv[0] ?? '';
+      // The runner refuses every command of a runbook without an allow-list.
+      if (allowed === undefined) {
+        problems.push({ path: [...path, 0], message: 'commands need settings.allowed_executables to name their program' });
+      } else if (exe.includes('{{')) {
+        problems.push({ path: [...path, 0], message: 'argv[0] cannot be a template when allowed_executables is set' });
+      } else if (!allowed.includes(exe)) {
+        problems.push({ path: [...path, 0], message: `"${exe}" is not in settings.allowed_executables` });
       }
     }
   });
