@@ -1,17 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { AdapterError, CommandFailedError, isAdapterError, WebhookRejectedError, WebhookUnavailableError } from './adapters/errors';
+import { adapterError, AdapterError, CommandFailedError, isAdapterError, WebhookRejectedError, WebhookUnavailableError } from './adapters/errors';
 
 /** Taking this server out would leave its backend with no server taking traffic. */
-export class LastActiveServerError extends AdapterError {
-  readonly type = 'LastActiveServer';
-  readonly retryable = false;
-}
+export class LastActiveServerError extends adapterError('LastActiveServer', false) {}
 
 /** A `verify` step's probe found the target unhealthy; retried by the step's policy. */
-export class ProbeUnhealthyError extends AdapterError {
-  readonly type = 'ProbeUnhealthy';
-  readonly retryable = true;
-}
+export class ProbeUnhealthyError extends adapterError('ProbeUnhealthy', true) {}
 
 /** A NATS notification cannot be published: no connection configured (permanent) or it is closed (transient). */
 export class NatsUnavailableError extends AdapterError {

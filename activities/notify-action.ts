@@ -1,14 +1,12 @@
 import { headers } from 'nats';
 import { InvalidSpecError } from './adapters/errors';
+import { PUBLISH_SUBJECT } from '../schemas/adapter-inputs';
 import type { NotifyAction } from '../schemas/runbook';
 import { NatsUnavailableError } from './action-errors';
 import { performed, planned } from './action-context';
 import type { ActionContext } from './action-context';
 import { callWebhook } from './call-webhook';
 import type { ActionResult } from './types';
-
-/** A subject to publish on: dot-separated tokens, no wildcards or whitespace. */
-const PUBLISH_SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
 
 /**
  * Publishes the notification as JSON with a `Nats-Msg-Id` of the step's

@@ -1,6 +1,6 @@
 import { InvalidSpecError } from './adapters/errors';
 import { probe } from './adapters/probe';
-import type { ProbeSpec } from './adapters/probe';
+import type { ProbeSpec } from '../schemas/probe-spec';
 import { parseDuration } from '../schemas/runbook';
 import type { ProbeAction, ProbeTarget, VerifyAction } from '../schemas/runbook';
 import { ProbeUnhealthyError } from './action-errors';

@@ -1,6 +1,6 @@
 import { InvalidSpecError, TargetNotFoundError } from './adapters/errors';
 import { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from './adapters/process-supervisor';
-import type { ServiceSpec } from './adapters/process-supervisor';
+import type { ServiceSpec } from '../schemas/service-spec';
 import type { RegisteredService } from '../config/services';
 import type { SupervisorService } from '../schemas/runbook';
 

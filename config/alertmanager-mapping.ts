@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { AlertmanagerMapping, DEFAULT_ALERTMANAGER_MAPPING } from '../schemas/alertmanager-mapping';
+import { AlertmanagerMapping, DEFAULT_ALERTMANAGER_MAPPING } from '../schemas/alertmanager';
 import { describeIssues, formatIssues } from '../schemas/parse-fault-event';
 import { ConfigError } from './config';
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './config';
-import { fieldName, lineOf } from './yaml-positions';
+import { fieldName, lineOf } from '../schemas/yaml-positions';
 
 /**
  * The on-call roster: which people belong to which approver group, and whom a

@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
-import { ServiceSpec } from '../activities/adapters/process-supervisor';
+import { ServicesFile, type ServiceEntry, type ServiceSpec } from '../schemas/service-spec';
 import { ConfigError } from './config';
-import { fieldName, lineOf } from './yaml-positions';
+import { fieldName, lineOf } from '../schemas/yaml-positions';
 
 /**
  * The service registry: which programs `supervisor: { service }` actions may
@@ -24,19 +23,6 @@ import { fieldName, lineOf } from './yaml-positions';
  *
  * Relative `cwd`, `pidFile` and `logFile` are taken from the file's directory.
  */
-
-/** One entry of the services file: a process spec without its name (the key is the name). */
-export const ServiceEntry = ServiceSpec.omit({ name: true }).extend({
-  /** How long a start may take to become healthy. @default 15000 */
-  startTimeoutMs: z.number().int().positive().optional(),
-  /** Time between SIGTERM and SIGKILL when stopping. @default 10000 */
-  stopGraceMs: z.number().int().positive().optional(),
-});
-export type ServiceEntry = z.infer<typeof ServiceEntry>;
-
-/** The whole file: service name → entry. */
-export const ServicesFile = z.record(ServiceSpec.shape.name, ServiceEntry);
-export type ServicesFile = z.infer<typeof ServicesFile>;
 
 /** A registry entry as the activities use it: the supervisor spec plus its timeouts. */
 export type RegisteredService = ServiceSpec & Pick<ServiceEntry, 'startTimeoutMs' | 'stopGraceMs'>;

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { parseDocument, stringify } from 'yaml';
-import type { ServicesFile } from '../config/services';
+import type { ServicesFile } from '../schemas/service-spec';
 import { formatRunbookErrors, loadRunbookText } from '../engine/load-runbook';
 import { PROJECT_ROOT } from '../stack/toolchain';
 import { DEMO_SERVICE, PRIMARY, PRIMARY_PROGRAM, STANDBY, STANDBY_PROGRAM, type DemoLayout } from './layout';

@@ -1,8 +1,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { Runbook, type Action, type Step } from '../schemas/runbook';
+import { formatFieldPath, positionOf } from '../schemas/yaml-positions';
 import { conditionReferences } from './conditions';
 import { contentHash } from './content-hash';
 import { checkFencing } from './fencing';
@@ -61,14 +62,7 @@ export const KNOWN_INCIDENT_FIELDS: readonly string[] = ['id', 'epoch'];
 type Path = (string | number)[];
 
 /** `steps[2].action.kind` style. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
-  }
-  return out;
-}
+export const formatPath = formatFieldPath;
 
 /** One `file:line: field.path: message` line. */
 export function formatRunbookError(e: RunbookError): string {
@@ -90,31 +84,7 @@ class Locator {
 
   /** Line and column of the deepest node on `path` that exists in the text. */
   locate(path: readonly PropertyKey[]): { line: number; column: number } {
-    for (let n = path.length; n >= 0; n--) {
-      const offset = this.offsetOf(path.slice(0, n));
-      if (offset !== undefined) {
-        const pos = this.lines.linePos(offset);
-        return { line: pos.line, column: pos.col };
-      }
-    }
-    return { line: 1, column: 1 };
-  }
-
-  /** Start of the key for a map member (so the line names the field), or of the item in a sequence. */
-  private offsetOf(path: readonly PropertyKey[]): number | undefined {
-    if (path.length === 0) return isNode(this.doc.contents) ? this.doc.contents.range?.[0] : undefined;
-    const parent: unknown = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
-    const last = path[path.length - 1];
-    if (isMap(parent)) {
-      const pair = parent.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(last));
-      if (pair && isNode(pair.key)) return pair.key.range?.[0];
-      return undefined;
-    }
-    if (isSeq(parent) && typeof last === 'number') {
-      const item = parent.items[last];
-      return isNode(item) ? item.range?.[0] : undefined;
-    }
-    return undefined;
+    return positionOf(this.doc, this.lines, path);
   }
 }
 
@@ -231,16 +201,17 @@ function semanticProblems(runbook: Runbook): Problem[] {
       }
     }
     const allowed = runbook.settings.allowed_executables;
-    if (allowed) {
-      const lists = [...argvLists(step.action, [...base, 'action'])];
-      if (step.compensate) lists.push(...argvLists(step.compensate, [...base, 'compensate']));
-      for (const { argv, path } of lists) {
-        const exe = argv[0] ?? '';
-        if (exe.includes('{{')) {
-          problems.push({ path: [...path, 0], message: 'argv[0] cannot be a template when allowed_executables is set' });
-        } else if (!allowed.includes(exe)) {
-          problems.push({ path: [...path, 0], message: `"${exe}" is not in settings.allowed_executables` });
-        }
+    const lists = [...argvLists(step.action, [...base, 'action'])];
+    if (step.compensate) lists.push(...argvLists(step.compensate, [...base, 'compensate']));
+    for (const { argv, path } of lists) {
+      const exe = argv[0] ?? '';
+      // The runner refuses every command of a runbook without an allow-list.
+      if (allowed === undefined) {
+        problems.push({ path: [...path, 0], message: 'commands need settings.allowed_executables to name their program' });
+      } else if (exe.includes('{{')) {
+        problems.push({ path: [...path, 0], message: 'argv[0] cannot be a template when allowed_executables is set' });
+      } else if (!allowed.includes(exe)) {
+        problems.push({ path: [...path, 0], message: `"${exe}" is not in settings.allowed_executables` });
       }
     }
   });

@@ -4,7 +4,7 @@ import { readBody, sendJson, type Route } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
 import { faultSubjectFor, type FaultEvent } from '../schemas/fault-event';
 import { incidentIdFor } from '../schemas/identifiers';
-import type { AlertmanagerMapping } from '../schemas/alertmanager-mapping';
+import type { AlertmanagerMapping } from '../schemas/alertmanager';
 import { alertsToFaultEvents, MAX_ALERTMANAGER_BODY_BYTES, parseAlertmanagerBody } from './alertmanager';
 import { storeDeadLetter } from './dead-letter';
 import type { IntakeMetrics } from './metrics';

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import type { AlertmanagerMapping } from '../schemas/alertmanager-mapping';
 import {
   FaultEvent,
   KIND_PATTERN,
@@ -14,6 +12,12 @@ import {
   type Severity,
 } from '../schemas/fault-event';
 import { MAX_SAFE_ID_LENGTH, SAFE_ID_PATTERN, SafeId } from '../schemas/identifiers';
+import {
+  AlertmanagerPayload,
+  DEFAULT_SEVERITY_MAP,
+  type AlertmanagerAlert,
+  type AlertmanagerMapping,
+} from '../schemas/alertmanager';
 import type { ParseFailure } from '../schemas/parse-fault-event';
 import {
   decodeJsonBody,
@@ -25,57 +29,6 @@ import {
 
 /** Largest accepted webhook body, in bytes (1 MiB); a group of many alerts is larger than one fault. */
 export const MAX_ALERTMANAGER_BODY_BYTES = 1024 * 1024;
-
-const StringMap = z.record(z.string(), z.string());
-
-/**
- * One alert in a webhook notification. Loose, so Grafana's extra fields
- * (`values`, `valueString`, `silenceURL`, `dashboardURL`, `panelURL`, ...) pass.
- */
-export const AlertmanagerAlert = z.looseObject({
-  status: z.enum(['firing', 'resolved']),
-  labels: StringMap,
-  annotations: StringMap.default({}),
-  startsAt: z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time' }),
-  endsAt: z.string().optional(),
-  generatorURL: z.string().optional(),
-  /** Missing from old Alertmanager and some Grafana versions; derived from labels then. */
-  fingerprint: z.string().optional(),
-});
-export type AlertmanagerAlert = z.infer<typeof AlertmanagerAlert>;
-
-/**
- * Alertmanager webhook payload (version 4), tolerant of Grafana's variant
- * (`orgId`, `title`, `state`, `message`, `truncatedAlerts`, version "1").
- */
-export const AlertmanagerPayload = z.looseObject({
-  version: z.string().optional(),
-  groupKey: z.string().optional(),
-  status: z.enum(['firing', 'resolved']),
-  receiver: z.string().default(''),
-  groupLabels: StringMap.default({}),
-  commonLabels: StringMap.default({}),
-  commonAnnotations: StringMap.default({}),
-  externalURL: z.string().optional(),
-  truncatedAlerts: z.number().optional(),
-  alerts: z.array(AlertmanagerAlert),
-});
-export type AlertmanagerPayload = z.infer<typeof AlertmanagerPayload>;
-
-/** Severity label values understood out of the box, compared case-insensitively. */
-export const DEFAULT_SEVERITY_MAP: Readonly<Record<string, Severity>> = {
-  critical: 'critical',
-  page: 'critical',
-  error: 'critical',
-  high: 'critical',
-  warning: 'warning',
-  warn: 'warning',
-  medium: 'warning',
-  info: 'info',
-  informational: 'info',
-  low: 'info',
-  none: 'info',
-};
 
 /** Outcome of {@link parseAlertmanagerBody}. */
 export type AlertmanagerParseResult = { ok: true; payload: AlertmanagerPayload } | ParseFailure;

@@ -1,7 +1,7 @@
 import type { JetStreamClient } from 'nats';
 import { sendJson, type Route } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
-import type { AlertmanagerMapping } from '../schemas/alertmanager-mapping';
+import type { AlertmanagerMapping } from '../schemas/alertmanager';
 import { alertmanagerRoute } from './alertmanager-receiver';
 import type { IntakeMetrics } from './metrics';
 

@@ -1,38 +1,62 @@
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from '../engine/duration';
+import {
+  isHaproxyName,
+  isRsyncPath,
+  isSettableHeader,
+  isSingleLine,
+  MAX_EXIT_CODE,
+  parseHaproxySocket,
+  PUBLISH_SUBJECT,
+  SERVICE_NAME,
+  SYSTEMD_UNIT,
+  webhookUrlProblem,
+} from './adapter-inputs';
+import { AllowListEntry, Argv, CommandSpec, DEFAULT_MAX_OUTPUT } from './command-spec';
+import { DURATION_PATTERN, DURATION_RULE, parseDuration } from './duration';
+import { ProbeUrl } from './probe-spec';
+import { SecretRef } from './secret-ref';
+import { SERVICE_NAME_RULE } from './service-spec';
 
 /**
  * The runbook format: YAML files validated at the edge (CLI, intake) and handed
  * to the incident workflow as a plain JSON snapshot. Keys are snake_case as
  * written in YAML. Defaults are filled in here so the snapshot is explicit: the
  * workflow never has to know a default, and the content hash covers them.
+ *
+ * Values an adapter checks at run time (paths, names, URLs, headers) are
+ * checked here with the adapter's own predicate (`adapter-inputs.ts`), so a
+ * runbook that loads is never refused by an adapter for its shape. A value
+ * holding a `{{ reference }}` is only known at run time and is left to the
+ * adapter.
  */
 
-export { parseDuration };
-
-const DURATION_MESSAGE = 'must be a duration like 500ms, 5s, 2m or 1h';
+export { Argv, CommandSpec, DEFAULT_MAX_OUTPUT, parseDuration, SecretRef };
 
 /** A positive duration string: an integer followed by `ms`, `s`, `m` or `h`. */
 export const Duration = z.string({
   error: (iss) =>
-    typeof iss.input === 'number' ? `${DURATION_MESSAGE} (a bare number has no unit)` : DURATION_MESSAGE,
-}).regex(DURATION_PATTERN, DURATION_MESSAGE);
+    typeof iss.input === 'number' ? `${DURATION_RULE} (a bare number has no unit)` : DURATION_RULE,
+}).regex(DURATION_PATTERN, DURATION_RULE);
 export type Duration = z.infer<typeof Duration>;
 
 /** Lowercase identifier used for runbook names, step ids and param names. */
-export const SafeId = z
+export const RunbookId = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a lowercase id: a-z, 0-9, _ and -, starting with a letter, at most 64 characters');
-export type SafeId = z.infer<typeof SafeId>;
+export type RunbookId = z.infer<typeof RunbookId>;
 
 const NonEmpty = z.string().min(1, 'must not be empty');
-const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+/** Whether a string is resolved at run time, so only the adapter can judge it. */
+const isTemplated = (value: string): boolean => value.includes('{{');
+
+/** A non-empty string that, unless templated, must pass `check`. */
+function literal(check: (value: string) => boolean, message: string) {
+  return NonEmpty.refine((v) => isTemplated(v) || check(v), message);
+}
 
 /** Default approver group for risky steps that do not name their own. */
 export const DEFAULT_APPROVERS: readonly string[] = ['oncall'];
-/** Default cap on captured command output, in bytes. */
-export const DEFAULT_MAX_OUTPUT = 65_536;
-
 /** Adds an issue unless exactly one of `keys` is present on the object. */
 function exactlyOne(keys: readonly string[], what: string) {
   return (value: Record<string, unknown>, ctx: z.RefinementCtx): void => {
@@ -49,46 +73,28 @@ function exactlyOne(keys: readonly string[], what: string) {
   };
 }
 
-const SHELL_STRING_MESSAGE = 'argv must be a list; shell strings are not allowed';
-
-/** A command as an argv list. Never a shell string: nothing is run through a shell. */
-export const Argv = z
-  .array(z.string(), {
-    error: (iss) => (typeof iss.input === 'string' ? SHELL_STRING_MESSAGE : undefined),
-  })
-  .min(1, 'argv must name an executable')
-  .refine((argv) => argv[0] !== '', { message: 'argv[0] must not be empty', path: [0] });
-export type Argv = z.infer<typeof Argv>;
-
-/** Where a secret comes from; its value is read at run time and never stored in the runbook. */
-export const SecretRef = z.union([z.strictObject({ env: EnvName }), z.strictObject({ file: NonEmpty })], {
-  error: 'a secret is either { env: NAME } or { file: path }',
-});
-export type SecretRef = z.infer<typeof SecretRef>;
-
-/** A command run with an explicit argv and environment. */
-export const CommandSpec = z.strictObject({
-  argv: Argv,
-  env: z.record(EnvName, z.string()).optional(),
-  secrets: z.record(EnvName, SecretRef).optional(),
-  max_output: z.int().positive().default(DEFAULT_MAX_OUTPUT),
-});
-export type CommandSpec = z.infer<typeof CommandSpec>;
+const HeaderName = z
+  .string()
+  .refine(isSettableHeader, 'must be a header name the webhook does not set itself (not Content-Type, Host, Idempotency-Key...)');
 
 /** An HTTP call to an external system. */
 export const Webhook = z.strictObject({
-  url: NonEmpty,
-  method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
-  headers: z.record(NonEmpty, z.string()).optional(),
+  url: NonEmpty.superRefine((url, ctx) => {
+    const problem = isTemplated(url) ? undefined : webhookUrlProblem(url);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  /** Only POST is sent: receivers de-duplicate a retried step on its Idempotency-Key. */
+  method: z.literal('POST', { error: 'only POST is supported' }).default('POST'),
+  headers: z.record(HeaderName, literal(isSingleLine, 'must be a single line')).optional(),
   /** Headers whose values come from secrets, e.g. `Authorization`. */
-  secret_headers: z.record(NonEmpty, SecretRef).optional(),
+  secret_headers: z.record(HeaderName, SecretRef).optional(),
   body: z.record(z.string(), z.unknown()).optional(),
   expect_status: z.int().min(100).max(599).optional(),
 });
 export type Webhook = z.infer<typeof Webhook>;
 
 export const HttpTarget = z.strictObject({
-  url: NonEmpty,
+  url: literal((url) => ProbeUrl.safeParse(url).success, 'must be an http or https URL'),
   /** Exact status expected; absent means any 2xx. */
   expect_status: z.int().min(100).max(599).optional(),
   /** Substring the body must contain. */
@@ -100,7 +106,7 @@ export type HttpTarget = z.infer<typeof HttpTarget>;
 export const TcpTarget = z.strictObject({ host: NonEmpty, port: z.int().min(1).max(65_535) });
 export type TcpTarget = z.infer<typeof TcpTarget>;
 
-export const CommandProbeTarget = z.strictObject({ argv: Argv, expect_exit_code: z.int().default(0) });
+export const CommandProbeTarget = z.strictObject({ argv: Argv, expect_exit_code: z.int().min(0).max(MAX_EXIT_CODE).default(0) });
 export type CommandProbeTarget = z.infer<typeof CommandProbeTarget>;
 
 /** What a probe checks: exactly one of `http`, `tcp` or `command`. */
@@ -144,7 +150,13 @@ export const ConfirmAction = z
   });
 export type ConfirmAction = z.infer<typeof ConfirmAction>;
 
-const haproxyFields = { socket: NonEmpty, backend: NonEmpty, server: NonEmpty, verify: z.boolean().default(true) };
+const HaproxyName = literal(isHaproxyName, 'must be an HAProxy name: 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+const haproxyFields = {
+  socket: literal((s) => parseHaproxySocket(s) !== undefined, 'must be an absolute unix socket path or tcp://host:port'),
+  backend: HaproxyName,
+  server: HaproxyName,
+  verify: z.boolean().default(true),
+};
 
 /** Takes a server out of rotation through the HAProxy runtime API; `verify` reads the state back. */
 export const HaproxyIsolate = z.strictObject({ ...haproxyFields, state: z.enum(['drain', 'maint']).default('maint') });
@@ -178,10 +190,14 @@ export const RestoreAction = z
   .superRefine(exactlyOne(VIA_ROUTING, 'restore'));
 export type RestoreAction = z.infer<typeof RestoreAction>;
 
-export const SupervisorService = z.strictObject({ service: NonEmpty, config: NonEmpty.optional() });
+export const SupervisorService = z.strictObject({
+  service: literal((name) => SERVICE_NAME.test(name), SERVICE_NAME_RULE),
+  /** Reserved: services are declared in the worker's services file. */
+  config: NonEmpty.refine(() => false, 'is not supported: declare the service in the services file').optional(),
+});
 export type SupervisorService = z.infer<typeof SupervisorService>;
 
-export const SystemdUnit = z.strictObject({ unit: NonEmpty });
+export const SystemdUnit = z.strictObject({ unit: literal((u) => SYSTEMD_UNIT.test(u), 'must be a systemd unit name') });
 export type SystemdUnit = z.infer<typeof SystemdUnit>;
 
 const VIA_SERVICE = ['supervisor', 'systemd', 'command', 'webhook'] as const;
@@ -214,11 +230,16 @@ export const RestartServiceAction = z
   .superRefine(exactlyOne(VIA_SERVICE, 'restart_service'));
 export type RestartServiceAction = z.infer<typeof RestartServiceAction>;
 
-export const RsyncSpec = z.strictObject({
-  source: NonEmpty,
-  destination: NonEmpty,
-  delete: z.boolean().default(false),
-});
+/** rsync compares resolved paths, so `/a/` and `/a` are the same place. */
+const stripSlash = (p: string): string => p.replace(/\/+$/, '') || '/';
+
+const RsyncPath = literal(isRsyncPath, 'must be an absolute local path');
+export const RsyncSpec = z
+  .strictObject({ source: RsyncPath, destination: RsyncPath, delete: z.boolean().default(false) })
+  .refine((r) => isTemplated(r.source) || isTemplated(r.destination) || stripSlash(r.source) !== stripSlash(r.destination), {
+    path: ['destination'],
+    message: 'is the same path as source',
+  });
 export type RsyncSpec = z.infer<typeof RsyncSpec>;
 
 export const SyncDataAction = z
@@ -230,7 +251,7 @@ export const NotifyAction = z
   .strictObject({
     kind: z.literal('notify'),
     webhook: Webhook.optional(),
-    nats: z.strictObject({ subject: NonEmpty }).optional(),
+    nats: z.strictObject({ subject: literal((s) => PUBLISH_SUBJECT.test(s), 'must be a NATS subject without wildcards or spaces') }).optional(),
     message: NonEmpty,
   })
   .superRefine(exactlyOne(['webhook', 'nats'], 'notify'));
@@ -379,7 +400,7 @@ const StepApproval = z.union([z.boolean(), Approval], {
 /** One step of a runbook. After parsing, `approval` is explicit: the gate to pass, or `false`. */
 export const Step = z
   .strictObject({
-    id: SafeId,
+    id: RunbookId,
     name: z.string().optional(),
     action: Action,
     retry: RetryPolicy.prefault({}),
@@ -439,7 +460,7 @@ export const Settings = z.strictObject({
   /** Changing actions are recorded, not performed. */
   dry_run: z.boolean().default(false),
   /** When set, every command's argv[0] must be one of these. */
-  allowed_executables: z.array(NonEmpty).optional(),
+  allowed_executables: z.array(AllowListEntry).optional(),
   compensate_on_failure: z.boolean().default(true),
   blast_radius: z.strictObject({ max_isolated: z.int().positive(), max_per_hour: z.int().positive() }).optional(),
   flap: z.strictObject({ max_incidents: z.int().positive(), window: Duration }).optional(),
@@ -454,12 +475,12 @@ export type ParamValue = z.infer<typeof ParamValue>;
 /** A validated runbook, as the workflow receives it. */
 export const Runbook = z
   .strictObject({
-    name: SafeId,
+    name: RunbookId,
     version: z.int().positive(),
     description: z.string().optional(),
     match: Match,
     settings: Settings.prefault({}),
-    params: z.record(SafeId, ParamValue).prefault({}),
+    params: z.record(RunbookId, ParamValue).prefault({}),
     steps: z.array(Step).min(1, 'a runbook needs at least one step'),
   })
   .superRefine((runbook, ctx) => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { renderAuditJsonSchema } from '../audit/audit-record';
 import { z } from 'zod';
 import { FaultEvent, MAX_EVENT_BYTES } from '../schemas/fault-event';
+import { Runbook } from '../schemas/runbook';
 
 /** Where the published fault event schema lives, relative to the repository root. */
 export const FAULT_EVENT_SCHEMA_PATH = path.join('docs', 'schemas', 'fault-event.schema.json');
@@ -31,6 +32,35 @@ export function renderFaultEventJsonSchema(): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
+/** Where the published runbook schema lives, relative to the repository root. */
+export const RUNBOOK_SCHEMA_PATH = path.join('docs', 'schemas', 'runbook.schema.json');
+
+/** Stable identifier of the published runbook schema. */
+export const RUNBOOK_SCHEMA_ID = 'urn:self-healing-runbooks:schema:runbook:v1';
+
+/**
+ * Renders the runbook JSON Schema (draft 2020-12) from the zod schema, input
+ * side (what an author writes; defaults are optional). Shapes used more than
+ * once go to `$defs`. Editors use it through the modeline
+ * `# yaml-language-server: $schema=...`; cross-field rules (fencing,
+ * references, allow-lists, confirm windows) are only checked by
+ * `runbook validate`.
+ */
+export function renderRunbookJsonSchema(): string {
+  const generated = z.toJSONSchema(Runbook, { target: 'draft-2020-12', io: 'input', reused: 'ref' });
+  const { $schema, ...rest } = generated;
+  const document = {
+    $schema,
+    $id: RUNBOOK_SCHEMA_ID,
+    title: 'Runbook',
+    description:
+      'A self-healing runbook: which faults it matches and the steps that remedy them. ' +
+      'Checked in full by `runbook validate`, which also applies the rules a JSON Schema cannot state.',
+    ...rest,
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
 /** Writes every published schema under `root`. */
 export function writeJsonSchemas(root: string): string[] {
   const target = path.join(root, FAULT_EVENT_SCHEMA_PATH);
@@ -38,7 +68,9 @@ export function writeJsonSchemas(root: string): string[] {
   writeFileSync(target, renderFaultEventJsonSchema());
   const audit = path.join(root, 'docs', 'schemas', 'audit.schema.json');
   writeFileSync(audit, renderAuditJsonSchema());
-  return [target, audit];
+  const runbook = path.join(root, RUNBOOK_SCHEMA_PATH);
+  writeFileSync(runbook, renderRunbookJsonSchema());
+  return [target, audit, runbook];
 }
 
 if (require.main === module) {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { signalProcessGroup } from '../activities/adapters/process-group';
 
 /** Options for a process the stack owns. */
 export interface ManagedProcessOptions {
@@ -55,13 +56,7 @@ export function startManagedProcess(opts: ManagedProcessOptions): ManagedProcess
     });
   });
   const pid = child.pid ?? -1;
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // The group is already gone.
-    }
-  };
+  const signalGroup = (signal: NodeJS.Signals): void => signalProcessGroup(pid, signal);
   return {
     name: opts.name,
     pid,

@@ -22,23 +22,27 @@ export abstract class AdapterError extends Error {
   }
 }
 
-/** The request itself is malformed (bad name, relative path, bad regex...). */
-export class InvalidSpecError extends AdapterError {
-  readonly type = 'InvalidSpec';
-  readonly retryable = false;
+/**
+ * A base class for one kind of adapter error: a fixed `type` and
+ * retryability, so each error is declared in one line
+ * (`class X extends adapterError('X', false) {}`) and keeps its own name.
+ */
+export function adapterError<T extends string>(type: T, retryable: boolean) {
+  abstract class Kind extends AdapterError {
+    readonly type: T = type;
+    readonly retryable: boolean = retryable;
+  }
+  return Kind;
 }
+
+/** The request itself is malformed (bad name, relative path, bad regex...). */
+export class InvalidSpecError extends adapterError('InvalidSpec', false) {}
 
 /** The request is well formed but policy forbids it (e.g. argv[0] not allow-listed). */
-export class NotAllowedError extends AdapterError {
-  readonly type = 'NotAllowed';
-  readonly retryable = false;
-}
+export class NotAllowedError extends adapterError('NotAllowed', false) {}
 
 /** A secret reference could not be resolved to a non-empty value. */
-export class SecretUnavailableError extends AdapterError {
-  readonly type = 'SecretUnavailable';
-  readonly retryable = false;
-}
+export class SecretUnavailableError extends adapterError('SecretUnavailable', false) {}
 
 /** Details of a finished process that did not succeed. */
 export interface CommandFailedDetails extends AdapterErrorOptions {
@@ -51,9 +55,7 @@ export interface CommandFailedDetails extends AdapterErrorOptions {
 }
 
 /** A process exited non-zero or was killed by a signal. */
-export class CommandFailedError extends AdapterError {
-  readonly type = 'CommandFailed';
-  readonly retryable = true;
+export class CommandFailedError extends adapterError('CommandFailed', true) {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
@@ -69,39 +71,22 @@ export class CommandFailedError extends AdapterError {
 }
 
 /** An operation did not finish before its deadline. */
-export class TimeoutError extends AdapterError {
-  readonly type = 'Timeout';
-  readonly retryable = true;
-}
+export class TimeoutError extends adapterError('Timeout', true) {}
 
 /** The action ran but reading the result back did not show the wanted state. */
-export class VerificationFailedError extends AdapterError {
-  readonly type = 'VerificationFailed';
-  readonly retryable = true;
-}
+export class VerificationFailedError extends adapterError('VerificationFailed', true) {}
 
 /** The HAProxy runtime API could not be reached or answered with an error. */
-export class HaproxyError extends AdapterError {
-  readonly type = 'HaproxyError';
-  readonly retryable = true;
-}
+export class HaproxyError extends adapterError('HaproxyError', true) {}
 
 /** A named target (HAProxy backend or server) does not exist. */
-export class TargetNotFoundError extends AdapterError {
-  readonly type = 'TargetNotFound';
-  readonly retryable = false;
-}
+export class TargetNotFoundError extends adapterError('TargetNotFound', false) {}
 
 /** A supervised service did not start, or did not become healthy in time. */
-export class ServiceStartFailedError extends AdapterError {
-  readonly type = 'ServiceStartFailed';
-  readonly retryable = true;
-}
+export class ServiceStartFailedError extends adapterError('ServiceStartFailed', true) {}
 
 /** A webhook receiver refused the request (4xx other than 408/429, or a redirect). */
-export class WebhookRejectedError extends AdapterError {
-  readonly type = 'WebhookRejected';
-  readonly retryable = false;
+export class WebhookRejectedError extends adapterError('WebhookRejected', false) {
   readonly status: number;
 
   constructor(message: string, status: number, options: AdapterErrorOptions = {}) {
@@ -111,9 +96,7 @@ export class WebhookRejectedError extends AdapterError {
 }
 
 /** A webhook receiver could not take the request now (5xx, 408, 429, connection error). */
-export class WebhookUnavailableError extends AdapterError {
-  readonly type = 'WebhookUnavailable';
-  readonly retryable = true;
+export class WebhookUnavailableError extends adapterError('WebhookUnavailable', true) {
   /** HTTP status, or null when no response arrived. */
   readonly status: number | null;
 

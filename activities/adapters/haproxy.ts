@@ -1,5 +1,5 @@
 import net from 'node:net';
-import path from 'node:path';
+import { isHaproxyName, parseHaproxySocket } from '../../schemas/adapter-inputs';
 import {
   HaproxyError,
   InvalidSpecError,
@@ -13,9 +13,6 @@ import {
 export const DEFAULT_HAPROXY_TIMEOUT_MS = 5000;
 /** How long a state change may take to read back as applied. @default 2000 */
 export const DEFAULT_VERIFY_TIMEOUT_MS = 2000;
-
-/** Backend and server names go into a line protocol, so only these are accepted. */
-export const HAPROXY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Administrative state as set through `set server ... state`. */
 export type AdminState = 'ready' | 'drain' | 'maint';
@@ -64,24 +61,17 @@ export type SetServerStateResult =
   | { dryRun: true; previous: AdminState; wouldChange: boolean; plan: string };
 
 function assertName(kind: string, value: string): void {
-  if (!HAPROXY_NAME.test(value)) {
+  if (!isHaproxyName(value)) {
     throw new InvalidSpecError(`invalid HAProxy ${kind} name ${JSON.stringify(value)}`);
   }
 }
 
 function connectOptions(socket: string): net.NetConnectOpts {
-  if (socket.startsWith('tcp://')) {
-    const url = new URL(socket);
-    const port = Number(url.port);
-    if (url.hostname === '' || !Number.isInteger(port) || port <= 0) {
-      throw new InvalidSpecError(`invalid HAProxy socket address ${JSON.stringify(socket)}`);
-    }
-    return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
-  }
-  if (!path.isAbsolute(socket)) {
+  const address = parseHaproxySocket(socket);
+  if (address === undefined) {
     throw new InvalidSpecError(`HAProxy socket must be an absolute path or tcp://host:port, got ${JSON.stringify(socket)}`);
   }
-  return { path: socket };
+  return address;
 }
 
 /**

@@ -6,14 +6,13 @@ import {
   WebhookRejectedError,
   WebhookUnavailableError,
 } from './errors';
-import { redactSecrets, resolveSecrets } from './secrets';
-import type { SecretRef, SecretSource } from './secrets';
+import { isSettableHeader, isSingleLine, webhookUrlProblem } from '../../schemas/adapter-inputs';
+import type { SecretRef } from '../../schemas/secret-ref';
+import { redactSecrets, resolveSecrets, type SecretSource } from './secrets';
 
 /** How much of a response body is kept for results and error messages. @default 16384 */
 export const WEBHOOK_RESPONSE_LIMIT_BYTES = 16 * 1024;
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const RESERVED_HEADERS = new Set(['content-length', 'content-type', 'host', 'idempotency-key', 'transfer-encoding', 'connection']);
 /** 4xx answers that mean "not now" rather than "never". */
 const RETRYABLE_4XX = new Set([408, 429]);
 
@@ -40,28 +39,21 @@ export type PostWebhookResult =
   | { dryRun: true; plan: string };
 
 function validate(input: PostWebhookInput): { url: URL; payload: string } {
-  let url: URL;
-  try {
-    url = new URL(input.url);
-  } catch (cause) {
-    throw new InvalidSpecError(`invalid webhook url ${JSON.stringify(input.url)}`, { cause });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidSpecError('webhook url must be http or https');
-  if (url.username !== '' || url.password !== '') {
-    throw new InvalidSpecError('webhook url must not carry credentials; use secretHeaders');
-  }
+  const urlProblem = webhookUrlProblem(input.url);
+  if (urlProblem !== undefined) throw new InvalidSpecError(`webhook url ${urlProblem}`);
+  const url = new URL(input.url);
   if (!/^[\x21-\x7e]{1,255}$/.test(input.idempotencyKey)) {
     throw new InvalidSpecError('idempotencyKey must be 1-255 printable ASCII characters');
   }
   if (!Number.isInteger(input.timeoutMs) || input.timeoutMs <= 0) throw new InvalidSpecError('timeoutMs must be a positive integer');
   const names = [...Object.keys(input.headers ?? {}), ...Object.keys(input.secretHeaders ?? {})];
   for (const name of names) {
-    if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name.toLowerCase())) {
+    if (!isSettableHeader(name)) {
       throw new InvalidSpecError(`header ${JSON.stringify(name)} is invalid or reserved`);
     }
   }
   for (const value of Object.values(input.headers ?? {})) {
-    if (/[\0\r\n]/.test(value)) throw new InvalidSpecError('header values must be a single line');
+    if (!isSingleLine(value)) throw new InvalidSpecError('header values must be a single line');
   }
   const payload = JSON.stringify(input.body);
   if (payload === undefined) throw new InvalidSpecError('webhook body is not JSON-serialisable');
@@ -78,7 +70,7 @@ export async function postWebhook(input: PostWebhookInput, deps: WebhookDeps = {
   const { url, payload } = validate(input);
   const secretValues = await resolveSecrets(input.secretHeaders ?? {}, deps.secretSource ?? { env: {} });
   const secrets = Object.values(secretValues);
-  if (secrets.some((v) => /[\0\r\n]/.test(v))) throw new InvalidSpecError('secret header values must be a single line');
+  if (secrets.some((v) => !isSingleLine(v))) throw new InvalidSpecError('secret header values must be a single line');
   const target = `${url.origin}${url.pathname}`;
 
   if (input.dryRun) {

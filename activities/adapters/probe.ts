@@ -2,67 +2,18 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { z } from 'zod';
+import {
+  ProbeSpec,
+  type CommandProbeSpec,
+  type ExpectStatus,
+  type HttpProbeSpec,
+  type TcpProbeSpec,
+} from '../../schemas/probe-spec';
 import { runCommand } from './command';
 import { InvalidSpecError, isAdapterError } from './errors';
 
 /** How much of an HTTP body is read for `bodyMatch`. @default 65536 */
 export const PROBE_BODY_LIMIT_BYTES = 64 * 1024;
-
-const Timeout = z.number().int().positive();
-
-/** Expected HTTP status: one code, a list of codes, or an inclusive range. */
-export const ExpectStatus = z.union([
-  z.number().int().min(100).max(599),
-  z.array(z.number().int().min(100).max(599)).min(1),
-  z.object({ min: z.number().int().min(100).max(599), max: z.number().int().min(100).max(599) }).strict(),
-]);
-export type ExpectStatus = z.infer<typeof ExpectStatus>;
-
-const RegexSource = z.string().refine((source) => {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be a valid regular expression');
-
-/** An HTTP(S) request whose status (default 200-399), body and latency are checked. */
-export const HttpProbeSpec = z
-  .object({
-    kind: z.literal('http'),
-    url: z.url({ protocol: /^https?$/ }),
-    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS']).optional(),
-    expectStatus: ExpectStatus.optional(),
-    bodyMatch: RegexSource.optional(),
-    maxLatencyMs: Timeout.optional(),
-    timeoutMs: Timeout,
-  })
-  .strict();
-
-/** A TCP connect. Note a stopped process still completes the handshake in the kernel. */
-export const TcpProbeSpec = z
-  .object({
-    kind: z.literal('tcp'),
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535),
-    timeoutMs: Timeout,
-  })
-  .strict();
-
-/** A program run without a shell; healthy when it exits with the expected code (default 0). */
-export const CommandProbeSpec = z
-  .object({
-    kind: z.literal('command'),
-    argv: z.array(z.string()).min(1),
-    expectExitCode: z.number().int().min(0).max(255).optional(),
-    timeoutMs: Timeout,
-  })
-  .strict();
-
-/** Any health check a runbook or a supervised service can declare. */
-export const ProbeSpec = z.discriminatedUnion('kind', [HttpProbeSpec, TcpProbeSpec, CommandProbeSpec]);
-export type ProbeSpec = z.infer<typeof ProbeSpec>;
 
 /** Outcome of one probe. `detail` says why it failed, or what was seen. */
 export interface ProbeResult {
@@ -106,7 +57,7 @@ function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
 
-function probeHttp(spec: z.infer<typeof HttpProbeSpec>): Promise<ProbeResult> {
+function probeHttp(spec: HttpProbeSpec): Promise<ProbeResult> {
   const started = performance.now();
   const url = new URL(spec.url);
   const client = url.protocol === 'https:' ? https : http;
@@ -155,7 +106,7 @@ function probeHttp(spec: z.infer<typeof HttpProbeSpec>): Promise<ProbeResult> {
   });
 }
 
-function probeTcp(spec: z.infer<typeof TcpProbeSpec>): Promise<ProbeResult> {
+function probeTcp(spec: TcpProbeSpec): Promise<ProbeResult> {
   const started = performance.now();
   return new Promise<ProbeResult>((resolve) => {
     const socket = net.connect({ host: spec.host, port: spec.port });
@@ -170,7 +121,7 @@ function probeTcp(spec: z.infer<typeof TcpProbeSpec>): Promise<ProbeResult> {
   });
 }
 
-async function probeCommand(spec: z.infer<typeof CommandProbeSpec>, options: ProbeOptions): Promise<ProbeResult> {
+async function probeCommand(spec: CommandProbeSpec, options: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now();
   const argv0 = spec.argv[0] as string;
   const expected = spec.expectExitCode ?? 0;

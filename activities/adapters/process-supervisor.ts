@@ -3,10 +3,11 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_PATH } from './command';
+import { ServiceSpec } from '../../schemas/service-spec';
 import { InvalidSpecError, ServiceStartFailedError, TimeoutError } from './errors';
-import { probe, ProbeSpec } from './probe';
-import type { ProbeResult } from './probe';
+import { probe, type ProbeResult } from './probe';
+import { signalProcessGroup } from './process-group';
+import { DEFAULT_PATH } from './process-runner';
 
 /** How long startService waits for the service to be healthy. @default 15000 */
 export const DEFAULT_START_TIMEOUT_MS = 15_000;
@@ -17,26 +18,6 @@ const POLL_MS = 100;
 const TICKS_PER_SECOND = 100;
 /** Slack when comparing a process's start time with its pidfile's mtime (btime has 1 s resolution). */
 const START_TIME_SLACK_MS = 2000;
-
-const absolute = z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path');
-
-/**
- * A long-running program on a bare host, tracked by a pidfile. It runs in its
- * own session (process group), with stdout and stderr appended to `logFile`
- * and only the environment given here (PATH defaults to DEFAULT_PATH).
- */
-export const ServiceSpec = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/),
-    argv: z.array(z.string()).min(1),
-    cwd: absolute.optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    pidFile: absolute,
-    logFile: absolute,
-    health: ProbeSpec.optional(),
-  })
-  .strict();
-export type ServiceSpec = z.infer<typeof ServiceSpec>;
 
 /** What serviceStatus sees. */
 export interface ServiceStatus {
@@ -158,17 +139,7 @@ export async function serviceStatus(input: ServiceSpec): Promise<ServiceStatus> 
   };
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Already gone.
-    }
-  }
-}
+const signalGroup = (pid: number, signal: NodeJS.Signals): void => signalProcessGroup(pid, signal, { orProcess: true });
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { runProcess, tailForMessage } from './command';
+import { isRsyncPath } from '../../schemas/adapter-inputs';
 import { CommandFailedError, InvalidSpecError, TimeoutError, VerificationFailedError } from './errors';
+import { runProcess, tailForMessage } from './process-runner';
 
 /** @default '/usr/bin/rsync' */
 export const DEFAULT_RSYNC_PATH = '/usr/bin/rsync';
@@ -65,7 +66,7 @@ const ITEMIZED = /^(?:[<>ch.*][fdLDS]\S{9,}\s|\*deleting\s)/;
 const PROGRESS = /^\s*(\d+)\s+(\d+)%/;
 
 function assertPath(label: string, value: string): void {
-  if (!path.isAbsolute(value) || value.startsWith('-') || /[\0\r\n]/.test(value)) {
+  if (!isRsyncPath(value)) {
     throw new InvalidSpecError(`${label} must be an absolute local path, got ${JSON.stringify(value)}`);
   }
 }

@@ -1,20 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
+import { SecretRef } from '../../schemas/secret-ref';
 import { InvalidSpecError, SecretUnavailableError } from './errors';
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
- * Where a secret lives: an environment variable of the worker process, or a
- * file (absolute path) whose content, minus one trailing newline, is the value.
- * Runbooks hold references only; values are read at the moment of use.
- */
-export const SecretRef = z.union([
-  z.object({ env: z.string().regex(ENV_NAME, 'must be an environment variable name') }).strict(),
-  z.object({ file: z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path') }).strict(),
-]);
-export type SecretRef = z.infer<typeof SecretRef>;
 
 /**
  * What `{ env }` references are read from. Passed in (normally the worker's

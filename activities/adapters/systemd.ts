@@ -1,5 +1,6 @@
-import { runProcess, tailForMessage } from './command';
+import { SYSTEMD_UNIT } from '../../schemas/adapter-inputs';
 import { CommandFailedError, InvalidSpecError, TimeoutError, VerificationFailedError } from './errors';
+import { runProcess, tailForMessage } from './process-runner';
 
 /** @default '/usr/bin/systemctl' */
 export const DEFAULT_SYSTEMCTL_PATH = '/usr/bin/systemctl';
@@ -7,9 +8,6 @@ export const DEFAULT_SYSTEMCTL_PATH = '/usr/bin/systemctl';
 export const DEFAULT_SYSTEMCTL_TIMEOUT_MS = 60_000;
 /** How long the unit may take to reach the wanted state after the action. @default 10000 */
 export const DEFAULT_SYSTEMD_VERIFY_TIMEOUT_MS = 10_000;
-
-/** Unit names systemd accepts (with or without a type suffix), never starting with '-'. */
-export const SYSTEMD_UNIT = /^[A-Za-z0-9_:][A-Za-z0-9_:.@\\-]{0,255}$/;
 
 /** A lifecycle action on one unit. */
 export type SystemctlAction = 'start' | 'stop' | 'restart';

@@ -8,7 +8,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { startNatsServer } from '../../stack/nats-server';
 import { freePorts } from '../../stack/ports';
-import { action, harness, rejectsWith, request, testDeps, waitFor } from '../fixtures/activities/harness';
+import { action, harness, rejectsWith, request, resolved, testDeps, waitFor } from '../fixtures/activities/harness';
 import { startReceiver } from '../fixtures/activities/http-receiver';
 import type { Receiver } from '../fixtures/activities/http-receiver';
 
@@ -119,7 +119,8 @@ describe('notify through a real NATS server', () => {
 
   test('a wildcard subject is refused as InvalidSpec', async () => {
     const h = harness(testDeps({ nats: nc }));
-    await rejectsWith(h.runAction(request(action({ kind: 'notify', nats: { subject: 'incidents.*' }, message: 'm' }))), 'InvalidSpec', true);
+    const templated = action({ kind: 'notify', nats: { subject: '{{ params.subject }}' }, message: 'm' });
+    await rejectsWith(h.runAction(request(resolved(templated, ['nats', 'subject'], 'incidents.*'))), 'InvalidSpec', true);
   });
 
   test('a closed connection fails retryably with NatsUnavailable', async () => {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { action, harness, rejectsWith, request } from '../fixtures/activities/harness';
+import { action, harness, rejectsWith, request, resolved } from '../fixtures/activities/harness';
 
 describe('sync_data with real rsync directories', () => {
   let dir: string;
@@ -58,7 +58,7 @@ describe('sync_data with real rsync directories', () => {
 
   test('a relative path is a non-retryable InvalidSpec', async () => {
     await rejectsWith(
-      h.runAction(request(action({ kind: 'sync_data', rsync: { source: 'primary/', destination: `${dst}/` } }))),
+      h.runAction(request(resolved(action({ kind: 'sync_data', rsync: { source: '{{ params.src }}', destination: `${dst}/` } }), ['rsync', 'source'], 'primary/'))),
       'InvalidSpec',
       true,
     );

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { action, harness, rejectsWith, request, testDeps } from '../fixtures/activities/harness';
+import { action, harness, rejectsWith, request, resolved, testDeps } from '../fixtures/activities/harness';
 import type { Harness } from '../fixtures/activities/harness';
 
 // There is no systemd on the test machines, so a stand-in `systemctl` logs
@@ -74,6 +74,6 @@ describe('service actions through systemd (stand-in systemctl)', () => {
   });
 
   test('a unit name that could be read as an option is a non-retryable InvalidSpec', async () => {
-    await rejectsWith(h.runAction(request(unit('start_service', '--all'))), 'InvalidSpec', true);
+    await rejectsWith(h.runAction(request(resolved(unit('start_service', '{{ params.unit }}'), ['systemd', 'unit'], '--all'))), 'InvalidSpec', true);
   });
 });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { action, harness, memoryLogger, rejectsWith, request, testDeps } from '../fixtures/activities/harness';
+import { action, harness, memoryLogger, rejectsWith, request, resolved, testDeps } from '../fixtures/activities/harness';
 import { startReceiver } from '../fixtures/activities/http-receiver';
 import type { Receiver } from '../fixtures/activities/http-receiver';
 
@@ -80,7 +80,8 @@ describe('runAction error mapping', () => {
 
   test('an isolation through a malformed HAProxy socket path is a non-retryable InvalidSpec', async () => {
     const h = harness();
-    const isolate = action({ kind: 'isolate', haproxy: { socket: 'relative.sock', backend: 'be', server: 's1' } });
+    const templated = action({ kind: 'isolate', haproxy: { socket: '{{ params.socket }}', backend: 'be', server: 's1' } });
+    const isolate = resolved(templated, ['haproxy', 'socket'], 'relative.sock');
     await rejectsWith(h.runAction(request(isolate)), 'InvalidSpec', true);
   });
 
@@ -128,7 +129,7 @@ describe('runAction error mapping', () => {
   test('a webhook method other than POST is refused as InvalidSpec before anything is sent', async () => {
     const h = harness();
     const before = receiver.requests.length;
-    const put = action({ kind: 'notify', webhook: { url: receiver.url, method: 'PUT' }, message: 'm' });
+    const put = resolved(action({ kind: 'notify', webhook: { url: receiver.url }, message: 'm' }), ['webhook', 'method'], 'PUT');
     await rejectsWith(h.runAction(request(put)), 'InvalidSpec', true);
     assert.equal(receiver.requests.length, before);
   });

@@ -35,7 +35,7 @@ describe('services file', () => {
   test('each problem is reported as file:line: field: message', async () => {
     const file = path.join(FIXTURES, 'services-invalid.yaml');
     const lines = (await loadError(file)).split('\n').slice(1);
-    assert.ok(lines.includes(`${file}:3: good-name.argv: Invalid input: expected array, received string`), lines.join('\n'));
+    assert.ok(lines.includes(`${file}:3: good-name.argv: argv must be a list; shell strings are not allowed`), lines.join('\n'));
     assert.ok(lines.includes(`${file}:10: other.pidfile: unknown field`), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith(`${file}:15: probe.health`)), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith(`${file}:18: bad name!:`)), lines.join('\n'));

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlertmanagerPayload } from '../../intake/alertmanager';
+import { AlertmanagerMapping, DEFAULT_ALERTMANAGER_MAPPING, type AlertmanagerPayload } from '../../schemas/alertmanager';
 import {
   MAX_ALERTMANAGER_BODY_BYTES,
   alertsToFaultEvents,
@@ -9,7 +9,6 @@ import {
   toFaultKind,
   toSafeId,
 } from '../../intake/alertmanager';
-import { AlertmanagerMapping, DEFAULT_ALERTMANAGER_MAPPING } from '../../schemas/alertmanager-mapping';
 import { FaultEvent, MAX_LABEL_VALUE_LENGTH } from '../../schemas/fault-event';
 import { SafeId } from '../../schemas/identifiers';
 

@@ -47,6 +47,9 @@ params:
   dir: /var/tmp
 `;
 
+/** HEADER with an allow-list for the programs the command examples run. */
+const COMMANDS_HEADER = HEADER.replace('params:', 'settings:\n  allowed_executables: [ls, echo, date, mktemp, rm]\nparams:');
+
 describe('loading runbooks', () => {
   test('the shipped runbooks load cleanly from the runbooks directory', async () => {
     const result = await loadRunbookDir(join(ROOT, 'runbooks'));
@@ -136,7 +139,7 @@ describe('loading runbooks', () => {
   });
 
   test('an unknown template reference is reported at the string that uses it', () => {
-    const text = `${HEADER}steps:\n  - id: a\n    action:\n      kind: command\n      argv: [ls, "{{ params.missing }}"]\n`;
+    const text = `${COMMANDS_HEADER}steps:\n  - id: a\n    action:\n      kind: command\n      argv: [ls, "{{ params.missing }}"]\n`;
     const error = onlyError(loadRunbookText(text, 'ref.yaml'));
     assert.equal(error.path, 'steps[0].action.argv[1]');
     assert.equal(error.line, lineOf(text, 'argv:'));
@@ -144,19 +147,19 @@ describe('loading runbooks', () => {
   });
 
   test('a fault field that does not exist and an unknown root are both rejected', () => {
-    const text = `${HEADER}steps:\n  - id: a\n    action:\n      kind: command\n      argv: [echo, "{{ fault.taget }}", "{{ env.HOME }}"]\n`;
+    const text = `${COMMANDS_HEADER}steps:\n  - id: a\n    action:\n      kind: command\n      argv: [echo, "{{ fault.taget }}", "{{ env.HOME }}"]\n`;
     const errors = errorsOf(loadRunbookText(text, 'ref.yaml'));
     assert.equal(errors.length, 2);
     assert.match(errors[0]?.message ?? '', /fault\.taget/);
   });
 
   test('an expression inside a template is rejected', () => {
-    const text = `${HEADER}steps:\n  - id: a\n    action:\n      kind: command\n      argv: [echo, "{{ fault.target | upper }}"]\n`;
+    const text = `${COMMANDS_HEADER}steps:\n  - id: a\n    action:\n      kind: command\n      argv: [echo, "{{ fault.target | upper }}"]\n`;
     assert.match(onlyError(loadRunbookText(text, 'expr.yaml')).message, /is not a reference/);
   });
 
   test('a reference to a later step is a forward reference error', () => {
-    const text = `${HEADER}steps:
+    const text = `${COMMANDS_HEADER}steps:
   - id: first
     action:
       kind: command
@@ -172,7 +175,7 @@ describe('loading runbooks', () => {
   });
 
   test('a when condition may read earlier steps but not later ones', () => {
-    const text = `${HEADER}steps:
+    const text = `${COMMANDS_HEADER}steps:
   - id: first
     action: {kind: command, argv: [date]}
   - id: second
@@ -190,7 +193,7 @@ describe('loading runbooks', () => {
   });
 
   test("a compensation may read its own step's output", () => {
-    const text = `${HEADER}steps:
+    const text = `${COMMANDS_HEADER}steps:
   - id: first
     action: {kind: command, argv: [mktemp]}
     compensate: {kind: command, argv: [rm, "{{ steps.first.output.stdout }}"]}
@@ -202,6 +205,13 @@ describe('loading runbooks', () => {
   test('templates inside params are rejected, since params are constants', () => {
     const text = HEADER.replace('dir: /var/tmp', 'dir: "/var/{{ fault.target }}"') + 'steps:\n  - id: a\n    action: {kind: wait, duration: 1s}\n';
     assert.equal(onlyError(loadRunbookText(text, 'params.yaml')).path, 'params.dir');
+  });
+
+  test('a command in a runbook without allowed_executables is rejected: the runner would refuse it', () => {
+    const text = `${HEADER}steps:\n  - id: a\n    action: {kind: command, argv: [date]}\n`;
+    const error = onlyError(loadRunbookText(text, 'no-allow.yaml'));
+    assert.equal(error.path, 'steps[0].action.argv[0]');
+    assert.match(error.message, /settings\.allowed_executables/);
   });
 
   test('allowed_executables limits argv[0] of every command', () => {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { InvalidSpecError, NotAllowedError } from '../../../activities/adapters/errors';
 import { probe } from '../../../activities/adapters/probe';
-import type { ProbeSpec } from '../../../activities/adapters/probe';
+import type { ProbeSpec } from '../../../schemas/probe-spec';
 import { freePort } from '../../helpers/haproxy-fixture';
 
 async function listen(server: net.Server): Promise<number> {

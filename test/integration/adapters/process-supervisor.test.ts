@@ -11,7 +11,7 @@ import {
   startService,
   stopService,
 } from '../../../activities/adapters/process-supervisor';
-import type { ServiceSpec } from '../../../activities/adapters/process-supervisor';
+import type { ServiceSpec } from '../../../schemas/service-spec';
 import { freePort } from '../../helpers/haproxy-fixture';
 
 const SERVER_SOURCE = `

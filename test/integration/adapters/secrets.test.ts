@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InvalidSpecError, SecretUnavailableError } from '../../../activities/adapters/errors';
-import type { SecretRef } from '../../../activities/adapters/secrets';
+import type { SecretRef } from '../../../schemas/secret-ref';
 import { redactSecrets, resolveSecret, resolveSecrets } from '../../../activities/adapters/secrets';
 
 describe('secret references', () => {
