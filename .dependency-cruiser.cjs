@@ -21,6 +21,7 @@ const CLASSIFIED = [
   'schemas',
   'engine',
   'observability',
+  'platform',
   'workflows',
   'activities',
   'config',
@@ -60,6 +61,7 @@ function layer(name, from, may, comment) {
 const SCHEMAS = dir('schemas');
 const ENGINE = dir('engine');
 const OBSERVABILITY = dir('observability');
+const PLATFORM = dir('platform');
 const CONFIG = dir('config');
 const ADAPTERS = dir('activities/adapters');
 const ACTIVITIES = dir('activities');
@@ -72,7 +74,7 @@ const WORKFLOWS = dir('workflows');
 const WORKFLOW_MESSAGES = '^workflows/messages\\.ts$';
 
 /** Lower layers every edge and process may build on. */
-const BASE = [SCHEMAS, ENGINE, CONFIG, OBSERVABILITY];
+const BASE = [SCHEMAS, ENGINE, CONFIG, OBSERVABILITY, PLATFORM];
 
 /** @type {import('dependency-cruiser').IForbiddenRuleType[]} */
 const forbidden = [
@@ -101,6 +103,8 @@ const forbidden = [
     'schemas/ holds the zod schemas and shared shapes every layer reads; it imports nothing of ours, so any layer may import it.'),
   layer('layer-engine', { path: ENGINE }, [SCHEMAS],
     'engine/ (runbook loading, routing, templates, conditions) builds on schemas/ only; workflows run parts of it.'),
+  layer('layer-platform', { path: PLATFORM }, [],
+    'platform/ is operating-system plumbing with no product knowledge (signalling process groups); it imports nothing of ours, so adapters and the stack share it.'),
   layer('layer-observability', { path: OBSERVABILITY }, [SCHEMAS],
     'observability/ (logger, metrics, health endpoint) is used by every process, so it may import only schemas/.'),
   layer('layer-workflows', { path: WORKFLOWS }, [SCHEMAS, ENGINE, ACTIVITIES],
@@ -112,7 +116,7 @@ const forbidden = [
     from: { path: WORKFLOWS },
     to: { path: ACTIVITIES, dependencyTypesNot: ['type-only', 'type-import'] },
   },
-  layer('layer-adapters', { path: ADAPTERS }, [SCHEMAS, ENGINE, OBSERVABILITY],
+  layer('layer-adapters', { path: ADAPTERS }, [SCHEMAS, ENGINE, OBSERVABILITY, PLATFORM],
     'activities/adapters/ talks to the world (HAProxy, rsync, supervisor, probes, webhooks); it never imports workflows/ nor the activities built on top of it.'),
   layer('layer-config', { path: CONFIG }, [SCHEMAS, ENGINE, OBSERVABILITY],
     'config/ is parsed once per process by every process; the shapes it parses live in schemas/, so it never reaches up into intake/, activities/ or the processes.'),

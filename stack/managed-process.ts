@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { signalProcessGroup } from '../activities/adapters/process-group';
+import { signalProcessGroup } from '../platform/process-group';
 
 /** Options for a process the stack owns. */
 export interface ManagedProcessOptions {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { CommandFailedError, InvalidSpecError } from './errors';
-import { signalProcessGroup } from './process-group';
+import { signalProcessGroup } from '../../platform/process-group';
 import { redactSecrets } from './secrets';
 
 /*

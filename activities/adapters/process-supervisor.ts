@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ServiceSpec } from '../../schemas/service-spec';
 import { InvalidSpecError, ServiceStartFailedError, TimeoutError } from './errors';
 import { probe, type ProbeResult } from './probe';
-import { signalProcessGroup } from './process-group';
+import { signalProcessGroup } from '../../platform/process-group';
 import { DEFAULT_PATH } from './process-runner';
 
 /** How long startService waits for the service to be healthy. @default 15000 */

@@ -64,6 +64,7 @@ const PLANTS: Plant[] = [
   { what: 'a lone module in a folder that is in no layer', rule: 'not-in-a-layer-orphan', from: 'helpers/alone.ts', to: 'helpers/alone.ts', source: `export const alone = 1;\n` },
   { what: 'schemas importing engine', rule: 'layer-schemas', from: 'schemas/runbook.ts', to: 'engine/route.ts', source: `import { route } from '../engine/route';\nexport const r = route;\n` },
   { what: 'engine importing config', rule: 'layer-engine', from: 'engine/load.ts', to: 'config/config.ts', source: `import { config } from '../config/config';\nexport const c = config;\n` },
+  { what: 'platform importing observability', rule: 'layer-platform', from: 'platform/process-group.ts', to: 'observability/logger.ts', source: `import { log } from '../observability/logger';\nexport const l = log;\n` },
   { what: 'observability importing config', rule: 'layer-observability', from: 'observability/metrics.ts', to: 'config/config.ts', source: `import { config } from '../config/config';\nexport const m = config;\n` },
   { what: 'workflows importing a type from audit', rule: 'layer-workflows', from: 'workflows/audit-types.ts', to: 'audit/record.ts', source: `import type { record } from '../audit/record';\nexport type R = typeof record;\n` },
   { what: 'workflows importing observability', rule: 'layer-workflows', from: 'workflows/log.ts', to: 'observability/logger.ts', source: `import { log } from '../observability/logger';\nexport const l = log;\n` },
