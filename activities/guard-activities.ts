@@ -1,11 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { KV } from 'nats';
 import { acquireIsolation, guardIdFor, releaseIsolation, serviceGuard, type LeaseDecision, type LeaseRequest } from '../workflows/service-guard';
+import { PAUSE_KEY } from '../schemas/control-bucket';
 import type { PauseState } from './types';
-
-/** Bucket and key of the global pause switch. */
-export const CONTROL_BUCKET = 'runbook_control';
-export const PAUSE_KEY = 'paused';
 
 /** What the guard activities need. */
 export interface GuardDeps {

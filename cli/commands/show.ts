@@ -1,5 +1,5 @@
 import type { IncidentState, StepRecord } from '../../workflows/incident-state';
-import { readIncidentState } from '../../audit/read-state';
+import { readIncidentState } from '../../incidents/read-incident';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
 
