@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import type { RegisteredService } from '../../config/services';
 import { action, harness, rejectsWith, request, testDeps } from '../fixtures/activities/harness';
 import type { Harness } from '../fixtures/activities/harness';
-import { freePort } from '../helpers/haproxy-fixture';
+import { freePort } from '../../stack/ports';
+import { alive } from '../helpers/processes';
 
 const SERVER_SOURCE = `
 const http = require('node:http');
@@ -14,15 +15,6 @@ http.createServer((req, res) => res.end(req.url === '/health' ? 'healthy ' + pro
   .listen(Number(process.argv[2]), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
 `;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('service actions through the supervisor registry with a real node http server', () => {
   let dir: string;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { auditMessageId, AUDIT_UNAVAILABLE, createAuditEventActivities } from '../../activities/audit-events';
 import { AuditRecord } from '../../audit/audit-record';
 import { AUDIT_STREAM, auditSubject, readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
@@ -13,26 +12,22 @@ import { freePort } from '../../stack/ports';
 import { waitFor } from '../../stack/wait-for';
 import { approve } from '../../workflows/messages';
 import { runCli } from '../helpers/cli';
-import { runbookFrom, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { runbookFrom, sideEffect, testFault, type EngineHarness } from '../helpers/engine';
+import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
+import type { TestStack } from '../helpers/stack';
 
 const node = JSON.stringify(process.execPath);
+let t: EngineStack | undefined;
 let stack: TestStack;
 let h: EngineHarness;
 let nc: NatsConnection;
 
 before(async () => {
-  stack = await startTestStack();
-  h = await startEngineHarness(stack);
-  nc = await connect({ servers: stack.config.natsUrl });
+  t = await startEngineStack();
+  ({ stack, h, nc } = t);
 });
 
-after(async () => {
-  await nc?.close();
-  await h?.close();
-  if (h) rmSync(h.scratch, { recursive: true, force: true });
-  await stack?.stop();
-});
+after(() => t?.close());
 
 /** Lifecycle events of one incident on the stream, oldest first. */
 async function lifecycleOf(id: string): Promise<AuditEvent[]> {

@@ -1,57 +1,33 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { tokenAuthenticator } from '../../api/auth';
-import { startApiServer } from '../../api/server';
 import Ajv2020 from 'ajv/dist/2020';
 import { AuditRecord } from '../../audit/audit-record';
-import { createToken } from '../../config/tokens';
-import { closeHttpServer } from '../../observability/http-server';
-import { createLogger } from '../../observability/logger';
 import { freePort } from '../../stack/ports';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import { decide, faultObserved } from '../../workflows/messages';
 import { runCli } from '../helpers/cli';
-import { runbookFrom, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { runbookFrom, sideEffect, testFault, type EngineHarness } from '../helpers/engine';
+import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
+import type { TestStack } from '../helpers/stack';
 
 const node = JSON.stringify(process.execPath);
-const dir = mkdtempSync(join(tmpdir(), 'audit-'));
-const tokens: Record<string, string> = {};
+let t: EngineStack | undefined;
 let stack: TestStack;
 let h: EngineHarness;
-let api: Server;
-let apiUrl: string;
+let dir: string;
 
 before(async () => {
-  const rosterFile = join(dir, 'roster.yaml');
-  const tokensFile = join(dir, 'tokens.yaml');
-  writeFileSync(rosterFile, 'groups:\n  oncall: { members: [alice] }\n');
-  for (const who of ['alice', 'mallory']) tokens[who] = await createToken(tokensFile, who);
-  stack = await startTestStack({ overrides: { rosterFile, tokensFile } });
-  h = await startEngineHarness(stack);
-  const port = await freePort();
-  api = await startApiServer({ client: h.client, auth: tokenAuthenticator(tokensFile), logger: createLogger('test-api', 'warn'), port });
-  apiUrl = `http://127.0.0.1:${port}`;
+  t = await startEngineStack({ roster: 'groups:\n  oncall: { members: [alice] }\n', users: ['alice', 'mallory'] });
+  ({ stack, h, dir } = t);
 });
 
-after(async () => {
-  if (api) await closeHttpServer(api);
-  await h?.close();
-  await stack?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => t?.close());
 
 async function post(id: string, who: string, body: object): Promise<number> {
-  const res = await fetch(`${apiUrl}/incidents/${encodeURIComponent(id)}/decisions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${tokens[who] ?? ''}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const res = await (t as EngineStack).postDecision(id, who, body);
   await res.body?.cancel();
   return res.status;
 }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +11,9 @@ import {
   stopService,
 } from '../../../activities/adapters/process-supervisor';
 import type { ServiceSpec } from '../../../activities/adapters/process-supervisor';
-import { freePort } from '../../helpers/haproxy-fixture';
+import { waitFor } from '../../fixtures/activities/harness';
+import { freePort } from '../../../stack/ports';
+import { httpGet } from '../../helpers/processes';
 
 const SERVER_SOURCE = `
 const http = require('node:http');
@@ -36,29 +37,6 @@ async function processesMentioning(marker: string): Promise<number[]> {
     }
   }
   return pids;
-}
-
-function httpGet(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, agent: false, timeout: 3000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      })
-      .on('error', reject);
-  });
-}
-
-/** Polls `read` until `done` holds for its value, or fails after `timeoutMs`. */
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`condition not met within ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function exists(file: string): Promise<boolean> {
