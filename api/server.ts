@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { fullIncidentId } from '../incidents/incident-ref';
 import { listIncidents } from '../incidents/list-incidents';
 import { incidentsQuery, InvalidFilterError, sinceToIso } from '../incidents/query';
 import { readIncidentState } from '../incidents/read-incident';
@@ -37,11 +38,10 @@ function parseIncidentPath(pathname: string): { incidentId: string; decisions: b
   if (decisions) rest = rest.slice(0, -'/decisions'.length);
   let id: string;
   try {
-    id = decodeURIComponent(rest);
+    id = fullIncidentId(decodeURIComponent(rest));
   } catch {
     return undefined;
   }
-  if (!id.startsWith('incident/')) id = `incident/${id}`;
   return /^incident\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(id) ? { incidentId: id, decisions } : undefined;
 }
 

@@ -52,6 +52,25 @@ export function runbookFrom(yaml: string): RunbookSnapshot {
   return snapshotOf(loaded);
 }
 
+/**
+ * The audited path's opening steps, as runbook YAML under `steps:`: confirm
+ * against a dead port, isolate behind an `oncall` approval with a secret in
+ * its env, then a command that fails once and succeeds on its second try
+ * (undone by `undo-flaky` if asked).
+ */
+export function auditedPathSteps(log: string, deadPort: number, opts: { compensateFlaky?: boolean } = {}): string {
+  const compensate = opts.compensateFlaky ? `    compensate: { kind: command, argv: ${sideEffect(log, 'undo-flaky')} }\n` : '';
+  return `  - id: confirm
+    action: { kind: confirm, target: { tcp: { host: 127.0.0.1, port: ${deadPort} } }, timeout: 500ms, samples: 2, interval: 100ms, quorum: 2 }
+  - id: isolate
+    action: { kind: isolate, command: { argv: ${sideEffect(log, 'isolate')}, env: { API_TOKEN: hunter2, MODE: drain } } }
+    approval: { approvers: [oncall], timeout: 1m, on_timeout: reject }
+  - id: flaky
+    action: { kind: command, argv: ${sideEffect(log, 'flaky', '--fail-until', '2')} }
+    retry: { max_attempts: 3, initial_interval: 100ms, max_interval: 100ms }
+${compensate}`;
+}
+
 /** A fault for tests. */
 export function testFault(service: string, target: string, kind = 'node_down'): FaultEvent {
   return {

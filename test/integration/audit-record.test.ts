@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import { decide, faultObserved } from '../../workflows/messages';
 import { runCli } from '../helpers/cli';
-import { runbookFrom, sideEffect, testFault, type EngineHarness } from '../helpers/engine';
+import { auditedPathSteps, runbookFrom, sideEffect, testFault, type EngineHarness } from '../helpers/engine';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
 import type { TestStack } from '../helpers/stack';
 
@@ -42,16 +42,7 @@ version: 3
 match: { kinds: [node_down] }
 settings: { allowed_executables: [${node}] }
 steps:
-  - id: confirm
-    action: { kind: confirm, target: { tcp: { host: 127.0.0.1, port: ${deadPort} } }, timeout: 500ms, samples: 2, interval: 100ms, quorum: 2 }
-  - id: isolate
-    action: { kind: isolate, command: { argv: ${sideEffect(log, 'isolate')}, env: { API_TOKEN: hunter2, MODE: drain } } }
-    approval: { approvers: [oncall], timeout: 1m, on_timeout: reject }
-  - id: flaky
-    action: { kind: command, argv: ${sideEffect(log, 'flaky', '--fail-until', '2')} }
-    retry: { max_attempts: 3, initial_interval: 100ms, max_interval: 100ms }
-    compensate: { kind: command, argv: ${sideEffect(log, 'undo-flaky')} }
-  - id: fix
+${auditedPathSteps(log, deadPort, { compensateFlaky: true })}  - id: fix
     action: { kind: command, argv: ${sideEffect(log, 'fix', '--until-file', gate)} }
     retry: { max_attempts: 2, initial_interval: 100ms, non_retryable: [CommandFailed] }
   - id: restore

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { fullIncidentId } from '../../incidents/incident-ref';
 import { incidentsQuery, InvalidFilterError, sinceToIso } from '../../incidents/query';
 
 describe('incident filters', () => {
@@ -28,5 +29,12 @@ describe('incident filters', () => {
     for (const [filter, value] of [['service', "x' OR 1=1"], ['target', 'a b'], ['status', 'Resolved']] as const) {
       assert.throws(() => incidentsQuery({ [filter]: value }), (err: unknown) => err instanceof InvalidFilterError && err.filter === filter);
     }
+  });
+});
+
+describe('incident references', () => {
+  test('the short service/target form and the full id name the same incident', () => {
+    assert.equal(fullIncidentId('app/primary'), 'incident/app/primary');
+    assert.equal(fullIncidentId('incident/app/primary'), 'incident/app/primary');
   });
 });
