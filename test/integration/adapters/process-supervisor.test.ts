@@ -13,14 +13,7 @@ import {
 import type { ServiceSpec } from '../../../activities/adapters/process-supervisor';
 import { waitFor } from '../../fixtures/activities/harness';
 import { freePort } from '../../../stack/ports';
-import { httpGet } from '../../helpers/processes';
-
-const SERVER_SOURCE = `
-const http = require('node:http');
-const port = Number(process.argv[2]);
-http.createServer((req, res) => res.end('pid ' + process.pid)).listen(port, '127.0.0.1');
-process.on('SIGTERM', () => process.exit(0));
-`;
+import { httpGet, writePidServer } from '../../helpers/processes';
 
 /** Live (non-zombie) processes whose command line mentions `marker`. */
 async function processesMentioning(marker: string): Promise<number[]> {
@@ -54,8 +47,7 @@ describe('process supervisor with a real node http server', () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'supervisor-'));
-    script = path.join(dir, 'server.js');
-    await writeFile(script, SERVER_SOURCE);
+    script = await writePidServer(dir);
     port = await freePort();
     service = {
       name: 'demo-app',
