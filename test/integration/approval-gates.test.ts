@@ -15,7 +15,7 @@ import type { TestStack } from '../helpers/stack';
 const node = JSON.stringify(process.execPath);
 const notices: (ApprovalNotice & { command: string })[] = [];
 
-let t: EngineStack | undefined;
+let setup: EngineStack | undefined;
 let stack: TestStack;
 let h: EngineHarness;
 let nc: NatsConnection;
@@ -25,7 +25,7 @@ let apiUrl: string;
 let tokens: Record<string, string>;
 
 before(async () => {
-  t = await startEngineStack({
+  setup = await startEngineStack({
     roster: `groups:
   oncall: { members: [alice, bob], escalate_to: [leads] }
   leads: { members: [carol] }
@@ -35,7 +35,7 @@ notify: { subject: test.approvals }
     updateWaitMs: 3_000,
     auditToStream: true,
   });
-  ({ stack, h, nc, dir, apiUrl, tokens } = t);
+  ({ stack, h, nc, dir, apiUrl, tokens } = setup);
   const approvals = nc.subscribe('test.approvals.>');
   sub = approvals;
   void (async () => {
@@ -45,12 +45,12 @@ notify: { subject: test.approvals }
 
 after(async () => {
   sub?.unsubscribe();
-  await t?.close();
+  await setup?.close();
 });
 
 /** Posts a decision as `who` (by token) and returns status and body. */
 async function post(incidentId: string, who: string, body: Record<string, unknown>): Promise<{ status: number; body: { accepted: boolean; refusal?: string; reason?: string; queued?: boolean; ack?: { outcome?: string } } }> {
-  const res = await (t as EngineStack).postDecision(incidentId, who, body);
+  const res = await (setup as EngineStack).postDecision(incidentId, who, body);
   return { status: res.status, body: (await res.json()) as never };
 }
 

@@ -17,17 +17,17 @@ import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
 import type { TestStack } from '../helpers/stack';
 
 const node = JSON.stringify(process.execPath);
-let t: EngineStack | undefined;
+let setup: EngineStack | undefined;
 let stack: TestStack;
 let h: EngineHarness;
 let nc: NatsConnection;
 
 before(async () => {
-  t = await startEngineStack();
-  ({ stack, h, nc } = t);
+  setup = await startEngineStack();
+  ({ stack, h, nc } = setup);
 });
 
-after(() => t?.close());
+after(() => setup?.close());
 
 /** Lifecycle events of one incident on the stream, oldest first. */
 async function lifecycleOf(id: string): Promise<AuditEvent[]> {

@@ -14,20 +14,20 @@ import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
 import type { TestStack } from '../helpers/stack';
 
 const node = JSON.stringify(process.execPath);
-let t: EngineStack | undefined;
+let setup: EngineStack | undefined;
 let stack: TestStack;
 let h: EngineHarness;
 let dir: string;
 
 before(async () => {
-  t = await startEngineStack({ roster: 'groups:\n  oncall: { members: [alice] }\n', users: ['alice', 'mallory'] });
-  ({ stack, h, dir } = t);
+  setup = await startEngineStack({ roster: 'groups:\n  oncall: { members: [alice] }\n', users: ['alice', 'mallory'] });
+  ({ stack, h, dir } = setup);
 });
 
-after(() => t?.close());
+after(() => setup?.close());
 
 async function post(id: string, who: string, body: object): Promise<number> {
-  const res = await (t as EngineStack).postDecision(id, who, body);
+  const res = await (setup as EngineStack).postDecision(id, who, body);
   await res.body?.cancel();
   return res.status;
 }
@@ -117,4 +117,39 @@ ${auditedPathSteps(log, deadPort, { compensateFlaky: true })}  - id: fix
   assert.match(text.stdout, /REFUSED  approve by mallory via http/);
   assert.match(text.stdout, /routing: audited v3 sha256 /);
   assert.match(text.stdout, new RegExp(second.id));
+});
+
+test('the approval API lists incidents by status and time and reads a closed one', async () => {
+  const runbook = runbookFrom(`
+name: listed
+version: 1
+match: { kinds: [node_down] }
+settings: { allowed_executables: [${node}] }
+steps:
+  - id: fix
+    action: { kind: command, argv: ${sideEffect(join(dir, 'listed.log'), 'fix')} }
+`);
+  const handle = await h.start(runbook, testFault('au-list', 'node-2'));
+  assert.equal((await handle.result()).status, 'resolved');
+  const get = (path: string): Promise<Response> => fetch(`${(setup as EngineStack).apiUrl}${path}`, { headers: { authorization: `Bearer ${(setup as EngineStack).tokens.alice ?? ''}` } });
+
+  let listed: { incidentId: string; incidentStatus?: string }[] = [];
+  await waitFor('the API to list the closed incident', 15_000, async () => {
+    const res = await get('/incidents?status=resolved&since=1h');
+    listed = ((await res.json()) as { incidents: typeof listed }).incidents;
+    return listed.some((i) => i.incidentId === 'incident/au-list/node-2');
+  }, 250);
+  assert.ok(listed.every((i) => i.incidentStatus === 'resolved'));
+
+  const bad = await get('/incidents?status=Not%20one');
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /^status "Not one": not a valid status$/);
+
+  const one = await get('/incidents/au-list/node-2');
+  assert.equal(one.status, 200);
+  const state = (await one.json()) as { incidentId: string; status: string };
+  assert.deepEqual([state.incidentId, state.status], ['incident/au-list/node-2', 'resolved']);
+  const missing = await get('/incidents/au-list/nobody');
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
 });
