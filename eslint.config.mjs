@@ -27,6 +27,7 @@ const WORKFLOW_FORBIDDEN_PATTERNS = [
   '**/workers/**',
   '**/observability/**',
   '**/api/**',
+  '**/incidents/**',
   '**/engine/load-runbook',
   '**/engine/content-hash',
   '**/schemas/fault-event',

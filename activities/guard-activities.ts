@@ -2,11 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { KV } from 'nats';
 import type { LeaseDecision, LeaseRequest } from '../schemas/isolation-lease';
 import { acquireIsolation, guardIdFor, releaseIsolation, SERVICE_GUARD_WORKFLOW } from '../workflows/messages';
+import { PAUSE_KEY } from '../schemas/control-bucket';
 import type { PauseState } from './types';
-
-/** Bucket and key of the global pause switch. */
-export const CONTROL_BUCKET = 'runbook_control';
-export const PAUSE_KEY = 'paused';
 
 /** What the guard activities need. */
 export interface GuardDeps {

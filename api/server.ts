@@ -1,12 +1,14 @@
 import type { Server } from 'node:http';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { incidentsQuery, listIncidents, sinceToIso } from '../cli/commands/incidents';
+import { fullIncidentId } from '../incidents/incident-ref';
+import { listIncidents } from '../incidents/list-incidents';
+import { incidentsQuery, InvalidFilterError, sinceToIso } from '../incidents/query';
+import { readIncidentState } from '../incidents/read-incident';
 import type { Logger } from '../observability/logger';
 import { readBody, sendJson, startHttpServer, type Route } from '../observability/http-server';
 import type { Registry } from 'prom-client';
 import { metricsRoute, registry as processRegistry } from '../observability/metrics';
 import { createApprovalMetrics } from './approval-metrics';
-import { incidentState } from '../workflows/messages';
 import type { AuditSink } from '../audit/audit-stream';
 import type { Authenticator } from './auth';
 import { DecisionBody, submitDecision } from './decisions';
@@ -36,11 +38,10 @@ function parseIncidentPath(pathname: string): { incidentId: string; decisions: b
   if (decisions) rest = rest.slice(0, -'/decisions'.length);
   let id: string;
   try {
-    id = decodeURIComponent(rest);
+    id = fullIncidentId(decodeURIComponent(rest));
   } catch {
     return undefined;
   }
-  if (!id.startsWith('incident/')) id = `incident/${id}`;
   return /^incident\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(id) ? { incidentId: id, decisions } : undefined;
 }
 
@@ -74,7 +75,8 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
           open: p.get('open') === 'true',
         });
       } catch (err) {
-        sendJson(res, 400, { error: (err as Error).message.replace(/^--/, '') });
+        if (!(err instanceof InvalidFilterError)) throw err;
+        sendJson(res, 400, { error: err.message });
         return true;
       }
       sendJson(res, 200, { incidents: await listIncidents(client, query, Math.min(Number(p.get('limit') ?? 100) || 100, 1000)) });
@@ -87,7 +89,7 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
     }
     if (!target.decisions && req.method === 'GET') {
       try {
-        sendJson(res, 200, await client.workflow.getHandle(target.incidentId).query(incidentState));
+        sendJson(res, 200, await readIncidentState(client, target.incidentId));
       } catch (err) {
         sendJson(res, err instanceof WorkflowNotFoundError ? 404 : 503, { error: `cannot read ${target.incidentId}: ${(err as Error).message}` });
       }

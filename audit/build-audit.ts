@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { IncidentInput } from '../schemas/incident-input';
 import type { HumanRequest, IncidentState, StepRecord } from '../schemas/incident-state';
-import { readIncidentState } from './read-state';
+import { readIncidentState } from '../incidents/read-incident';
 import type { AuditEvent } from './audit-stream';
 import { AuditRecord, type AuditDecision, type AuditRequest } from './audit-record';
 import { LIFECYCLE_EVENTS, LifecycleEvent, type IncidentClosed, type IncidentOpened } from '../schemas/lifecycle-event';

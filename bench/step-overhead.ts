@@ -3,7 +3,8 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@te
 import { connect, type KV } from 'nats';
 import { createActivities } from '../activities';
 import { createAuditEventActivities } from '../activities/audit-events';
-import { CONTROL_BUCKET, createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
+import { createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
+import { CONTROL_BUCKET } from '../schemas/control-bucket';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import type { ActionRequest, ActionResult } from '../activities/types';
 import { initialSearchAttributes } from '../intake/handoff';

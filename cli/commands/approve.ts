@@ -3,7 +3,7 @@ import type { Config } from '../../config/config';
 import { readStackFile } from '../../stack/stack-file';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig } from '../context';
-import { incidentIdArg } from './show';
+import { incidentIdArg } from '../incident-arg';
 
 const FLAGS = {
   ...STACK_FLAGS,
@@ -43,7 +43,7 @@ function decisionCommand(verdict: 'approve' | 'reject'): CliCommand {
     usage,
     async run(args) {
       const { values, positionals } = parseFlags(args, FLAGS, usage);
-      const id = incidentIdArg(positionals[0]);
+      const id = incidentIdArg(positionals[0], usage);
       if (!values.reason) throw new CliError(`--reason is required\nusage: ${usage}`);
       const { step, reason, json } = values;
       const config = cliConfig(flagsToConfig({ ...values, step: undefined, reason: undefined, 'request-id': undefined, 'token-file': undefined, json: undefined }));

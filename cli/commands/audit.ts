@@ -3,7 +3,7 @@ import { fetchAuditRecord } from '../../audit/build-audit';
 import { renderAuditText } from '../../audit/render-audit';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection, temporalClient } from '../context';
-import { incidentIdArg } from './show';
+import { incidentIdArg } from '../incident-arg';
 
 const USAGE = 'runbook audit <incident> [--json]';
 
@@ -14,7 +14,7 @@ export const auditCommand: CliCommand = {
   usage: USAGE,
   async run(args) {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
-    const id = incidentIdArg(positionals[0]);
+    const id = incidentIdArg(positionals[0], USAGE);
     const config = cliConfig(flagsToConfig({ ...values, json: undefined }));
     const { client, close } = await temporalClient(config);
     try {

@@ -1,6 +1,7 @@
 import { DeadLetterNotFoundError, getDeadLetter, listDeadLetters, NotReplayableError, replayDeadLetter, type DeadLetter } from '../../intake/dead-letter-store';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection } from '../context';
+import { formatTable } from '../table';
 
 const USAGE = 'runbook dead-letters [--limit N] [--json] | runbook dead-letters show <id> [--json] | runbook dead-letters replay <id> [--json]';
 
@@ -32,13 +33,13 @@ function parseId(raw: string | undefined): number {
   return Number(raw);
 }
 
+/** Widest each listing column may be; the error column gets more room. */
+const COLUMN_WIDTHS = [40, 40, 40, 40, 60, 40];
+
 function table(letters: DeadLetter[]): string {
   if (letters.length === 0) return 'no dead letters\n';
   const rows = letters.map((l) => [String(l.id), l.time, l.reason, l.originalSubject, l.error, preview(l.data, 60)]);
-  const head = ['ID', 'TIME', 'REASON', 'SUBJECT', 'ERROR', 'ORIGINAL'];
-  const widths = head.map((h, i) => Math.min(i === 4 ? 60 : 40, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
-  const cut = (s: string, w: number): string => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
-  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : cut(c, widths[i] ?? 10))).join('  ')).join('\n') + '\n';
+  return formatTable(['ID', 'TIME', 'REASON', 'SUBJECT', 'ERROR', 'ORIGINAL'], rows, { maxWidths: COLUMN_WIDTHS });
 }
 
 function translate(err: unknown): never {

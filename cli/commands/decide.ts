@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { decide } from '../../workflows/messages';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
-import { incidentIdArg } from './show';
+import { incidentIdArg } from '../incident-arg';
 
 const USAGE = 'runbook decide <incident> --action retry|skip|abort --step STEP --reason "..."';
 
@@ -17,7 +17,7 @@ export const decideCommand: CliCommand = {
       { ...STACK_FLAGS, action: { type: 'string' }, step: { type: 'string' }, reason: { type: 'string' } },
       USAGE,
     );
-    const id = incidentIdArg(positionals[0]);
+    const id = incidentIdArg(positionals[0], USAGE);
     const action = values.action;
     if (action !== 'retry' && action !== 'skip' && action !== 'abort') throw new CliError(`--action must be retry, skip or abort\nusage: ${USAGE}`);
     if (!values.step) throw new CliError(`--step is required\nusage: ${USAGE}`);

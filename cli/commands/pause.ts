@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { CONTROL_BUCKET, PAUSE_KEY } from '../../activities/guard-activities';
+import { CONTROL_BUCKET, PAUSE_KEY } from '../../schemas/control-bucket';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { cliConfig, natsConnection } from '../context';
 

@@ -1,15 +1,10 @@
 import type { IncidentState, StepRecord } from '../../schemas/incident-state';
-import { readIncidentState } from '../../audit/read-state';
+import { readIncidentState } from '../../incidents/read-incident';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
+import { incidentIdArg } from '../incident-arg';
 
 const USAGE = 'runbook show <incident> [--json]';
-
-/** Accepts `incident/app/primary` or the short `app/primary`. */
-export function incidentIdArg(arg: string | undefined): string {
-  if (!arg) throw new CliError(`missing incident id\nusage: ${USAGE}`);
-  return arg.startsWith('incident/') ? arg : `incident/${arg}`;
-}
 
 function stepLine(s: StepRecord): string {
   const attempts = s.attempts.length > 0 ? `${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}` : '';
@@ -50,7 +45,7 @@ export const showCommand: CliCommand = {
   usage: USAGE,
   async run(args) {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
-    const id = incidentIdArg(positionals[0]);
+    const id = incidentIdArg(positionals[0], USAGE);
     const { client, close } = await temporalClient(cliConfig(flagsToConfig(values)));
     try {
       let state: IncidentState;

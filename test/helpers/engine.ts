@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { createGuardActivities, CONTROL_BUCKET, readPauseSwitch } from '../../activities/guard-activities';
+import { createGuardActivities, readPauseSwitch } from '../../activities/guard-activities';
+import { CONTROL_BUCKET } from '../../schemas/control-bucket';
 import { createApprovalActivities } from '../../activities/notify-approvals';
 import { createAuditEventActivities } from '../../activities/audit-events';
 import { connect, type KV, type NatsConnection } from 'nats';
@@ -49,6 +50,25 @@ export function runbookFrom(yaml: string): RunbookSnapshot {
   const loaded = loadRunbookText(yaml, 'test-runbook.yaml');
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => `${e.line}: ${e.path}: ${e.message}`).join('\n'));
   return snapshotOf(loaded);
+}
+
+/**
+ * The audited path's opening steps, as runbook YAML under `steps:`: confirm
+ * against a dead port, isolate behind an `oncall` approval with a secret in
+ * its env, then a command that fails once and succeeds on its second try
+ * (undone by `undo-flaky` if asked).
+ */
+export function auditedPathSteps(log: string, deadPort: number, opts: { compensateFlaky?: boolean } = {}): string {
+  const compensate = opts.compensateFlaky ? `    compensate: { kind: command, argv: ${sideEffect(log, 'undo-flaky')} }\n` : '';
+  return `  - id: confirm
+    action: { kind: confirm, target: { tcp: { host: 127.0.0.1, port: ${deadPort} } }, timeout: 500ms, samples: 2, interval: 100ms, quorum: 2 }
+  - id: isolate
+    action: { kind: isolate, command: { argv: ${sideEffect(log, 'isolate')}, env: { API_TOKEN: hunter2, MODE: drain } } }
+    approval: { approvers: [oncall], timeout: 1m, on_timeout: reject }
+  - id: flaky
+    action: { kind: command, argv: ${sideEffect(log, 'flaky', '--fail-until', '2')} }
+    retry: { max_attempts: 3, initial_interval: 100ms, max_interval: 100ms }
+${compensate}`;
 }
 
 /** A fault for tests. */

@@ -5,6 +5,8 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../stack/ports';
+import { waitFor, WaitTimeoutError } from '../../stack/wait-for';
 
 /** One small backend server the fixture runs in this process. */
 export interface FixtureServer {
@@ -32,18 +34,6 @@ export interface HaproxyFixtureOptions {
   tcpStats?: boolean;
   haproxyPath?: string;
   startTimeoutMs?: number;
-}
-
-/** A loopback port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function startNamedServer(name: string): Promise<{ server: http.Server; port: number }> {
@@ -144,23 +134,18 @@ export async function startHaproxyFixture(options: HaproxyFixtureOptions = {}): 
     await rm(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      const log = await readFile(logPath, 'utf8').catch(() => '');
-      await stop();
-      throw new Error(`haproxy exited during start-up:\n${log}`);
-    }
-    const ready =
-      (await canConnect({ path: socketPath })) &&
-      (await canConnect({ host: '127.0.0.1', port: frontendPort })) &&
-      (tcpStatsPort === undefined || (await canConnect({ host: '127.0.0.1', port: tcpStatsPort })));
-    if (ready) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error('haproxy did not become ready in time');
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await waitFor('haproxy to become ready', options.startTimeoutMs ?? 10_000, async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`haproxy exited during start-up:\n${await readFile(logPath, 'utf8').catch(() => '')}`);
+      return (
+        (await canConnect({ path: socketPath })) &&
+        (await canConnect({ host: '127.0.0.1', port: frontendPort })) &&
+        (tcpStatsPort === undefined || (await canConnect({ host: '127.0.0.1', port: tcpStatsPort })))
+      );
+    }, 50);
+  } catch (err) {
+    await stop();
+    throw err instanceof WaitTimeoutError ? new Error('haproxy did not become ready in time') : err;
   }
 
   return {

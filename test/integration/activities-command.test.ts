@@ -4,18 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { action, harness, rejectsWith, request, waitFor } from '../fixtures/activities/harness';
+import { alive } from '../helpers/processes';
 
 const NODE = process.execPath;
 const ALLOW = [NODE];
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('command actions running real programs', () => {
   let dir: string;

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { listServers } from '../../activities/adapters/haproxy';
 import type { AdminState } from '../../activities/adapters/haproxy';
 import { action, harness, rejectsWith, request, waitFor } from '../fixtures/activities/harness';
 import { startHaproxyFixture } from '../helpers/haproxy-fixture';
 import type { HaproxyFixture } from '../helpers/haproxy-fixture';
-
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, agent: false, timeout: 3000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      })
-      .on('error', reject);
-  });
-}
+import { httpGet } from '../helpers/processes';
 
 describe('isolate and restore through a real HAProxy', () => {
   let fx: HaproxyFixture;
@@ -40,7 +28,7 @@ describe('isolate and restore through a real HAProxy', () => {
     assert.deepEqual(result.output, { backend: 'be_app', server: 's1', previous: 'ready', current: 'maint', changed: true, verified: true });
     assert.equal(await admin('s1'), 'maint');
     const answers = new Set<string>();
-    for (let i = 0; i < 6; i++) answers.add(await get(fx.frontendPort));
+    for (let i = 0; i < 6; i++) answers.add(await httpGet(fx.frontendPort));
     assert.deepEqual([...answers], ['s2']);
   });
 
@@ -71,7 +59,7 @@ describe('isolate and restore through a real HAProxy', () => {
     assert.deepEqual(result.output, { backend: 'be_app', server: 's1', previous: 'maint', current: 'ready', changed: true, verified: true });
     const answers = new Set<string>();
     await waitFor(
-      async () => answers.add(await get(fx.frontendPort)),
+      async () => answers.add(await httpGet(fx.frontendPort)),
       () => answers.size === 2,
     );
   });

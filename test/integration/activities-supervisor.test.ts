@@ -1,28 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RegisteredService } from '../../config/services';
 import { action, harness, rejectsWith, request, testDeps } from '../fixtures/activities/harness';
 import type { Harness } from '../fixtures/activities/harness';
-import { freePort } from '../helpers/haproxy-fixture';
-
-const SERVER_SOURCE = `
-const http = require('node:http');
-http.createServer((req, res) => res.end(req.url === '/health' ? 'healthy ' + process.pid : 'pid ' + process.pid))
-  .listen(Number(process.argv[2]), '127.0.0.1');
-process.on('SIGTERM', () => process.exit(0));
-`;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { freePort } from '../../stack/ports';
+import { alive, writePidServer } from '../helpers/processes';
 
 describe('service actions through the supervisor registry with a real node http server', () => {
   let dir: string;
@@ -36,10 +21,10 @@ describe('service actions through the supervisor registry with a real node http 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'act-supervisor-'));
     port = await freePort();
-    await writeFile(path.join(dir, 'server.js'), SERVER_SOURCE);
+    const script = await writePidServer(dir);
     service = {
       name: 'web',
-      argv: [process.execPath, path.join(dir, 'server.js'), String(port)],
+      argv: [process.execPath, script, String(port)],
       cwd: dir,
       pidFile: path.join(dir, 'run', 'web.pid'),
       logFile: path.join(dir, 'log', 'web.log'),

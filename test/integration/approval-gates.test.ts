@@ -1,78 +1,56 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, type NatsConnection, type Subscription } from 'nats';
-import { tokenAuthenticator } from '../../api/auth';
-import { ensureAuditStream, jetStreamAuditSink, readAuditEvents } from '../../audit/audit-stream';
-import { startApiServer } from '../../api/server';
+import type { NatsConnection, Subscription } from 'nats';
+import { readAuditEvents } from '../../audit/audit-stream';
 import type { ApprovalNotice } from '../../activities/notify-approvals';
-import { createToken } from '../../config/tokens';
-import { closeHttpServer } from '../../observability/http-server';
-import { createLogger } from '../../observability/logger';
-import { freePort } from '../../stack/ports';
 import { waitFor } from '../../stack/wait-for';
 import type { incident } from '../../workflows';
 import type { IncidentState } from '../../schemas/incident-state';
 import { runCli } from '../helpers/cli';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
+import type { TestStack } from '../helpers/stack';
 
 const node = JSON.stringify(process.execPath);
-const dir = mkdtempSync(join(tmpdir(), 'approval-'));
-const rosterFile = join(dir, 'roster.yaml');
-const tokensFile = join(dir, 'tokens.yaml');
-const tokens: Record<string, string> = {};
 const notices: (ApprovalNotice & { command: string })[] = [];
 
+let setup: EngineStack | undefined;
 let stack: TestStack;
 let h: EngineHarness;
-let api: Server;
-let apiUrl: string;
 let nc: NatsConnection;
-let sub: Subscription;
+let sub: Subscription | undefined;
+let dir: string;
+let apiUrl: string;
+let tokens: Record<string, string>;
 
 before(async () => {
-  writeFileSync(
-    rosterFile,
-    `groups:
+  setup = await startEngineStack({
+    roster: `groups:
   oncall: { members: [alice, bob], escalate_to: [leads] }
   leads: { members: [carol] }
 notify: { subject: test.approvals }
 `,
-  );
-  for (const who of ['alice', 'bob', 'carol', 'mallory']) tokens[who] = await createToken(tokensFile, who);
-  stack = await startTestStack({ overrides: { rosterFile, tokensFile } });
-  nc = await connect({ servers: stack.config.natsUrl });
-  sub = nc.subscribe('test.approvals.>');
+    users: ['alice', 'bob', 'carol', 'mallory'],
+    updateWaitMs: 3_000,
+    auditToStream: true,
+  });
+  ({ stack, h, nc, dir, apiUrl, tokens } = setup);
+  const approvals = nc.subscribe('test.approvals.>');
+  sub = approvals;
   void (async () => {
-    for await (const m of sub) notices.push(m.json());
+    for await (const m of approvals) notices.push(m.json());
   })();
-  h = await startEngineHarness(stack);
-  await ensureAuditStream(await nc.jetstreamManager());
-  const port = await freePort();
-  api = await startApiServer({ client: h.client, auth: tokenAuthenticator(tokensFile), logger: createLogger('test-api', 'warn'), port, updateWaitMs: 3_000, audit: jetStreamAuditSink(nc.jetstream()) });
-  apiUrl = `http://127.0.0.1:${port}`;
 });
 
 after(async () => {
-  if (api) await closeHttpServer(api);
   sub?.unsubscribe();
-  await nc?.close();
-  await h?.close();
-  await stack?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await setup?.close();
 });
 
 /** Posts a decision as `who` (by token) and returns status and body. */
 async function post(incidentId: string, who: string, body: Record<string, unknown>): Promise<{ status: number; body: { accepted: boolean; refusal?: string; reason?: string; queued?: boolean; ack?: { outcome?: string } } }> {
-  const res = await fetch(`${apiUrl}/incidents/${encodeURIComponent(incidentId)}/decisions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${tokens[who] ?? 'none'}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const res = await (setup as EngineStack).postDecision(incidentId, who, body);
   return { status: res.status, body: (await res.json()) as never };
 }
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { auditMessageId, AUDIT_UNAVAILABLE, createAuditEventActivities } from '../../activities/audit-events';
 import { AuditRecord } from '../../audit/audit-record';
 import { AUDIT_STREAM, auditSubject, readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
@@ -13,26 +12,22 @@ import { freePort } from '../../stack/ports';
 import { waitFor } from '../../stack/wait-for';
 import { approve } from '../../workflows/messages';
 import { runCli } from '../helpers/cli';
-import { runbookFrom, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { auditedPathSteps, runbookFrom, testFault, type EngineHarness } from '../helpers/engine';
+import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
+import type { TestStack } from '../helpers/stack';
 
 const node = JSON.stringify(process.execPath);
+let setup: EngineStack | undefined;
 let stack: TestStack;
 let h: EngineHarness;
 let nc: NatsConnection;
 
 before(async () => {
-  stack = await startTestStack();
-  h = await startEngineHarness(stack);
-  nc = await connect({ servers: stack.config.natsUrl });
+  setup = await startEngineStack();
+  ({ stack, h, nc } = setup);
 });
 
-after(async () => {
-  await nc?.close();
-  await h?.close();
-  if (h) rmSync(h.scratch, { recursive: true, force: true });
-  await stack?.stop();
-});
+after(() => setup?.close());
 
 /** Lifecycle events of one incident on the stream, oldest first. */
 async function lifecycleOf(id: string): Promise<AuditEvent[]> {
@@ -48,15 +43,7 @@ version: 7
 match: { kinds: [node_down] }
 settings: { allowed_executables: [${node}] }
 steps:
-  - id: confirm
-    action: { kind: confirm, target: { tcp: { host: 127.0.0.1, port: ${deadPort} } }, timeout: 500ms, samples: 2, interval: 100ms, quorum: 2 }
-  - id: isolate
-    action: { kind: isolate, command: { argv: ${sideEffect(log, 'isolate')}, env: { API_TOKEN: hunter2, MODE: drain } } }
-    approval: { approvers: [oncall], timeout: 1m, on_timeout: reject }
-  - id: flaky
-    action: { kind: command, argv: ${sideEffect(log, 'flaky', '--fail-until', '2')} }
-    retry: { max_attempts: 3, initial_interval: 100ms, max_interval: 100ms }
-`);
+${auditedPathSteps(log, deadPort)}`);
   const fault = testFault('lc-a', 'node-1');
   const id = 'incident/lc-a/node-1';
   const handle = await h.start(runbook, fault);

@@ -1,57 +1,33 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { tokenAuthenticator } from '../../api/auth';
-import { startApiServer } from '../../api/server';
 import Ajv2020 from 'ajv/dist/2020';
 import { AuditRecord } from '../../audit/audit-record';
-import { createToken } from '../../config/tokens';
-import { closeHttpServer } from '../../observability/http-server';
-import { createLogger } from '../../observability/logger';
 import { freePort } from '../../stack/ports';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import { decide, faultObserved } from '../../workflows/messages';
 import { runCli } from '../helpers/cli';
-import { runbookFrom, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { auditedPathSteps, runbookFrom, sideEffect, testFault, type EngineHarness } from '../helpers/engine';
+import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
+import type { TestStack } from '../helpers/stack';
 
 const node = JSON.stringify(process.execPath);
-const dir = mkdtempSync(join(tmpdir(), 'audit-'));
-const tokens: Record<string, string> = {};
+let setup: EngineStack | undefined;
 let stack: TestStack;
 let h: EngineHarness;
-let api: Server;
-let apiUrl: string;
+let dir: string;
 
 before(async () => {
-  const rosterFile = join(dir, 'roster.yaml');
-  const tokensFile = join(dir, 'tokens.yaml');
-  writeFileSync(rosterFile, 'groups:\n  oncall: { members: [alice] }\n');
-  for (const who of ['alice', 'mallory']) tokens[who] = await createToken(tokensFile, who);
-  stack = await startTestStack({ overrides: { rosterFile, tokensFile } });
-  h = await startEngineHarness(stack);
-  const port = await freePort();
-  api = await startApiServer({ client: h.client, auth: tokenAuthenticator(tokensFile), logger: createLogger('test-api', 'warn'), port });
-  apiUrl = `http://127.0.0.1:${port}`;
+  setup = await startEngineStack({ roster: 'groups:\n  oncall: { members: [alice] }\n', users: ['alice', 'mallory'] });
+  ({ stack, h, dir } = setup);
 });
 
-after(async () => {
-  if (api) await closeHttpServer(api);
-  await h?.close();
-  await stack?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => setup?.close());
 
 async function post(id: string, who: string, body: object): Promise<number> {
-  const res = await fetch(`${apiUrl}/incidents/${encodeURIComponent(id)}/decisions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${tokens[who] ?? ''}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const res = await (setup as EngineStack).postDecision(id, who, body);
   await res.body?.cancel();
   return res.status;
 }
@@ -66,16 +42,7 @@ version: 3
 match: { kinds: [node_down] }
 settings: { allowed_executables: [${node}] }
 steps:
-  - id: confirm
-    action: { kind: confirm, target: { tcp: { host: 127.0.0.1, port: ${deadPort} } }, timeout: 500ms, samples: 2, interval: 100ms, quorum: 2 }
-  - id: isolate
-    action: { kind: isolate, command: { argv: ${sideEffect(log, 'isolate')}, env: { API_TOKEN: hunter2, MODE: drain } } }
-    approval: { approvers: [oncall], timeout: 1m, on_timeout: reject }
-  - id: flaky
-    action: { kind: command, argv: ${sideEffect(log, 'flaky', '--fail-until', '2')} }
-    retry: { max_attempts: 3, initial_interval: 100ms, max_interval: 100ms }
-    compensate: { kind: command, argv: ${sideEffect(log, 'undo-flaky')} }
-  - id: fix
+${auditedPathSteps(log, deadPort, { compensateFlaky: true })}  - id: fix
     action: { kind: command, argv: ${sideEffect(log, 'fix', '--until-file', gate)} }
     retry: { max_attempts: 2, initial_interval: 100ms, non_retryable: [CommandFailed] }
   - id: restore
@@ -150,4 +117,39 @@ steps:
   assert.match(text.stdout, /REFUSED  approve by mallory via http/);
   assert.match(text.stdout, /routing: audited v3 sha256 /);
   assert.match(text.stdout, new RegExp(second.id));
+});
+
+test('the approval API lists incidents by status and time and reads a closed one', async () => {
+  const runbook = runbookFrom(`
+name: listed
+version: 1
+match: { kinds: [node_down] }
+settings: { allowed_executables: [${node}] }
+steps:
+  - id: fix
+    action: { kind: command, argv: ${sideEffect(join(dir, 'listed.log'), 'fix')} }
+`);
+  const handle = await h.start(runbook, testFault('au-list', 'node-2'));
+  assert.equal((await handle.result()).status, 'resolved');
+  const get = (path: string): Promise<Response> => fetch(`${(setup as EngineStack).apiUrl}${path}`, { headers: { authorization: `Bearer ${(setup as EngineStack).tokens.alice ?? ''}` } });
+
+  let listed: { incidentId: string; incidentStatus?: string }[] = [];
+  await waitFor('the API to list the closed incident', 15_000, async () => {
+    const res = await get('/incidents?status=resolved&since=1h');
+    listed = ((await res.json()) as { incidents: typeof listed }).incidents;
+    return listed.some((i) => i.incidentId === 'incident/au-list/node-2');
+  }, 250);
+  assert.ok(listed.every((i) => i.incidentStatus === 'resolved'));
+
+  const bad = await get('/incidents?status=Not%20one');
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /^status "Not one": not a valid status$/);
+
+  const one = await get('/incidents/au-list/node-2');
+  assert.equal(one.status, 200);
+  const state = (await one.json()) as { incidentId: string; status: string };
+  assert.deepEqual([state.incidentId, state.status], ['incident/au-list/node-2', 'resolved']);
+  const missing = await get('/incidents/au-list/nobody');
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
 });

@@ -11,27 +11,11 @@ import {
   SecretUnavailableError,
   TimeoutError,
 } from '../../../activities/adapters/errors';
+import { waitFor } from '../../../stack/wait-for';
+import { alive } from '../../helpers/processes';
 
 const node = process.execPath;
 const base = { allowList: [node], timeoutMs: 10_000, maxOutputBytes: 4096, dryRun: false };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
 
 describe('runCommand runs allow-listed programs without a shell', () => {
   let dir: string;
@@ -96,7 +80,7 @@ describe('runCommand runs allow-listed programs without a shell', () => {
     await assert.rejects(runCommand({ ...base, argv: [node, '-e', script], timeoutMs: 1500 }), TimeoutError);
     assert.ok(Date.now() - started < 6000);
     const grandchild = Number(await readFile(pidFile, 'utf8'));
-    assert.ok(await waitUntil(() => !alive(grandchild), 3000), `grandchild ${grandchild} still alive`);
+    await waitFor(`grandchild ${grandchild} to be gone`, 3000, () => !alive(grandchild), 20);
   });
 
   test('output beyond maxOutputBytes is cut and marked truncated', async () => {

@@ -10,7 +10,7 @@ import {
 } from '../../../activities/adapters/errors';
 import { postWebhook } from '../../../activities/adapters/http-webhook';
 import type { PostWebhookInput } from '../../../activities/adapters/http-webhook';
-import { freePort } from '../../helpers/haproxy-fixture';
+import { freePort } from '../../../stack/ports';
 
 interface Received {
   method: string;

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { InvalidSpecError, NotAllowedError } from '../../../activities/adapters/errors';
 import { probe } from '../../../activities/adapters/probe';
 import type { ProbeSpec } from '../../../schemas/probe-spec';
-import { freePort } from '../../helpers/haproxy-fixture';
+import { freePort } from '../../../stack/ports';
 
 async function listen(server: net.Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,14 +11,9 @@ import {
   stopService,
 } from '../../../activities/adapters/process-supervisor';
 import type { ServiceSpec } from '../../../schemas/service-spec';
-import { freePort } from '../../helpers/haproxy-fixture';
-
-const SERVER_SOURCE = `
-const http = require('node:http');
-const port = Number(process.argv[2]);
-http.createServer((req, res) => res.end('pid ' + process.pid)).listen(port, '127.0.0.1');
-process.on('SIGTERM', () => process.exit(0));
-`;
+import { waitFor } from '../../fixtures/activities/harness';
+import { freePort } from '../../../stack/ports';
+import { httpGet, writePidServer } from '../../helpers/processes';
 
 /** Live (non-zombie) processes whose command line mentions `marker`. */
 async function processesMentioning(marker: string): Promise<number[]> {
@@ -38,29 +32,6 @@ async function processesMentioning(marker: string): Promise<number[]> {
   return pids;
 }
 
-function httpGet(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, agent: false, timeout: 3000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      })
-      .on('error', reject);
-  });
-}
-
-/** Polls `read` until `done` holds for its value, or fails after `timeoutMs`. */
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`condition not met within ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function exists(file: string): Promise<boolean> {
   return stat(file).then(
     () => true,
@@ -76,8 +47,7 @@ describe('process supervisor with a real node http server', () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'supervisor-'));
-    script = path.join(dir, 'server.js');
-    await writeFile(script, SERVER_SOURCE);
+    script = await writePidServer(dir);
     port = await freePort();
     service = {
       name: 'demo-app',

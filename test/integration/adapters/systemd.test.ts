@@ -1,47 +1,25 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { CommandFailedError, InvalidSpecError, VerificationFailedError } from '../../../activities/adapters/errors';
 import { systemctlAction } from '../../../activities/adapters/systemd';
-
-// There is no systemd on the test machines, so a stand-in `systemctl` records
-// each argv (one bracketed element per argument) and keeps a unit state file.
-const FAKE_SYSTEMCTL = `#!/bin/sh
-dir=$(dirname "$0")
-for arg in "$@"; do printf '[%s]' "$arg"; done >> "$dir/calls.log"
-echo >> "$dir/calls.log"
-state_file="$dir/state-$2"
-case "$1" in
-  start|restart)
-    if [ "$2" = "crashy.service" ]; then echo failed > "$state_file"; exit 0; fi
-    if [ "$2" = "broken.service" ]; then echo "Job for broken.service failed." >&2; exit 1; fi
-    echo active > "$state_file" ;;
-  stop) echo inactive > "$state_file" ;;
-  is-active)
-    state=$(cat "$state_file" 2>/dev/null || echo inactive)
-    echo "$state"
-    [ "$state" = active ] && exit 0
-    exit 3 ;;
-  *) echo "unknown command $1" >&2; exit 1 ;;
-esac
-`;
+import { installSystemctlStandIn, type SystemctlStandIn } from '../../helpers/systemctl-stand-in';
 
 describe('systemd adapter against a stand-in systemctl', () => {
   let dir: string;
   let systemctlPath: string;
-  const calls = async (): Promise<string[]> =>
-    (await readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+  let systemctl: SystemctlStandIn;
+  const calls = (): Promise<string[]> => systemctl.calls();
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'systemd-adapter-'));
-    systemctlPath = path.join(dir, 'systemctl');
-    await writeFile(systemctlPath, FAKE_SYSTEMCTL);
-    await chmod(systemctlPath, 0o755);
+    systemctl = await installSystemctlStandIn(dir);
+    systemctlPath = systemctl.path;
   });
   beforeEach(async () => {
-    await rm(path.join(dir, 'calls.log'), { force: true });
+    await systemctl.clearCalls();
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });

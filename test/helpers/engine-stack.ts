@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { tokenAuthenticator } from '../../api/auth';
+import { startApiServer } from '../../api/server';
+import { ensureAuditStream, jetStreamAuditSink } from '../../audit/audit-stream';
+import { createToken } from '../../config/tokens';
+import { closeHttpServer } from '../../observability/http-server';
+import { createLogger } from '../../observability/logger';
+import { freePort } from '../../stack/ports';
+import { startEngineHarness, type EngineHarness } from './engine';
+import { startTestStack, type TestStack } from './stack';
+
+/** Options for {@link startEngineStack}. */
+export interface EngineStackOptions {
+  /** Roster YAML the stack and the approval API read. */
+  roster?: string;
+  /** People to issue API tokens for; giving any starts the approval API. */
+  users?: string[];
+  /** The API's wait for a decision's update (see `submitDecision`). */
+  updateWaitMs?: number;
+  /** Whether the API records decision attempts on the audit stream (which is then created up front). */
+  auditToStream?: boolean;
+}
+
+/** A private stack with an in-process worker, a NATS connection and, if asked, the approval API. */
+export interface EngineStack {
+  stack: TestStack;
+  h: EngineHarness;
+  nc: NatsConnection;
+  /** A temporary directory removed on close. */
+  dir: string;
+  /** Bearer tokens by person. */
+  tokens: Record<string, string>;
+  /** Base URL of the approval API, when started. */
+  apiUrl: string;
+  /** Posts a decision body to `/incidents/{id}/decisions` with `who`'s token. */
+  postDecision(incidentId: string, who: string, body: object): Promise<Response>;
+  /** Stops everything started, in reverse order; safe after a failed start. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the stack, worker, NATS connection and optional API one test file
+ * needs. If a part fails to start, the parts already running are stopped
+ * before the error is rethrown.
+ */
+export async function startEngineStack(opts: EngineStackOptions = {}): Promise<EngineStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'engine-stack-'));
+  const tokens: Record<string, string> = {};
+  const undo: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
+  const close = async (): Promise<void> => {
+    for (const step of undo.splice(0).reverse()) await step();
+  };
+  try {
+    const rosterFile = join(dir, 'roster.yaml');
+    const tokensFile = join(dir, 'tokens.yaml');
+    if (opts.roster !== undefined) writeFileSync(rosterFile, opts.roster);
+    for (const who of opts.users ?? []) tokens[who] = await createToken(tokensFile, who);
+    const stack = await startTestStack({ overrides: { ...(opts.roster !== undefined ? { rosterFile } : {}), ...(opts.users ? { tokensFile } : {}) } });
+    undo.push(() => stack.stop());
+    const nc = await connect({ servers: stack.config.natsUrl });
+    undo.push(() => nc.close());
+    const h = await startEngineHarness(stack);
+    undo.push(
+      () => rmSync(h.scratch, { recursive: true, force: true }),
+      () => h.close(),
+    );
+    let apiUrl = '';
+    if (opts.users) {
+      if (opts.auditToStream) await ensureAuditStream(await nc.jetstreamManager());
+      const port = await freePort();
+      const api: Server = await startApiServer({
+        client: h.client,
+        auth: tokenAuthenticator(tokensFile),
+        logger: createLogger('test-api', 'warn'),
+        port,
+        ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}),
+        ...(opts.auditToStream ? { audit: jetStreamAuditSink(nc.jetstream()) } : {}),
+      });
+      undo.push(() => closeHttpServer(api));
+      apiUrl = `http://127.0.0.1:${port}`;
+    }
+    return {
+      stack,
+      h,
+      nc,
+      dir,
+      tokens,
+      apiUrl,
+      postDecision: (incidentId, who, body) =>
+        fetch(`${apiUrl}/incidents/${encodeURIComponent(incidentId)}/decisions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens[who] ?? 'none'}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
