@@ -26,6 +26,9 @@ export const ENV = {
   alertmanagerMappingFile: 'RUNBOOK_ALERTMANAGER_MAPPING_FILE',
   servicesFile: 'RUNBOOK_SERVICES_FILE',
   intakeAckGateDir: 'RUNBOOK_INTAKE_ACK_GATE_DIR',
+  intakeMaxDeliver: 'RUNBOOK_INTAKE_MAX_DELIVER',
+  intakeNakBaseMs: 'RUNBOOK_INTAKE_NAK_BASE_MS',
+  intakeNakMaxMs: 'RUNBOOK_INTAKE_NAK_MAX_MS',
   rosterFile: 'RUNBOOK_ROSTER_FILE',
   tokensFile: 'RUNBOOK_TOKENS_FILE',
   apiUrl: 'RUNBOOK_API_URL',
@@ -62,6 +65,12 @@ export const Config = z.object({
   servicesFile: z.string().min(1).default('services.yaml'),
   /** Fault injection for crash tests only: the intake waits for `<dir>/release` before each ack. Never set in production. */
   intakeAckGateDir: z.string().min(1).optional(),
+  /** Deliveries of one fault message before it is dead-lettered; more than the 4 redelivery backoff steps, as the server requires. The intake's default when unset. */
+  intakeMaxDeliver: z.coerce.number().int().min(5, 'must be at least 5 (more than the 4 redelivery backoff steps)').max(100_000).optional(),
+  /** First nak delay for a message the intake could not hand on, doubling per delivery. The intake's default when unset. */
+  intakeNakBaseMs: z.coerce.number().int().min(1).max(3_600_000).optional(),
+  /** Longest nak delay. The intake's default when unset. */
+  intakeNakMaxMs: z.coerce.number().int().min(1).max(3_600_000).optional(),
   /** On-call groups, their members and escalation chains; without it approval groups are not checked against members. */
   rosterFile: z.string().min(1).optional(),
   /** Bearer tokens of the approval API (sha256 hashes → identity). */

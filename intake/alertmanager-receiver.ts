@@ -25,6 +25,8 @@ export interface AlertmanagerReceiverDeps {
   publishTimeoutMs?: number;
   /** @default {@link MAX_ALERTMANAGER_BODY_BYTES} */
   maxBodyBytes?: number;
+  /** The server's `max_payload`, which bounds a dead letter. */
+  maxPayload?: () => number;
 }
 
 /** One fault event stored from a notification. */
@@ -90,7 +92,7 @@ export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
       const alert = parsed.payload.alerts[r.index];
       const data = encoder.encode(JSON.stringify(alert ?? null));
       const msgId = `am-unmappable-${createHash('sha256').update(data).digest('hex').slice(0, 32)}`;
-      return storeDeadLetter(deps.js, { data, originalSubject: `http:${ALERTMANAGER_PATH}` }, 'unmappable_alert', r.error, msgId);
+      return storeDeadLetter(deps.js, { data, originalSubject: `http:${ALERTMANAGER_PATH}` }, 'unmappable_alert', r.error, msgId, deps.maxPayload ? { maxPayload: deps.maxPayload() } : {});
     });
     const results = await Promise.allSettled(stores);
     const deadResults = await Promise.allSettled(dead);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type StoredMsg } from 'nats';
 import { FAULT_SUBJECT_PREFIX } from '../schemas/fault-event';
 import { HDR } from './dead-letter';
+import { deadLetterBody } from './dead-letter-body';
 import { DEAD_LETTER_STREAM } from './streams';
 
 /** One dead letter as stored: its stream sequence is its id. */
@@ -15,8 +16,17 @@ export interface DeadLetter {
   originalSubject: string;
   originalSeq?: number;
   originalMsgId?: string;
-  /** The original bytes, untouched. */
+  /** The original bytes, untouched, or only their leading part when `truncated`. */
   data: Uint8Array;
+  /** Size of the whole original in bytes (more than `data` holds when truncated). */
+  size: number;
+  /** Hex sha256 of the whole original. */
+  sha256: string;
+  /** True when the original was too big to keep whole; such a letter cannot be replayed. */
+  truncated: boolean;
+  truncatedReason?: string;
+  /** Deliveries of the original before it was dead-lettered, when known. */
+  deliveries?: number;
 }
 
 /** No dead letter with that id (never stored, or already replayed). */
@@ -44,6 +54,12 @@ function toDeadLetter(m: StoredMsg): DeadLetter {
   const get = (name: string): string | undefined => (h.has(name) ? h.get(name) : undefined);
   const seq = get(HDR.originalSeq);
   const msgId = get(HDR.originalMsgId);
+  const size = get(HDR.originalSize);
+  const deliveries = get(HDR.deliveries);
+  const truncatedReason = get(HDR.truncatedReason);
+  const truncated = get(HDR.truncated) === 'true';
+  // Letters stored before size and digest were recorded always hold the whole original.
+  const sha256 = get(HDR.originalSha256) ?? deadLetterBody(m.data, m.data.byteLength).sha256;
   return {
     id: m.seq,
     time: get(HDR.receivedAt) ?? m.time.toISOString(),
@@ -53,6 +69,11 @@ function toDeadLetter(m: StoredMsg): DeadLetter {
     ...(seq !== undefined && /^\d+$/.test(seq) ? { originalSeq: Number(seq) } : {}),
     ...(msgId !== undefined ? { originalMsgId: msgId } : {}),
     data: m.data,
+    size: size !== undefined && /^\d+$/.test(size) ? Number(size) : m.data.byteLength,
+    sha256,
+    truncated,
+    ...(truncatedReason !== undefined ? { truncatedReason } : {}),
+    ...(deliveries !== undefined && /^\d+$/.test(deliveries) ? { deliveries: Number(deliveries) } : {}),
   };
 }
 
@@ -100,12 +121,22 @@ export interface ReplayResult {
  * Re-publishes a dead letter's original bytes to its original subject, then
  * removes it from the dead-letter stream. A fresh message id keeps the fault
  * stream's duplicate window from swallowing it. If the intake still refuses
- * it, it comes back as a new dead letter.
+ * it, it comes back as a new dead letter. A truncated letter, or one whose
+ * bytes no longer match their recorded digest, is refused: re-publishing a
+ * part would inject an event nobody sent.
  */
 export async function replayDeadLetter(js: JetStreamClient, jsm: JetStreamManager, id: number): Promise<ReplayResult> {
   const letter = await getDeadLetter(jsm, id);
   if (!letter.originalSubject.startsWith(`${FAULT_SUBJECT_PREFIX}.`)) {
     throw new NotReplayableError(`dead letter ${id} did not arrive on a fault subject (${letter.originalSubject || 'unknown'}); publish a corrected fault instead`);
+  }
+  if (letter.truncated) {
+    throw new NotReplayableError(
+      `dead letter ${id} is truncated: only the first ${letter.data.byteLength} of its ${letter.size} bytes were kept (sha256 ${letter.sha256}), so the original is gone; find it at its producer by that digest and publish it again`,
+    );
+  }
+  if (deadLetterBody(letter.data, letter.data.byteLength).sha256 !== letter.sha256) {
+    throw new NotReplayableError(`dead letter ${id} does not match its recorded sha256 ${letter.sha256}; not replaying altered bytes`);
   }
   const h = natsHeaders();
   h.set(HDR.replayedFrom, String(id));

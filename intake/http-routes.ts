@@ -11,6 +11,8 @@ export interface IntakeHttpDeps {
   logger: Logger;
   metrics: Pick<IntakeMetrics, 'alerts'>;
   mapping: AlertmanagerMapping;
+  /** The server's `max_payload`, which bounds a dead letter. */
+  maxPayload?: () => number;
   /** Undefined when healthy, else why not. */
   problem: () => string | undefined;
 }
@@ -23,5 +25,5 @@ export function intakeHttpRoutes(deps: IntakeHttpDeps): Route[] {
     sendJson(res, problem === undefined ? 200 : 503, problem === undefined ? { healthy: true } : { healthy: false, problem });
     return true;
   };
-  return [health, alertmanagerRoute({ js: deps.js, mapping: deps.mapping, logger: deps.logger.child({ route: 'alertmanager' }), metrics: deps.metrics })];
+  return [health, alertmanagerRoute({ js: deps.js, mapping: deps.mapping, logger: deps.logger.child({ route: 'alertmanager' }), metrics: deps.metrics, ...(deps.maxPayload ? { maxPayload: deps.maxPayload } : {}) })];
 }

@@ -6,28 +6,25 @@ import type { FaultEvent } from '../schemas/fault-event';
 import { incidentIdFor, type IncidentId } from '../schemas/identifiers';
 import { parseFaultEvent, type ParseResult } from '../schemas/parse-fault-event';
 import type { RunbookSnapshot } from '../schemas/incident-input';
-import { publishDeadLetter, publishUnhandled } from './dead-letter';
+import { ATTEMPTS_EXHAUSTED, DEFAULT_MAX_PAYLOAD, publishDeadLetter, publishUnhandled } from './dead-letter';
+import { DEFAULT_NAK_BACKOFF, isFinalDelivery, nakDelayMs, type NakBackoff } from './delivery-attempts';
 import type { Handoff, HandoffResult } from './handoff';
 import { InFlight } from './in-flight';
 import { KeyedQueue } from './keyed-queue';
 import type { EventOutcome, IntakeMetrics } from './metrics';
 import { RecentIds } from './recent-ids';
-import { DEFAULT_ACK_WAIT_MS } from './streams';
+import { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER } from './streams';
 
-/** Retry policy towards Temporal before a message is given back to JetStream. */
+/** Retry policy towards Temporal within one delivery, before the message is given back to JetStream. */
 export interface RetryPolicy {
   /** Attempts within one delivery. @default 2 */
   attempts: number;
   /** Pause before the second attempt, doubling after. @default 500 ms */
   initialMs: number;
-  /** nak delay for redelivery n (0-based) is min(maxNakMs, nakBaseMs * 2^n). @default 1 s */
-  nakBaseMs: number;
-  /** @default 15 s */
-  maxNakMs: number;
 }
 
 /** @default see {@link RetryPolicy} */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 2, initialMs: 500, nakBaseMs: 1_000, maxNakMs: 15_000 };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 2, initialMs: 500 };
 
 /**
  * Awaited after Temporal accepted an event and before its message is acked.
@@ -46,6 +43,15 @@ export interface IntakeLoopDeps {
   /** Most handoffs to Temporal at once. */
   concurrency: number;
   retry?: RetryPolicy;
+  /** Delays of the naks that give a message back. @default {@link DEFAULT_NAK_BACKOFF} */
+  nak?: NakBackoff;
+  /**
+   * The consumer's `max_deliver` as the server has it; on that delivery a
+   * failure is dead-lettered, not nacked. @default {@link DEFAULT_MAX_DELIVER}
+   */
+  maxDeliver?: () => number;
+  /** The server's `max_payload`, which bounds a dead letter. @default {@link DEFAULT_MAX_PAYLOAD} */
+  maxPayload?: () => number;
   beforeAck?: BeforeAck;
 }
 
@@ -82,7 +88,9 @@ export const MAX_BATCH_BYTES = 512 * 1024;
 /**
  * parse → validate → route → hand to Temporal → ack. A message is acked only
  * after it was safely handed on (to Temporal, or stored in the dead-letter or
- * unhandled stream); otherwise it is nacked with a delay and comes back.
+ * unhandled stream); otherwise it is nacked with a delay and comes back,
+ * until its last allowed delivery, when it is dead-lettered as
+ * `delivery_attempts_exhausted` and then acked.
  *
  * Messages of one target are processed one after another. While a target's
  * hand-off is in flight, its next messages gather into one batch that is
@@ -94,6 +102,9 @@ export const MAX_BATCH_BYTES = 512 * 1024;
 export class IntakeLoop {
   private readonly queue: KeyedQueue;
   private readonly retry: RetryPolicy;
+  private readonly nakBackoff: NakBackoff;
+  private readonly maxDeliver: () => number;
+  private readonly maxPayload: () => number;
   private readonly inFlight = new InFlight(Math.floor(DEFAULT_ACK_WAIT_MS / 3));
   private readonly recent = new RecentIds();
   /** Targets whose earlier message was nacked while later ones are still queued. */
@@ -104,6 +115,9 @@ export class IntakeLoop {
   constructor(private readonly deps: IntakeLoopDeps) {
     this.queue = new KeyedQueue(deps.concurrency);
     this.retry = deps.retry ?? DEFAULT_RETRY;
+    this.nakBackoff = deps.nak ?? DEFAULT_NAK_BACKOFF;
+    this.maxDeliver = deps.maxDeliver ?? ((): number => DEFAULT_MAX_DELIVER);
+    this.maxPayload = deps.maxPayload ?? ((): number => DEFAULT_MAX_PAYLOAD);
   }
 
   /** Messages delivered to this process and not yet settled. */
@@ -175,7 +189,7 @@ export class IntakeLoop {
     const { msg, parsed } = head;
     let log = logger.child({ seq: msg.seq, subject: msg.subject, redelivery: msg.info.redeliveryCount });
     if (!parsed.ok) {
-      await publishDeadLetter(js, msg, parsed.reason, parsed.error);
+      await publishDeadLetter(js, msg, parsed.reason, parsed.error, { maxPayload: this.maxPayload() });
       this.settle(msg, () => msg.term(`invalid: ${parsed.reason}`));
       this.count('dead_lettered');
       log.warn('event dead-lettered', { reason: parsed.reason, error: parsed.error });
@@ -185,9 +199,7 @@ export class IntakeLoop {
     const incidentId = incidentIdFor(event.service, event.target);
     log = log.child({ eventId: event.id, incidentId });
     if (this.blocked.has(key)) {
-      let nakMs = 0;
-      for (const item of items) nakMs = Math.max(nakMs, this.nak(item.msg));
-      this.count('retried', items.length);
+      const nakMs = await this.giveBack(items, 'an earlier event for this target was still waiting for redelivery', log);
       log.info('an earlier event for this target is waiting for redelivery; nacked to keep order', { nakMs, events: items.length });
       return items.length;
     }
@@ -208,15 +220,14 @@ export class IntakeLoop {
     const group = event.status === 'firing' ? this.firingRun(items) : [head];
     const events = group.map((g) => (g.parsed as Extract<ParseResult, { ok: true }>).event);
     const started = performance.now();
-    const result = await this.withRetry(() => this.deps.handoff.deliverAll(events, runbook ? snapshotOf(runbook) : undefined, this.deps.dryRun), log);
-    if (!result) {
+    const handed = await this.withRetry(() => this.deps.handoff.deliverAll(events, runbook ? snapshotOf(runbook) : undefined, this.deps.dryRun), log);
+    if (!handed.ok) {
       this.blocked.add(key);
-      const nakMs = this.nak(msg);
-      for (const item of items.slice(1)) this.nak(item.msg);
-      this.count('retried', items.length);
+      const nakMs = await this.giveBack(items, `Temporal did not accept the event: ${errorText(handed.error)}`, log);
       log.warn('Temporal did not accept the event; nacked for redelivery', { nakMs, events: items.length });
       return items.length;
     }
+    const result = handed.result;
     this.deps.metrics.handoffSeconds.observe((performance.now() - started) / 1_000);
     for (const e of events) this.recent.add(e.id);
     log.info('event handed to Temporal', { outcome: result.outcome, runId: result.runId, runbook: runbook?.runbook.name, ...(events.length > 1 ? { events: events.length } : {}) });
@@ -245,15 +256,46 @@ export class IntakeLoop {
     return run;
   }
 
-  /** Tries the handoff a few times within this delivery; undefined when Temporal never accepted it. */
-  private async withRetry(fn: () => Promise<HandoffResult>, log: Logger): Promise<HandoffResult | undefined> {
+  /**
+   * Gives messages that could not be handed on back to JetStream, except
+   * those on their last allowed delivery: they are dead-lettered with
+   * `lastError` and acked once stored. Never throws; a dead letter that could
+   * not be stored leaves its message nacked (the server's bound still holds).
+   * Returns the longest nak delay asked for.
+   */
+  private async giveBack(items: readonly Delivered[], lastError: string, log: Logger): Promise<number> {
+    let nakMs = 0;
+    for (const { msg } of items) {
+      const deliveries = msg.info.redeliveryCount;
+      if (!isFinalDelivery(deliveries, this.maxDeliver())) {
+        nakMs = Math.max(nakMs, this.nak(msg));
+        this.count('retried');
+        continue;
+      }
+      const error = `gave up after ${deliveries} deliveries; last error: ${lastError}`;
+      try {
+        await publishDeadLetter(this.deps.js, msg, ATTEMPTS_EXHAUSTED, error, { maxPayload: this.maxPayload() });
+        await this.ack(msg);
+        this.count('dead_lettered');
+        log.warn('event dead-lettered: delivery attempts exhausted', { seq: msg.seq, reason: ATTEMPTS_EXHAUSTED, deliveries, error });
+      } catch (err) {
+        nakMs = Math.max(nakMs, this.nak(msg));
+        this.count('retried');
+        log.error('could not dead-letter an event on its last delivery; nacked', { seq: msg.seq, deliveries, error: err });
+      }
+    }
+    return nakMs;
+  }
+
+  /** Tries the handoff a few times within this delivery; the last error when Temporal never accepted it. */
+  private async withRetry(fn: () => Promise<HandoffResult>, log: Logger): Promise<{ ok: true; result: HandoffResult } | { ok: false; error: unknown }> {
     let delay = this.retry.initialMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        return { ok: true, result: await fn() };
       } catch (err) {
         log.warn('handoff to Temporal failed', { attempt, error: err });
-        if (attempt >= this.retry.attempts) return undefined;
+        if (attempt >= this.retry.attempts) return { ok: false, error: err };
         await new Promise((r) => setTimeout(r, delay));
         delay *= 2;
       }
@@ -273,9 +315,12 @@ export class IntakeLoop {
 
   /** Gives the message back with a delay growing with its redeliveries; returns the delay. */
   private nak(msg: JsMsg): number {
-    const n = Math.max(0, msg.info.redeliveryCount - 1);
-    const ms = Math.min(this.retry.maxNakMs, this.retry.nakBaseMs * 2 ** Math.min(n, 10));
+    const ms = nakDelayMs(msg.info.redeliveryCount, this.nakBackoff);
     this.settle(msg, () => msg.nak(ms));
     return ms;
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -30,6 +30,17 @@ export const DEFAULT_MAX_ACK_PENDING = 1_000;
  * acknowledgements (see `InFlight`), and a crashed one loses them after 10 s.
  */
 export const DEFAULT_REDELIVERY_BACKOFF_MS = [10_000, 30_000, 60_000, 120_000];
+/**
+ * Deliveries of one fault message before the intake gives up on it and
+ * dead-letters it as `delivery_attempts_exhausted`. The server requires more
+ * deliveries than backoff steps (4). The intake naks a message it could not
+ * hand on with a delay capped at 15 s, so 250 deliveries keep an event for at
+ * least an hour of Temporal outage at the fastest pace (≈ 15 s each) and much
+ * longer when hand-offs time out; a message that crashes every intake holding
+ * it is redelivered on the 120 s backoff step, so it stops within about 8 hours.
+ * @default 250
+ */
+export const DEFAULT_MAX_DELIVER = 250;
 /** The ack wait, equal to the first backoff step because the server enforces that. */
 export const DEFAULT_ACK_WAIT_MS = DEFAULT_REDELIVERY_BACKOFF_MS[0] ?? 10_000;
 /** Largest message the fault stream stores; bigger than any valid event so oversized ones still reach the dead-letter stream. */
@@ -53,8 +64,8 @@ export function streamConfigs(): Partial<StreamConfig>[] {
   ];
 }
 
-/** The intake's durable pull consumer. */
-export function intakeConsumerConfig(): Partial<ConsumerConfig> {
+/** The intake's durable pull consumer; `maxDeliver` bounds deliveries of one message. */
+export function intakeConsumerConfig(maxDeliver = DEFAULT_MAX_DELIVER): Partial<ConsumerConfig> {
   return {
     durable_name: INTAKE_CONSUMER,
     ack_policy: AckPolicy.Explicit,
@@ -62,8 +73,23 @@ export function intakeConsumerConfig(): Partial<ConsumerConfig> {
     max_ack_pending: DEFAULT_MAX_ACK_PENDING,
     ack_wait: nanos(DEFAULT_ACK_WAIT_MS),
     backoff: DEFAULT_REDELIVERY_BACKOFF_MS.map((ms) => nanos(ms)),
-    max_deliver: -1,
+    max_deliver: maxDeliver,
   };
+}
+
+function isUnlimited(value: unknown): boolean {
+  return UNLIMITED.has(value);
+}
+
+/**
+ * The settings to change on an existing consumer, or undefined. Only an
+ * unlimited `max_deliver` (what earlier intakes created) is raised to a
+ * bound: left unlimited, a message that can never be handed on is redelivered
+ * forever. A finite value an operator chose is kept and reported as drift.
+ */
+export function consumerUpgrade(want: Partial<ConsumerConfig>, have: Partial<ConsumerConfig>): Partial<ConsumerConfig> | undefined {
+  if (!isUnlimited(want.max_deliver) && isUnlimited(have.max_deliver)) return { max_deliver: want.max_deliver as number };
+  return undefined;
 }
 
 /** Values the server reports for a setting left at "no limit" or unset; all mean the same. */
@@ -120,11 +146,13 @@ export class JetStreamSetupError extends Error {
 /**
  * Creates the streams and the consumer when missing. An existing one whose
  * configuration drifted is reported (logged and returned), not silently kept
- * and not silently rewritten: an operator may have tuned it on purpose.
+ * and not silently rewritten: an operator may have tuned it on purpose. The
+ * one exception is an unlimited `max_deliver` on the consumer, which is
+ * bounded (see {@link consumerUpgrade}).
  * Any error other than "not found" is rethrown, so an unreachable server is
  * never mistaken for an empty one.
  */
-export async function ensureJetStream(jsm: JetStreamManager, logger: Logger): Promise<string[]> {
+export async function ensureJetStream(jsm: JetStreamManager, logger: Logger, options: { maxDeliver?: number } = {}): Promise<string[]> {
   const drifts: string[] = [];
   for (const cfg of streamConfigs()) {
     const name = cfg.name ?? '';
@@ -143,11 +171,16 @@ export async function ensureJetStream(jsm: JetStreamManager, logger: Logger): Pr
       logger.info('created stream', { stream: name });
     }
   }
-  const want = intakeConsumerConfig();
-  const info = await jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER).catch((err: unknown) => {
+  const want = intakeConsumerConfig(options.maxDeliver);
+  let info = await jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER).catch((err: unknown) => {
     if (isNotFound(err)) return undefined;
     throw new JetStreamSetupError(`cannot check consumer ${INTAKE_CONSUMER}: ${(err as Error).message}`, { cause: err });
   });
+  const upgrade = info && consumerUpgrade(want, info.config);
+  if (info && upgrade) {
+    info = await jsm.consumers.update(FAULTS_STREAM, INTAKE_CONSUMER, upgrade);
+    logger.warn('consumer updated: deliveries of one message are now bounded', { consumer: INTAKE_CONSUMER, maxDeliver: info.config.max_deliver });
+  }
   if (info) {
     const d = configDrift(want as Record<string, unknown>, info.config as unknown as Record<string, unknown>);
     if (d.length) {
@@ -159,4 +192,14 @@ export async function ensureJetStream(jsm: JetStreamManager, logger: Logger): Pr
     logger.info('created consumer', { consumer: INTAKE_CONSUMER });
   }
   return drifts;
+}
+
+/**
+ * The consumer's `max_deliver` as the server has it (−1 for unlimited): the
+ * bound the intake must act on, whatever it asked for.
+ */
+export async function consumerMaxDeliver(jsm: JetStreamManager): Promise<number> {
+  const info = await jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER);
+  const value = info.config.max_deliver;
+  return typeof value === 'number' && value > 0 ? value : -1;
 }

@@ -9,7 +9,9 @@ import { Handoff } from '../intake/handoff';
 import { intakeHttpRoutes } from '../intake/http-routes';
 import { IntakeLoop } from '../intake/intake-loop';
 import { createIntakeMetrics, type IntakeMetrics } from '../intake/metrics';
-import { ensureJetStream, FAULTS_STREAM, INTAKE_CONSUMER } from '../intake/streams';
+import { DEFAULT_MAX_PAYLOAD } from '../intake/dead-letter';
+import { DEFAULT_NAK_BACKOFF } from '../intake/delivery-attempts';
+import { consumerMaxDeliver, DEFAULT_MAX_DELIVER, ensureJetStream, FAULTS_STREAM, INTAKE_CONSUMER } from '../intake/streams';
 import { closeHttpServer, startHttpServer } from '../observability/http-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { metricsRoute, registry } from '../observability/metrics';
@@ -23,12 +25,28 @@ const RECONSUME_DELAY_MS = 1_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** What JetStream set-up needs and what it learns. */
+interface JetStreamSetUp {
+  jsm: JetStreamManager;
+  logger: Logger;
+  metrics: IntakeMetrics;
+  isStopping: () => boolean;
+  /** Deliveries the intake asks the consumer to allow. */
+  maxDeliver: number;
+  /** Receives the consumer's actual `max_deliver`, which the loop acts on. */
+  onMaxDeliver: (value: number) => void;
+}
+
 /** Creates or checks the streams and consumer, retrying while NATS is not answering. */
-async function setUpJetStream(jsm: JetStreamManager, logger: Logger, metrics: IntakeMetrics, isStopping: () => boolean): Promise<void> {
+async function setUpJetStream(s: JetStreamSetUp): Promise<void> {
+  const { jsm, logger, metrics, isStopping } = s;
   for (let attempt = 1; !isStopping(); attempt++) {
     try {
-      const drift = await ensureJetStream(jsm, logger);
+      const drift = await ensureJetStream(jsm, logger, { maxDeliver: s.maxDeliver });
       metrics.configDrift.set(drift.length);
+      const actual = await consumerMaxDeliver(jsm);
+      if (actual !== s.maxDeliver) logger.warn('the consumer allows a different number of deliveries than configured; acting on the consumer\'s', { configured: s.maxDeliver, consumer: actual });
+      s.onMaxDeliver(actual);
       return;
     } catch (err) {
       logger.error('JetStream set-up failed; retrying', { attempt, error: err });
@@ -73,7 +91,9 @@ async function main(): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
   const metrics = createIntakeMetrics(registry);
-  await setUpJetStream(jsm, logger, metrics, isStopping);
+  let maxDeliver = config.intakeMaxDeliver ?? DEFAULT_MAX_DELIVER;
+  const setUp: JetStreamSetUp = { jsm, logger, metrics, isStopping, maxDeliver, onMaxDeliver: (value) => (maxDeliver = value) };
+  await setUpJetStream(setUp);
 
   let natsConnected = true;
   void (async () => {
@@ -82,7 +102,7 @@ async function main(): Promise<void> {
       if (s.type === 'reconnect') {
         natsConnected = true;
         // The server may have come back without its state; recreate what is missing.
-        void setUpJetStream(jsm, logger, metrics, isStopping);
+        void setUpJetStream(setUp);
       }
       const level = s.type === 'disconnect' || s.type === 'error' ? 'warn' : 'info';
       logger[level]('nats connection status', { type: s.type, data: String(s.data) });
@@ -102,6 +122,10 @@ async function main(): Promise<void> {
     logger,
     dryRun: config.dryRun,
     concurrency: config.intakeConcurrency,
+    nak: { baseMs: config.intakeNakBaseMs ?? DEFAULT_NAK_BACKOFF.baseMs, maxMs: config.intakeNakMaxMs ?? DEFAULT_NAK_BACKOFF.maxMs },
+    maxDeliver: () => maxDeliver,
+    // The server may change on reconnect; its INFO says how big a message it takes.
+    maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     ...(config.intakeAckGateDir ? { beforeAck: fileAckGate(config.intakeAckGateDir) } : {}),
   });
 
@@ -112,6 +136,7 @@ async function main(): Promise<void> {
       logger,
       metrics,
       mapping,
+      maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
       problem: () => (stopping ? 'stopping' : nc.isClosed() ? 'NATS connection closed' : natsConnected ? undefined : 'NATS disconnected; reconnecting'),
     }),
     metricsRoute(registry),

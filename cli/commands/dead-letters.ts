@@ -22,10 +22,10 @@ export function preview(data: Uint8Array, max = PREVIEW_CHARS): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** The JSON form of a dead letter; `original` is the bytes as UTF-8 text (lossy only for invalid UTF-8). */
+/** The JSON form of a dead letter; `original` is the bytes kept as UTF-8 text (lossy only for invalid UTF-8); `size` is the whole original's. */
 export function deadLetterJson(letter: DeadLetter, full: boolean): Record<string, unknown> {
   const { data, ...rest } = letter;
-  return { ...rest, size: data.byteLength, ...(full ? { original: decoder.decode(data), originalBase64: Buffer.from(data).toString('base64') } : { preview: preview(data) }) };
+  return { ...rest, storedBytes: data.byteLength, ...(full ? { original: decoder.decode(data), originalBase64: Buffer.from(data).toString('base64') } : { preview: preview(data) }) };
 }
 
 function parseId(raw: string | undefined): number {
@@ -34,12 +34,17 @@ function parseId(raw: string | undefined): number {
 }
 
 /** Widest each listing column may be; the error column gets more room. */
-const COLUMN_WIDTHS = [40, 40, 40, 40, 60, 40];
+const COLUMN_WIDTHS = [40, 40, 40, 40, 40, 40, 60, 40];
 
 function table(letters: DeadLetter[]): string {
   if (letters.length === 0) return 'no dead letters\n';
-  const rows = letters.map((l) => [String(l.id), l.time, l.reason, l.originalSubject, l.error, preview(l.data, 60)]);
-  return formatTable(['ID', 'TIME', 'REASON', 'SUBJECT', 'ERROR', 'ORIGINAL'], rows, { maxWidths: COLUMN_WIDTHS });
+  const rows = letters.map((l) => [String(l.id), l.time, l.reason, l.originalSubject, sizeText(l), l.sha256.slice(0, 12), l.error, preview(l.data, 60)]);
+  return formatTable(['ID', 'TIME', 'REASON', 'SUBJECT', 'SIZE', 'SHA256', 'ERROR', 'ORIGINAL'], rows, { maxWidths: COLUMN_WIDTHS });
+}
+
+/** The original's size, marked when only part of it was kept. */
+function sizeText(l: DeadLetter): string {
+  return l.truncated ? `${l.size} TRUNCATED` : String(l.size);
 }
 
 function translate(err: unknown): never {
@@ -73,7 +78,10 @@ export const deadLettersCommand: CliCommand = {
         const json = deadLetterJson(letter, true);
         if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
         else {
-          const lines = [`id:       ${letter.id}`, `time:     ${letter.time}`, `reason:   ${letter.reason}`, `subject:  ${letter.originalSubject}`, `error:    ${letter.error}`, `size:     ${letter.data.byteLength} bytes`, 'original:', decoder.decode(letter.data)];
+          const lines = [`id:       ${letter.id}`, `time:     ${letter.time}`, `reason:   ${letter.reason}`, `subject:  ${letter.originalSubject}`, `error:    ${letter.error}`, `size:     ${letter.size} bytes`, `sha256:   ${letter.sha256}`];
+          if (letter.deliveries !== undefined) lines.push(`delivered: ${letter.deliveries} times`);
+          if (letter.truncated) lines.push(`TRUNCATED: only the first ${letter.data.byteLength} of ${letter.size} bytes were kept (${letter.truncatedReason ?? 'too big to store whole'}); it cannot be replayed`);
+          lines.push(letter.truncated ? 'original (leading bytes only):' : 'original:', decoder.decode(letter.data));
           process.stdout.write(`${lines.join('\n')}\n`);
         }
         return 0;
