@@ -127,7 +127,7 @@ const CASES: Case[] = [
     rejects: () => toProbeSpec({}, 1000),
   },
   {
-    site: 'activities/run-action.ts InvalidSpecError: ${action.kind} steps are carried out by the workflow, not by runAction',
+    site: 'activities/action-runner.ts InvalidSpecError: ${action.kind} steps are carried out by the workflow, not by runAction',
     unreachable: 'confirm and wait are valid runbook actions; the workflow runs them itself and never sends them to runAction',
   },
   {
