@@ -16,6 +16,13 @@ interface PhaseResult {
   name: string;
   passed: number;
   failed: number;
+  /** Wall time of the phase, so docs/testing.md can say how long each part takes. */
+  seconds?: number;
+}
+
+/** Seconds since `startedAt` (a `Date.now()` value), one decimal. */
+function secondsSince(startedAt: number): number {
+  return Math.round((Date.now() - startedAt) / 100) / 10;
 }
 
 function listTests(dir: string): string[] {
@@ -128,12 +135,14 @@ async function main(): Promise<number> {
   try {
     if (only.length === 0) {
       process.stdout.write('\n== lint ==\n');
+      let startedAt = Date.now();
       // npm run lint is the one definition of lint: eslint, then the layer rules.
       const lint = await run(['npm', 'run', '--silent', 'lint'], env, groups);
-      results.push({ name: 'lint', passed: lint.code === 0 ? 1 : 0, failed: lint.code === 0 ? 0 : 1 });
+      results.push({ name: 'lint', passed: lint.code === 0 ? 1 : 0, failed: lint.code === 0 ? 0 : 1, seconds: secondsSince(startedAt) });
       process.stdout.write('\n== typecheck ==\n');
+      startedAt = Date.now();
       const tsc = await run([join(ROOT, 'node_modules', '.bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'], env, groups);
-      results.push({ name: 'typecheck', passed: tsc.code === 0 ? 1 : 0, failed: tsc.code === 0 ? 0 : 1 });
+      results.push({ name: 'typecheck', passed: tsc.code === 0 ? 1 : 0, failed: tsc.code === 0 ? 0 : 1, seconds: secondsSince(startedAt) });
     }
 
     process.stdout.write('\n== workflow bundle ==\n');
@@ -149,10 +158,11 @@ async function main(): Promise<number> {
     for (const [name, files, extra] of suites) {
       if (files.length === 0) continue;
       process.stdout.write(`\n== ${name} tests (${files.length} files) ==\n`);
+      const startedAt = Date.now();
       const res = await run([process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], env, groups);
       const counts = nodeTestCounts(res.output) ?? { passed: 0, failed: 1 };
       if (res.code !== 0 && counts.failed === 0) counts.failed = 1;
-      results.push({ name, ...counts });
+      results.push({ name, ...counts, seconds: secondsSince(startedAt) });
     }
   } finally {
     // Look before killing: anything still alive here was left behind by a test.
@@ -168,7 +178,7 @@ async function main(): Promise<number> {
   }
 
   process.stdout.write('\n== summary ==\n');
-  for (const r of results) process.stdout.write(`${r.name.padEnd(26)} ${r.passed} passed, ${r.failed} failed\n`);
+  for (const r of results) process.stdout.write(`${r.name.padEnd(26)} ${`${r.passed} passed, ${r.failed} failed`.padEnd(22)}${r.seconds === undefined ? '' : ` ${r.seconds} s`}\n`);
   const passed = results.reduce((a, r) => a + r.passed, 0);
   const failed = results.reduce((a, r) => a + r.failed, 0);
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
