@@ -75,9 +75,9 @@ export interface OpenRequest {
 
 /**
  * Why `d` would be refused now, or undefined when it would count. A decision
- * must answer the request that is waiting (not an older one or another step),
- * come from one of its eligible approvers when a roster named them, carry a
- * verdict that request's type accepts, and not repeat an approval the same
+ * must answer the request that is waiting (not an older one or another step)
+ * with a verdict that request's type accepts, come from one of its eligible
+ * approvers when a roster named them, and not repeat an approval the same
  * person already gave.
  */
 export function refusalFor(
@@ -95,13 +95,14 @@ export function refusalFor(
     return { type: REFUSAL.unknownStep, note: `unknown step: ${d.step} is not waiting (waiting: ${open.request.step})` };
   }
   if (d.requestId !== undefined && d.requestId !== open.request.requestId) return { type: REFUSAL.stale, note: 'stale: answers an earlier request' };
-  const eligible = open.request.eligible;
-  if (eligible !== undefined && !eligible.includes(d.by)) {
-    return { type: REFUSAL.notApprover, note: `not an approver: ${d.by} is not in ${(open.request.approvers ?? []).join(', ') || 'the required groups'}` };
-  }
+  // A verdict the request cannot take is wrong whoever sends it; saying so first tells the sender what to send instead.
   if (rules.verdictMustFit) {
     const mismatch = verdictMismatch(open.request.type, d.verdict);
     if (mismatch) return mismatch;
+  }
+  const eligible = open.request.eligible;
+  if (eligible !== undefined && !eligible.includes(d.by)) {
+    return { type: REFUSAL.notApprover, note: `not an approver: ${d.by} is not in ${(open.request.approvers ?? []).join(', ') || 'the required groups'}` };
   }
   if (open.request.type !== 'escalation' && d.verdict === 'approve' && open.request.decisions.some((x) => x.accepted && x.by === d.by && x.verdict === 'approve')) {
     return { type: REFUSAL.stale, note: `stale: ${d.by} already approved this request` };
