@@ -40,6 +40,7 @@ const STATUS_FOR: Record<string, number> = {
   [REFUSAL.notApprover]: 403,
   [REFUSAL.stale]: 409,
   [REFUSAL.unknownStep]: 404,
+  [REFUSAL.verdictDoesNotFit]: 422,
 };
 
 /** How long to wait for a worker to accept the Update before falling back to a durable signal. @default 10000 */
@@ -54,7 +55,8 @@ async function pendingStep(client: Client, incidentId: string): Promise<string |
 /**
  * Delivers an authenticated decision. The acknowledged path is the
  * `decideApproval` Update: its validator's refusal comes back at once (403
- * outside the groups, 409 stale, 404 unknown step) and is then recorded in the
+ * outside the groups, 409 stale, 404 unknown step, 422 a verdict the waiting
+ * request does not take, such as approve on an escalation) and is then recorded in the
  * incident by a `decisionRefused` signal. When no worker accepts the Update in
  * time, the decision goes as a signal, which the history keeps until a worker
  * applies it (202, queued); it is checked the same way then.

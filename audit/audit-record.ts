@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REQUEST_TYPES } from '../schemas/decisions';
 
 /**
  * The audit record of one incident: everything that happened, from the
@@ -23,7 +24,7 @@ export type AuditDecision = z.infer<typeof AuditDecision>;
 
 export const AuditRequest = z.strictObject({
   requestId: z.string(),
-  type: z.enum(['approval', 'escalation']),
+  type: z.enum(REQUEST_TYPES),
   step: z.string(),
   reason: z.string(),
   approvers: z.array(z.string()),

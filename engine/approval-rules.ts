@@ -1,4 +1,4 @@
-import type { ApprovalVerdict, DecisionBase, EscalationAction } from '../schemas/decisions';
+import type { ApprovalVerdict, DecisionBase, EscalationAction, RequestType } from '../schemas/decisions';
 import type { HumanRequest } from '../schemas/incident-state';
 import type { Approval } from '../schemas/runbook';
 
@@ -18,6 +18,7 @@ export const REFUSAL = {
   notApprover: 'NotAnApprover',
   stale: 'StaleDecision',
   unknownStep: 'UnknownStep',
+  verdictDoesNotFit: 'VerdictDoesNotFit',
 } as const;
 export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
 
@@ -41,6 +42,31 @@ export const APPROVAL_VERDICTS = ['approve', 'reject'] as const satisfies readon
 /** Verdicts that answer an escalation after a step finally failed. */
 export const ESCALATION_VERDICTS: readonly EscalationAction[] = ['retry', 'skip', 'abort'];
 
+/**
+ * The verdicts each kind of request accepts. A guard's override (flapping,
+ * blast-radius budget) is a yes or no like an approval; only an escalation
+ * takes retry, skip or abort.
+ */
+export const VERDICTS_FOR: Readonly<Record<RequestType, readonly string[]>> = {
+  approval: APPROVAL_VERDICTS,
+  flap: APPROVAL_VERDICTS,
+  budget: APPROVAL_VERDICTS,
+  escalation: ESCALATION_VERDICTS,
+};
+
+/** Why `verdict` cannot answer a request of `type`, or undefined when it fits. */
+export function verdictMismatch(type: RequestType, verdict: string): Refusal | undefined {
+  const fits = VERDICTS_FOR[type];
+  if (fits.includes(verdict)) return undefined;
+  const article = /^[aeiou]/.test(type) ? 'an' : 'a';
+  return { type: REFUSAL.verdictDoesNotFit, note: `verdict '${verdict}' does not answer ${article} ${type} request; use ${fits.slice(0, -1).join(', ')} or ${fits.at(-1) ?? ''}` };
+}
+
+/** How strictly decisions are checked: whether a verdict must fit the request's type (off for incidents begun before that rule). */
+export interface RefusalRules {
+  verdictMustFit: boolean;
+}
+
 /** The request waiting for an answer, and its verdict once one settled it. */
 export interface OpenRequest {
   request: HumanRequest;
@@ -49,11 +75,17 @@ export interface OpenRequest {
 
 /**
  * Why `d` would be refused now, or undefined when it would count. A decision
- * must answer the request that is waiting (not an older one or another step),
- * come from one of its eligible approvers when a roster named them, and not
- * repeat an approval the same person already gave.
+ * must answer the request that is waiting (not an older one or another step)
+ * with a verdict that request's type accepts, come from one of its eligible
+ * approvers when a roster named them, and not repeat an approval the same
+ * person already gave.
  */
-export function refusalFor(open: OpenRequest | undefined, requests: readonly HumanRequest[], d: GateDecision): Refusal | undefined {
+export function refusalFor(
+  open: OpenRequest | undefined,
+  requests: readonly HumanRequest[],
+  d: GateDecision,
+  rules: RefusalRules = { verdictMustFit: true },
+): Refusal | undefined {
   // A decision racing one that already moved the incident on is stale, not a mistake about the step.
   const decidedBefore = requests.some((r) => r !== open?.request && r.outcome !== undefined && (d.requestId !== undefined ? r.requestId === d.requestId : r.step === d.step));
   if (!open) return decidedBefore ? { type: REFUSAL.stale, note: 'stale: the request was already decided' } : NOTHING_WAITING;
@@ -63,11 +95,16 @@ export function refusalFor(open: OpenRequest | undefined, requests: readonly Hum
     return { type: REFUSAL.unknownStep, note: `unknown step: ${d.step} is not waiting (waiting: ${open.request.step})` };
   }
   if (d.requestId !== undefined && d.requestId !== open.request.requestId) return { type: REFUSAL.stale, note: 'stale: answers an earlier request' };
+  // A verdict the request cannot take is wrong whoever sends it; saying so first tells the sender what to send instead.
+  if (rules.verdictMustFit) {
+    const mismatch = verdictMismatch(open.request.type, d.verdict);
+    if (mismatch) return mismatch;
+  }
   const eligible = open.request.eligible;
   if (eligible !== undefined && !eligible.includes(d.by)) {
     return { type: REFUSAL.notApprover, note: `not an approver: ${d.by} is not in ${(open.request.approvers ?? []).join(', ') || 'the required groups'}` };
   }
-  if (open.request.type === 'approval' && d.verdict === 'approve' && open.request.decisions.some((x) => x.accepted && x.by === d.by && x.verdict === 'approve')) {
+  if (open.request.type !== 'escalation' && d.verdict === 'approve' && open.request.decisions.some((x) => x.accepted && x.by === d.by && x.verdict === 'approve')) {
     return { type: REFUSAL.stale, note: `stale: ${d.by} already approved this request` };
   }
   return undefined;

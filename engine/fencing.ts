@@ -15,13 +15,15 @@ export interface FencingIssue {
 
 /**
  * Why a step must be fenced, or `undefined` when it need not be:
- * every `sync_data` step, every `start_service` with `promote: true`, and any
+ * every step marked `isolation: requires`, every `sync_data` step, every
+ * `start_service` with `promote: true`, and any
  * other `start_service` that follows an `isolate` step (a standby coming up
  * after isolation is a promotion whether or not it says so).
  */
 export function fenceReason(steps: readonly Step[], index: number): string | undefined {
   const step = steps[index];
   if (!step) return undefined;
+  if (step.isolation === 'requires') return 'declares isolation: requires';
   const action = step.action;
   if (action.kind === 'sync_data') return 'syncs data';
   if (action.kind !== 'start_service') return undefined;
@@ -45,6 +47,15 @@ export function isFence(step: Step): boolean {
     step.on_failure !== 'continue' &&
     (step.action.haproxy === undefined || step.action.haproxy.verify)
   );
+}
+
+/**
+ * Whether step `index` may only run while the isolation of the earlier
+ * `isolation: provides` steps is in force: the steps the fencing rule fences
+ * (sync, promote, declared `isolation: requires`), unless opted out with `unfenced`.
+ */
+export function dependsOnIsolation(steps: readonly Step[], index: number): boolean {
+  return fenceReason(steps, index) !== undefined && steps[index]?.unfenced !== true;
 }
 
 /** Checks the fencing rule over a validated runbook; an empty list means it holds. */
@@ -82,7 +93,12 @@ export function checkFencing(runbook: Pick<Runbook, 'steps'>): FencingIssue[] {
       }
       return;
     }
-    if (step.unfenced) return;
+    if (step.unfenced) {
+      if (step.isolation === 'requires') {
+        issues.push({ path: ['steps', i, 'unfenced'], message: 'a step cannot both require isolation and be unfenced' });
+      }
+      return;
+    }
     if (steps.slice(0, i).some(isFence)) return;
     issues.push({
       path: ['steps', i],

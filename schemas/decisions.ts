@@ -4,6 +4,15 @@
  * allowed to do is decided in engine/approval-rules.ts.
  */
 
+/**
+ * Kinds of request a human answers: a runbook step's approval, an escalation
+ * after a step finally failed, and the guards' on-call overrides (a flapping
+ * target, an isolation over the blast-radius budget). Each takes only its own
+ * verdicts (engine/approval-rules.ts).
+ */
+export const REQUEST_TYPES = ['approval', 'escalation', 'flap', 'budget'] as const;
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
 /** Who decided, through which channel, and why. */
 export interface DecisionBase {
   /** Identity of the person (authenticated by the channel that delivers the decision). */

@@ -1,3 +1,4 @@
+import type { RequestType } from './decisions';
 import type { FaultEvent, Severity } from './fault-event';
 
 /*
@@ -75,7 +76,7 @@ export interface CompensationRecord {
 /** A request for a human and its answers. */
 export interface HumanRequest {
   requestId: string;
-  type: 'approval' | 'escalation';
+  type: RequestType;
   step: string;
   reason: string;
   requestedAt: string;

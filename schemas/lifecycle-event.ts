@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REQUEST_TYPES } from './decisions';
 
 /**
  * Incident lifecycle events as the workflow publishes them to the audit
@@ -70,12 +71,12 @@ export const StepFinished = z.object({
 });
 export type StepFinished = z.infer<typeof StepFinished>;
 
-/** A request for a human opened: an approval gate, or an escalation after a failure. */
+/** A request for a human opened: an approval gate, a guard's override request, or an escalation after a failure. */
 export const RequestOpened = z.object({
   ...Envelope,
   event: z.enum(['approval.requested', 'escalated']),
   requestId: z.string(),
-  type: z.enum(['approval', 'escalation']),
+  type: z.enum(REQUEST_TYPES),
   step: z.string(),
   reason: z.string(),
   approvers: z.array(z.string()),

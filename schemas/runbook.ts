@@ -410,8 +410,12 @@ export const Step = z
     on_failure: z.enum(['abort', 'escalate', 'continue']).default('escalate'),
     compensate: Action.optional(),
     approval: StepApproval.optional(),
-    /** Marks a verified isolation step that fences later sync/promote steps. */
-    isolation: z.literal('provides').optional(),
+    /**
+     * `provides` marks a verified isolation step that fences later sync/promote
+     * steps; `requires` marks any other step that must only run while that
+     * isolation is in force (sync and promote steps require it implicitly).
+     */
+    isolation: z.enum(['provides', 'requires']).optional(),
     /** Opts this step out of the fencing rule. */
     unfenced: z.literal(true).optional(),
   })

@@ -1,19 +1,21 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { IncidentResult, IncidentState } from '../schemas/incident-state';
 import { approve, decide, faultResolved, guardIdFor, reject } from '../workflows/messages';
 import { waitFor } from '../stack/wait-for';
-import { runbookFrom, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../test/helpers/engine';
+import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../test/helpers/engine';
+import { PROJECT_ROOT } from '../stack/toolchain';
 import { startTestStack } from '../test/helpers/stack';
 
 /*
- * Records one finished incident history per runbook path into test/histories,
- * for test/unit/workflow-replay.test.ts. Re-run after any change to workflow
- * code that is meant to be deterministic-compatible, and commit the files:
- *   node --import tsx scripts/record-histories.ts [out-dir]
+ * Records one finished incident history per runbook path, for
+ * test/unit/workflow-replay.test.ts. Stored histories are never re-recorded:
+ * record into a scratch directory and copy the new files into test/histories
+ * under the new patch's prefix (docs/testing.md):
+ *   node --import tsx scripts/record-histories.ts /tmp/<patch-id> [paths…]
  */
 
 /** Where histories go unless another directory is given. */
@@ -57,6 +59,9 @@ steps:`;
 
 const by = (step: string) => ({ step, by: 'recorder', channel: 'test', reason: 'recording a history' });
 
+/** argv of the fencing fixture (test/fixtures/engine/fenced.js). */
+const fenced = (...args: string[]): string => JSON.stringify([process.execPath, join(PROJECT_ROOT, 'test', 'fixtures', 'engine', 'fenced.js'), ...args]);
+
 /** The paths every workflow change must still replay. */
 export const RECORDED_PATHS: readonly RecordedPath[] = [
   {
@@ -97,7 +102,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
       await handle.signal(decide, { ...by('gated'), action: 'retry' });
     },
     expect: { status: 'resolved', outcome: 'healed' },
-    check: (_s, c) => (runsOf(c.log, 'gated') === 2 && runsOf(c.log, 'undo-first') === 1 ? undefined : 'expected one failed run, one compensation and one retry'),
+    check: (_s, c) => (runsOf(c.log, 'gated') === 2 && runsOf(c.log, 'undo-first') === 0 ? undefined : 'expected one failed run and one retry, with nothing undone'),
   },
   {
     name: 'escalate-abort',
@@ -129,6 +134,45 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
       await handle.signal(approve, by('risky'));
     },
     expect: { status: 'resolved', outcome: 'healed' },
+  },
+  {
+    name: 'approval-refused-verdict',
+    runbook: (c) => `${header('approval-refused-verdict', c)}
+  - id: risky
+    action: { kind: command, argv: ${sideEffect(c.log, 'risky')} }
+    approval: { approvers: [oncall], timeout: 1h }`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'awaiting_approval');
+      await handle.signal(decide, { ...by('risky'), action: 'abort' });
+      await waitFor('the refusal to be recorded', 30_000, async () => (await c.h.state(handle)).requests[0]?.decisions.some((d) => !d.accepted) ?? false);
+      await handle.signal(approve, by('risky'));
+    },
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s, c) => {
+      const [refused, approved] = s.requests[0]?.decisions ?? [];
+      if (runsOf(c.log, 'risky') !== 1) return 'the step did not run exactly once';
+      if (refused?.verdict !== 'abort' || refused.accepted || !/does not answer an approval request/.test(refused.note ?? '')) return 'abort was not refused';
+      return approved?.verdict === 'approve' && approved.accepted ? undefined : 'the approval after the refusal did not count';
+    },
+  },
+  {
+    name: 'isolation-skipped-refused',
+    runbook: (c) => `${header('isolation-skipped-refused', c)}
+  - id: isolate
+    action: { kind: isolate, command: { argv: ${fenced('isolate', c.log, join(c.dir, 'isolated'), join(c.dir, 'never'))} } }
+    compensate: { kind: command, argv: ${fenced('unisolate', c.log, join(c.dir, 'isolated'))} }
+    isolation: provides
+    approval: false
+    retry: { max_attempts: 1 }
+  - id: switch
+    action: { kind: command, argv: ${fenced('step', c.log, join(c.dir, 'isolated'), join(c.dir, 'gate'))} }
+    isolation: requires`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'escalated');
+      await handle.signal(decide, { ...by('isolate'), action: 'skip' });
+    },
+    expect: { status: 'aborted', outcome: 'isolation not in force at switch' },
+    check: (_s, c) => (runOrder(c.log).some((l) => l.startsWith('step')) ? 'the fenced step ran without its isolation' : undefined),
   },
   {
     name: 'approval-reject',
@@ -243,11 +287,28 @@ const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [
 async function writeHistory(h: EngineHarness, workflowId: string, file: string): Promise<void> {
   const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
   const History = temporal.api.history.v1.History;
-  writeFileSync(file, `${JSON.stringify(protojson.toJson(History, History.fromObject(history)), null, 2)}\n`);
+  // 'wx': never replace a file, whatever directory it is in.
+  writeFileSync(file, `${JSON.stringify(protojson.toJson(History, History.fromObject(history)), null, 2)}\n`, { flag: 'wx' });
+}
+
+/**
+ * Files of test/histories this recording would overwrite. Stored histories are
+ * what incidents in flight were recorded against; rewriting one hides the
+ * branch it covered (test/unit/history-manifest.test.ts checks them too).
+ */
+export function wouldOverwrite(out: string, only?: readonly string[]): string[] {
+  if (relative(DEFAULT_HISTORY_DIR, resolve(out)) !== '') return [];
+  return RECORDED_PATHS.filter((p) => !only?.length || only.includes(p.name))
+    .flatMap((p) => [`${p.name}.json`, ...(p.alsoRecord ?? []).map((x) => `${p.name}.${x.suffix}.json`)])
+    .filter((f) => existsSync(join(out, f)));
 }
 
 /** Runs every path on a private test stack and writes `<out>/<path>.json`; returns the files written. */
 export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly string[]): Promise<string[]> {
+  const taken = wouldOverwrite(out, only);
+  if (taken.length > 0) {
+    throw new Error(`refusing to overwrite stored histories in test/histories (${taken.join(', ')}); record into a scratch directory and copy the new files in under a new patch prefix (docs/testing.md)`);
+  }
   mkdirSync(out, { recursive: true });
   const stack = await startTestStack();
   const healthy = createServer((_req, res) => res.end('ok'));

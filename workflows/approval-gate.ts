@@ -1,6 +1,7 @@
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { ApprovalActivities, ApprovalEvent } from '../activities/notify-approvals';
 import { parseDuration } from '../engine/duration';
+import type { RequestType } from '../schemas/decisions';
 import type { HumanRequest } from '../schemas/incident-state';
 import type { Approval, Step } from '../schemas/runbook';
 import { afterTimeout, approvalQuorum, MAX_ESCALATION_ROUNDS } from '../engine/approval-rules';
@@ -12,10 +13,11 @@ const approvalActivities = proxyActivities<ApprovalActivities>({ startToCloseTim
 /**
  * Waits for people to approve `step`: looks up who may answer, tells them,
  * and applies the approval rules (quorum, then `on_timeout`, escalating to the
- * next approvers as often as the runbook says). Resolves to 'approve',
+ * next approvers as often as the runbook says). `type` says what is asked:
+ * the step's own approval, or a guard's override. Resolves to 'approve',
  * 'reject' or 'timeout'.
  */
-export async function approvalGate(ctx: IncidentContext, step: Step, approval: Approval, reason: string): Promise<string> {
+export async function approvalGate(ctx: IncidentContext, step: Step, approval: Approval, reason: string, type: Exclude<RequestType, 'escalation'> = 'approval'): Promise<string> {
   const { state, flags } = ctx;
   const previous = state.status;
   // Audited incidents show the status together with the request it waits on, not while approvers are being looked up.
@@ -48,12 +50,12 @@ export async function approvalGate(ctx: IncidentContext, step: Step, approval: A
     const who = rostered ? await approvalActivities.resolveApprovers(approvers) : undefined;
     if (flags.audited && round === 0) ctx.setStatus('awaiting_approval');
     const { verdict, request } = await ctx.gate.ask(
-      { type: 'approval', step: step.id, reason, approvers, minApprovals: approval.min_approvals, ...(who?.configured ? { eligible: who.members } : {}) },
+      { type, step: step.id, reason, approvers, minApprovals: approval.min_approvals, ...(who?.configured ? { eligible: who.members } : {}) },
       settle,
       timeoutMs,
       rostered || flags.audited
         ? async (r) => {
-            await ctx.audit.record({ event: 'approval.requested', requestId: r.requestId, type: 'approval', step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt });
+            await ctx.audit.record({ event: 'approval.requested', requestId: r.requestId, type: r.type, step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt });
             if (rostered) await notify(round === 0 ? 'requested' : 'escalated', r);
           }
         : undefined,
@@ -70,7 +72,7 @@ export async function approvalGate(ctx: IncidentContext, step: Step, approval: A
     }
     ctx.setStatus('escalated');
     approvers = next.escalateTo;
-    await ctx.audit.record({ event: 'escalated', requestId: request.requestId, type: 'approval', step: step.id, reason: `approval timed out; asking ${approvers.join(', ')}`, approvers, requestedAt: ctx.now() });
+    await ctx.audit.record({ event: 'escalated', requestId: request.requestId, type, step: step.id, reason: `approval timed out; asking ${approvers.join(', ')}`, approvers, requestedAt: ctx.now() });
     if (round > MAX_ESCALATION_ROUNDS) throw ApplicationFailure.nonRetryable('approval escalated too many times', 'ApprovalExhausted');
   }
 }

@@ -1,6 +1,6 @@
 import { condition, uuid4 } from '@temporalio/workflow';
 import type { HumanRequest } from '../schemas/incident-state';
-import { NOTHING_WAITING, refusalFor, approvalTally, type GateDecision, type Refusal, type Settle } from '../engine/approval-rules';
+import { NOTHING_WAITING, refusalFor, approvalTally, type GateDecision, type Refusal, type RefusalRules, type Settle } from '../engine/approval-rules';
 
 type Opened = Omit<HumanRequest, 'requestId' | 'requestedAt' | 'decisions'>;
 
@@ -15,6 +15,7 @@ export class HumanGate {
   constructor(
     private readonly requests: HumanRequest[],
     private readonly now: () => string,
+    private readonly rules: RefusalRules,
   ) {}
 
   /** The request waiting for an answer, if any. */
@@ -58,15 +59,18 @@ export class HumanGate {
 
   /** Why `d` would be refused now, or undefined when it would count. Changes nothing (safe in an Update validator). */
   check(d: GateDecision): Refusal | undefined {
-    return refusalFor(this.open, this.requests, d);
+    return refusalFor(this.open, this.requests, d, this.rules);
   }
 
   /** Records a decision; returns why it was refused, or undefined when it counted. */
-  receive(d: GateDecision): string | undefined {
-    const refusal = this.check(d);
-    if (refusal) return this.refuse(d, refusal.note);
+  receive(d: GateDecision): Refusal | undefined {
+    const refusal = this.check(d) ?? (this.open ? undefined : NOTHING_WAITING);
+    if (refusal) {
+      this.refuse(d, refusal.note);
+      return refusal;
+    }
     const open = this.open;
-    if (!open) return this.refuse(d, NOTHING_WAITING.note);
+    if (!open) return NOTHING_WAITING;
     open.request.decisions.push({ by: d.by, channel: d.channel, reason: d.reason, at: this.now(), verdict: d.verdict, accepted: true });
     const verdict = open.accept(d);
     if (verdict !== undefined) open.verdict = verdict;

@@ -20,6 +20,10 @@ export interface IncidentFlags {
   lean: boolean;
   /** `remediation-guards`: pause, flap and blast-radius checks before remediation. */
   guarded: boolean;
+  /** `verdict-fits-request`: a verdict must fit its request's type; guard overrides are `flap` and `budget` requests. */
+  verdictsFit: boolean;
+  /** `escalate-before-compensate`: a final failure asks a human first and undoes nothing unless they abort. */
+  escalateFirst: boolean;
 }
 
 /** What the parts of one incident share, passed explicitly instead of closed over. */

@@ -38,7 +38,9 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     firstFault: input.fault,
   };
   let resolvedByMonitor = false;
-  const gate = new HumanGate(state.requests, now);
+  // Read before the handlers are set: incidents begun while any verdict counted as an approval replay that way.
+  const verdictsFit = patched('verdict-fits-request');
+  const gate = new HumanGate(state.requests, now, { verdictMustFit: verdictsFit });
 
   const observe = (events: readonly FaultEvent[]): void => {
     const before = state.faults.severity;
@@ -59,7 +61,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     decideApproval,
     (d) => {
       const refused = gate.receive(d);
-      if (refused !== undefined) throw ApplicationFailure.create({ type: REFUSAL.stale, message: refused, nonRetryable: true });
+      if (refused !== undefined) throw ApplicationFailure.create({ type: verdictsFit ? refused.type : REFUSAL.stale, message: refused.note, nonRetryable: true });
       const request = gate.pending;
       const outcome = gate.verdict;
       return { requestId: request?.requestId ?? '', ...(request ? { requestedAt: request.requestedAt } : {}), step: d.step, ...gate.tally(), ...(outcome !== undefined ? { outcome } : {}) };
@@ -101,7 +103,10 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
 
   // Incidents started before the blast-radius, flap and pause guards existed replay without them.
   const guarded = patched('remediation-guards');
-  const ctx: IncidentContext = { input, state, now, flags: { audited, lean, guarded }, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor };
+  // Incidents begun when a final failure undid the completed steps before asking a human replay that order.
+  const escalateFirst = patched('escalate-before-compensate');
+  const flags = { audited, lean, guarded, verdictsFit, escalateFirst };
+  const ctx: IncidentContext = { input, state, now, flags, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor };
   const guards = new RemediationGuards(ctx);
   const ending: Ending = runbook ? await runRunbook(ctx, runbook, guards) : await waitForResolution();
   await guards.releaseLease();

@@ -70,7 +70,7 @@ export class RemediationGuards {
     if (count < settings.flap.max_incidents) return 'go';
     const reason = `flapping: ${count} incidents for ${state.target} within ${settings.flap.window} (limit ${settings.flap.max_incidents})`;
     state.lastError = reason;
-    const verdict = await approvalGate(this.ctx, step, guardOverrideApproval(), reason);
+    const verdict = await approvalGate(this.ctx, step, guardOverrideApproval(), reason, this.ctx.flags.verdictsFit ? 'flap' : 'approval');
     return verdict === 'approve' ? 'go' : `flapping: approval ${verdict}`;
   }
 
@@ -81,7 +81,7 @@ export class RemediationGuards {
     let lease = await this.activities.acquireIsolationLease(state.service, req);
     if (!lease.granted) {
       const reason = `over blast-radius budget: ${lease.reason}; isolated now: ${lease.isolatedNow.join(', ') || 'none'}`;
-      const verdict = await approvalGate(this.ctx, step, guardOverrideApproval(), reason);
+      const verdict = await approvalGate(this.ctx, step, guardOverrideApproval(), reason, this.ctx.flags.verdictsFit ? 'budget' : 'approval');
       if (verdict !== 'approve') return `blast radius: approval ${verdict}`;
       lease = await this.activities.acquireIsolationLease(state.service, { ...req, force: true });
     }

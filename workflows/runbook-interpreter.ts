@@ -1,4 +1,4 @@
-import { sleep } from '@temporalio/workflow';
+import { patched, sleep } from '@temporalio/workflow';
 import { evaluateCondition } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { resolveTemplate, type TemplateContext } from '../engine/template';
@@ -9,6 +9,7 @@ import { approvalGate } from './approval-gate';
 import { confirmFault } from './confirm';
 import { escalate } from './escalation';
 import type { Ending, IncidentContext } from './incident-context';
+import { IsolationsInForce } from './isolation-in-force';
 import type { RemediationGuards } from './remediation-guards';
 import { runActionWithRetry } from './step-retry';
 
@@ -21,8 +22,10 @@ interface Compensation {
 
 /**
  * Runs the snapshotted runbook step by step: conditions, guards, approvals,
- * the action with its retries, and on failure compensation, then abort,
- * continue or a human's decision, as the step says.
+ * the action with its retries, and on a final failure what the step says:
+ * compensate and abort, continue, or ask a human first (retry and skip keep
+ * every isolation in force; only abort compensates). A step that depends on
+ * an isolation never starts once that isolation was compensated.
  */
 export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot, guards: RemediationGuards): Promise<Ending> {
   const { input, state, now, flags } = ctx;
@@ -40,6 +43,7 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
     incident: { id: input.incidentId, epoch: 0 },
   };
   const undo: Compensation[] = [];
+  const isolations = new IsolationsInForce();
   state.steps = def.steps.map((s) => ({ id: s.id, ...(s.name ? { name: s.name } : {}), kind: s.action.kind, status: 'pending', attempts: [] }));
 
   const compensate = async (): Promise<void> => {
@@ -55,6 +59,7 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
         at: now(),
         ...(outcome.ok ? { summary: outcome.result.summary } : { error: outcome.failure.message }),
       });
+      isolations.withdrawn(item.forStep);
       const rec = state.steps.find((s) => s.id === item.forStep);
       if (rec && outcome.ok) rec.status = 'compensated';
     }
@@ -70,6 +75,21 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
       rec.skipReason = 'when condition is false';
       await ctx.audit.stepEnded(rec);
       continue;
+    }
+    const unfenced = isolations.refusal(def.steps, i);
+    // Incidents begun before this check (and not past this point yet) take it from now on; the patch keeps replays of older runs as they were.
+    if (unfenced !== undefined && (flags.escalateFirst || patched('isolation-held'))) {
+      rec.status = 'failed';
+      rec.lastError = unfenced;
+      rec.finishedAt = now();
+      state.lastError = unfenced;
+      await ctx.audit.stepEnded(rec);
+      if (dryRun) {
+        planProblems += 1;
+        continue;
+      }
+      if (compensateOnFailure) await compensate();
+      return { status: 'aborted', outcome: `isolation not in force at ${step.id}` };
     }
     if (flags.guarded && !dryRun && step.action.kind !== 'confirm' && step.action.kind !== 'wait') {
       const verdict = await guards.beforeRemediation(step, def.settings);
@@ -141,6 +161,7 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
       rec.dryRun = outcome.result.dryRun;
       tctx.steps[step.id] = { output: outcome.result.output };
       if (step.isolation === 'provides') {
+        isolations.established(step.id);
         state.epoch += 1;
         tctx.incident = { id: input.incidentId, epoch: state.epoch };
       }
@@ -160,7 +181,8 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
       continue;
     }
     if (step.on_failure === 'continue') continue;
-    if (compensateOnFailure) await compensate();
+    // Escalating first leaves every isolation in force while the human decides, so a retry runs fenced as before.
+    if (compensateOnFailure && (step.on_failure === 'abort' || !flags.escalateFirst)) await compensate();
     if (step.on_failure === 'abort') return { status: 'failed', outcome: `step ${step.id} failed` };
 
     const verdict = await escalate(ctx, step, rec.lastError);
@@ -175,6 +197,7 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
       await ctx.audit.stepEnded(rec);
       continue;
     }
+    if (flags.escalateFirst && compensateOnFailure) await compensate();
     return { status: 'aborted', outcome: `aborted after ${step.id} failed` };
   }
   if (dryRun) return { status: 'resolved', outcome: planProblems > 0 ? `planned with ${planProblems} problem(s)` : 'planned' };

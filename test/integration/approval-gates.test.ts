@@ -6,6 +6,7 @@ import { readAuditEvents } from '../../audit/audit-stream';
 import type { ApprovalNotice } from '../../activities/notify-approvals';
 import { waitFor } from '../../stack/wait-for';
 import type { incident } from '../../workflows';
+import { decide } from '../../workflows/messages';
 import type { IncidentState } from '../../schemas/incident-state';
 import { runCli } from '../helpers/cli';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
@@ -239,4 +240,72 @@ test('the approval API exports pending approvals, approval wait, incidents by ou
   await waitFor('closed incident counted', 30_000, async () => value((text = await sample()), 'runbook_incidents_closed_total{status="resolved"}') >= 1);
   assert.ok(value(text, 'runbook_approval_wait_seconds_count{outcome="approve"}') >= 1);
   assert.ok(value(text, 'runbook_time_to_recover_seconds_count') >= 1);
+});
+
+test('decide --action abort on a step waiting for approval is refused: the step does not run, and show and audit say why', async () => {
+  const log = join(dir, 'wrong-verdict.log');
+  const handle = await h.start(gatedRunbook('wrong-verdict', log, '{ approvers: [oncall], timeout: 1m, on_timeout: reject }'), testFault('ap-v', 'node-1'));
+  const id = 'incident/ap-v/node-1';
+  await h.waitForStatus(handle, 'awaiting_approval');
+
+  const sent = await runCli(['decide', id, '--step', 'act', '--action', 'abort', '--reason', 'wrong command'], stack.env);
+  assert.equal(sent.code, 0, sent.stderr);
+  const waiting = await stateWhere(id, 'the refused abort recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 1);
+  assert.equal(waiting.status, 'awaiting_approval', 'the gate is still waiting');
+  assert.equal(waiting.requests[0]?.outcome, undefined);
+  assert.equal(runsOf(log, 'act'), 0, 'an abort is not an approval');
+  const refused = waiting.requests[0]?.decisions[0];
+  assert.deepEqual([refused?.verdict, refused?.accepted, refused?.channel], ['abort', false, 'cli']);
+  assert.equal(refused?.note, "verdict 'abort' does not answer an approval request; use approve or reject");
+
+  const shown = await runCli(['show', id], stack.env);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /approval for act at .*: waiting/);
+  assert.match(shown.stdout, /abort by \S+ via cli REFUSED: verdict 'abort' does not answer an approval request; use approve or reject: wrong command/);
+
+  assert.equal((await post(id, 'alice', { verdict: 'approve', reason: 'now for real' })).status, 200);
+  const result = await handle.result();
+  assert.equal(result.status, 'resolved');
+  assert.equal(runsOf(log, 'act'), 1);
+
+  let audit = '';
+  await waitFor('audit readable', 30_000, async () => {
+    const run = await runCli(['audit', id], stack.env);
+    audit = run.stdout;
+    return run.code === 0;
+  });
+  assert.match(audit, /REFUSED {2}abort by \S+ via cli at \S+: wrong command \[verdict 'abort' does not answer an approval request; use approve or reject\]/);
+  assert.match(audit, /ACCEPTED approve by alice via http/);
+});
+
+test('an approve posted to an escalation is refused with 422 and recorded; the escalation still takes retry, skip or abort', async () => {
+  const log = join(dir, 'escalation-verdict.log');
+  const handle = await h.start(
+    runbookFrom(`
+name: escalation-verdict
+version: 1
+match: { kinds: [node_down] }
+settings: { allowed_executables: [${node}] }
+steps:
+  - id: broken
+    action: { kind: command, argv: ${sideEffect(log, 'broken', '--fail-until', '99')} }
+    retry: { max_attempts: 1 }
+    on_failure: escalate
+`),
+    testFault('ap-w', 'node-1'),
+  );
+  const id = 'incident/ap-w/node-1';
+  await h.waitForStatus(handle, 'escalated');
+  const posted = await post(id, 'alice', { verdict: 'approve', reason: 'approve the failure?' });
+  assert.equal(posted.status, 422);
+  assert.equal(posted.body.refusal, 'VerdictDoesNotFit');
+  assert.equal(posted.body.reason, "verdict 'approve' does not answer an escalation request; use retry, skip or abort");
+  const waiting = await stateWhere(id, 'the refused approve recorded', (s) => s.requests.at(-1)?.decisions.some((d) => !d.accepted) ?? false);
+  assert.equal(waiting.status, 'escalated');
+  assert.equal(waiting.requests.at(-1)?.decisions.filter((d) => d.accepted).length, 0);
+
+  await handle.signal(decide, { action: 'abort', step: 'broken', by: 'alice', channel: 'test', reason: 'give up' });
+  const result = await handle.result();
+  assert.equal(result.status, 'aborted');
+  assert.equal(runsOf(log, 'broken'), 1, 'the refused approve did not rerun the step');
 });

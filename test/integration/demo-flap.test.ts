@@ -29,7 +29,7 @@ test('a primary that keeps crashing is healed automatically until the flap limit
     assert.equal(incident.steps.find((s) => s.id === 'isolate_primary')?.attempts.length, 1);
   }
   assert.equal(result.escalations.length, 1);
-  assert.equal(result.escalations[0]?.type, 'approval');
+  assert.equal(result.escalations[0]?.type, 'flap');
   assert.equal(result.escalations[0]?.step, 'isolate_primary');
   assert.match(result.escalations[0]?.reason ?? '', /^flapping: 3 incidents/);
   assert.equal(flapping.steps.find((s) => s.id === 'confirm')?.status, 'succeeded');

@@ -58,7 +58,7 @@ steps:
   assert.match(text.stdout, /flaky\s+command\s+succeeded\s+3 attempts/);
 });
 
-test('a non-retryable failure undoes completed steps in reverse, escalates, and a retry decision completes the incident', async () => {
+test('a non-retryable failure escalates with nothing undone, and a retry decision completes the incident', async () => {
   const log = join(h.scratch, 'escalate.log');
   const gate = join(h.scratch, 'gate-open');
   const runbook = runbookFrom(`
@@ -80,9 +80,9 @@ steps:
 `);
   const handle = await h.start(runbook, testFault('svc-b', 'node-1'));
   const escalated = await h.waitForStatus(handle, 'escalated');
-  assert.deepEqual(runOrder(log), ['first', 'second', 'third', 'undo-second', 'undo-first']);
+  assert.deepEqual(runOrder(log), ['first', 'second', 'third'], 'the human decides before anything is undone');
   assert.equal(escalated.steps.find((s) => s.id === 'third')?.attempts.length, 1, 'non-retryable: one attempt');
-  assert.deepEqual(escalated.compensations.map((c) => c.forStep), ['second', 'first']);
+  assert.deepEqual(escalated.compensations, []);
   assert.equal(escalated.requests.at(-1)?.type, 'escalation');
 
   writeFileSync(gate, '');
@@ -90,6 +90,7 @@ steps:
   const result = await handle.result();
   assert.equal(result.status, 'resolved');
   assert.equal(runsOf(log, 'third'), 2);
+  assert.deepEqual(runOrder(log), ['first', 'second', 'third', 'third'], 'a retry undoes nothing either');
   const final = await h.state(handle);
   assert.equal(final.requests.at(-1)?.outcome, 'retry');
   assert.equal(final.requests.at(-1)?.decisions[0]?.by, 'alice');

@@ -27,6 +27,11 @@ const REQUIRED_PATHS = [
   'resolved-during-confirmation',
   'on-failure-continue',
   'when-skip',
+  'verdict-fits-request-approval-approve',
+  'verdict-fits-request-approval-refused-verdict',
+  'escalate-before-compensate-escalate-retry-healed',
+  'escalate-before-compensate-escalate-abort',
+  'escalate-before-compensate-isolation-skipped-refused',
 ];
 
 const TAMPERED = 'tampered/healed';
