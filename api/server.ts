@@ -12,6 +12,7 @@ import { createApprovalMetrics } from './approval-metrics';
 import type { AuditSink } from '../audit/audit-stream';
 import type { Authenticator } from './auth';
 import { DecisionBody, submitDecision } from './decisions';
+import { dotSegmentRefusal } from './request-path';
 
 /** What the approval API needs. */
 export interface ApiServerOptions {
@@ -48,7 +49,10 @@ function parseIncidentPath(pathname: string): { incidentId: string; decisions: b
 /**
  * The approval API: `GET /incidents`, `GET /incidents/{id}` and
  * `POST /incidents/{id}/decisions`, each behind a bearer token; `/healthz`
- * and `/metrics` are open.
+ * and `/metrics` are open. A path with a `.` or `..` segment is refused with
+ * 400 before anything else, health and auth included: which routes are open
+ * is itself decided by the path, so a path that normalises into another one
+ * must not reach that decision. The refusal names only the sent path.
  */
 export function apiRoutes(opts: ApiServerOptions): Route[] {
   const { client, auth, logger } = opts;
@@ -119,12 +123,18 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
     sendJson(res, reply.status, reply.body);
     return true;
   };
+  const dotSegments: Route = (req, res) => {
+    const refusal = dotSegmentRefusal(req.url ?? '/');
+    if (refusal === undefined) return false;
+    sendJson(res, 400, { error: refusal });
+    return true;
+  };
   const health: Route = (req, res, url) => {
     if (url.pathname !== '/healthz') return false;
     sendJson(res, 200, { ok: true });
     return true;
   };
-  return [health, metricsRoute(registry), guarded];
+  return [dotSegments, health, metricsRoute(registry), guarded];
 }
 
 /** Starts the approval API on loopback. */

@@ -3,6 +3,7 @@ import { PortInUseError } from '../stack/ports';
 import { ToolMissingError } from '../stack/toolchain';
 import type { CliCommand } from './command';
 import { CliError } from './context';
+import { terminalText } from './terminal-text';
 
 /** Subcommands, loaded on demand so `runbook status` does not pay for the worker's imports. */
 const COMMANDS: Record<string, () => CliCommand> = {
@@ -57,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof CliError || err instanceof ConfigError || err instanceof PortInUseError || err instanceof ToolMissingError) {
-      process.stderr.write(`runbook ${name}: ${err.message}\n`);
+      // Messages may quote data (a server's error, a dead letter's reason); usage lines stay lines.
+      process.stderr.write(`runbook ${name}: ${terminalText(err.message, { multiline: true })}\n`);
       return err instanceof CliError ? err.exitCode : 2;
     }
     throw err;
@@ -70,7 +72,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`runbook: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(`runbook: ${terminalText(err instanceof Error ? (err.stack ?? err.message) : String(err), { multiline: true })}\n`);
       process.exitCode = 1;
     },
   );

@@ -18,6 +18,7 @@ import {
   type AlertmanagerAlert,
   type AlertmanagerMapping,
 } from '../schemas/alertmanager';
+import { ownValue, setOwn } from '../schemas/own-string-map';
 import type { ParseFailure } from '../schemas/parse-fault-event';
 import {
   decodeJsonBody,
@@ -88,17 +89,18 @@ function truncate(value: string, maxLength: number): string {
 /**
  * Fits a label map into the fault bounds rather than refusing the alert:
  * names are normalised, values truncated, and past {@link MAX_LABELS}
- * entries the names sorting last are dropped.
+ * entries the names sorting last are dropped. Names such as `constructor`
+ * and `__proto__` are ordinary labels: checked and set as own keys.
  */
 function boundMap(map: Record<string, string>, maxValueLength: number): Record<string, string> {
   const out: Record<string, string> = {};
   const names = Object.keys(map).sort();
   for (const name of names) {
     if (Object.keys(out).length >= MAX_LABELS) break;
-    const value = map[name];
+    const value = ownValue(map, name);
     if (value === undefined || name === '') continue;
     const safeName = LabelName.safeParse(name).success ? name : toLabelName(name);
-    if (!(safeName in out)) out[safeName] = truncate(value, maxValueLength);
+    if (!Object.hasOwn(out, safeName)) setOwn(out, safeName, truncate(value, maxValueLength));
   }
   return out;
 }
@@ -118,7 +120,7 @@ const FINGERPRINT_PATTERN = /^[A-Za-z0-9]{1,64}$/;
 
 function firstLabel(labels: Record<string, string>, names: readonly string[]): string | undefined {
   for (const name of names) {
-    const value = labels[name];
+    const value = ownValue(labels, name);
     if (value !== undefined && value !== '') return value;
   }
   return undefined;
@@ -163,13 +165,14 @@ export function alertToFaultEvent(
     throw new UnmappableAlertError(`no value for ${missing.join('; ')}`);
   }
 
-  const severities: Record<string, Severity> = { ...DEFAULT_SEVERITY_MAP };
+  // A Map, because a label value is data: `constructor` must not find Object.prototype's.
+  const severities = new Map<string, Severity>(Object.entries(DEFAULT_SEVERITY_MAP));
   for (const [value, severity] of Object.entries(mapping.severityMap)) {
-    severities[value.toLowerCase()] = severity;
+    severities.set(value.toLowerCase(), severity);
   }
-  const severityValue = labels[mapping.severityLabel]?.trim().toLowerCase();
+  const severityValue = ownValue(labels, mapping.severityLabel)?.trim().toLowerCase();
   const severity =
-    (severityValue === undefined ? undefined : severities[severityValue]) ?? mapping.defaultSeverity;
+    (severityValue === undefined ? undefined : severities.get(severityValue)) ?? mapping.defaultSeverity;
 
   const startsAtMs = Date.parse(alert.startsAt);
   const fingerprint =
@@ -180,13 +183,13 @@ export function alertToFaultEvent(
   const id = `am-${fingerprint}-${startsAtMs}${resolved ? '-resolved' : ''}`;
   const observedMs = resolved ? (meaningfulTime(alert.endsAt) ?? now.getTime()) : startsAtMs;
 
-  const runbookHint = labels[mapping.runbookLabel];
+  const runbookHint = ownValue(labels, mapping.runbookLabel);
   const runbook =
     runbookHint !== undefined && SafeId.safeParse(runbookHint).success ? runbookHint : undefined;
 
   const annotations = { ...alert.annotations };
-  if (alert.generatorURL && annotations['generatorURL'] === undefined) {
-    annotations['generatorURL'] = alert.generatorURL;
+  if (alert.generatorURL && ownValue(annotations, 'generatorURL') === undefined) {
+    setOwn(annotations, 'generatorURL', alert.generatorURL);
   }
 
   const candidate = {

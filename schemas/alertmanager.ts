@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LabelName, Severity } from './fault-event';
+import { ownStringMap } from './own-string-map';
 
 /*
  * The Alertmanager (and Grafana) webhook payload, and the label mapping that
@@ -7,7 +8,8 @@ import { LabelName, Severity } from './fault-event';
  * loads a mapping file; both read these schemas.
  */
 
-const StringMap = z.record(z.string(), z.string());
+/** Keeps every key, `__proto__` included, so such labels reach the fault. */
+const StringMap = ownStringMap(z.string(), z.string());
 
 /**
  * One alert in a webhook notification. Loose, so Grafana's extra fields
@@ -43,7 +45,11 @@ export const AlertmanagerPayload = z.looseObject({
 });
 export type AlertmanagerPayload = z.infer<typeof AlertmanagerPayload>;
 
-/** Severity label values understood out of the box, compared case-insensitively. */
+/**
+ * Severity label values understood out of the box, compared case-insensitively.
+ * Read it as own entries only (the intake copies it into a `Map`), so a label
+ * value such as `constructor` is simply unknown.
+ */
 export const DEFAULT_SEVERITY_MAP: Readonly<Record<string, Severity>> = {
   critical: 'critical',
   page: 'critical',

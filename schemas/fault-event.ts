@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EventId, SafeId, ServiceId, TargetId } from './identifiers';
+import { ownStringMap } from './own-string-map';
 
 /** Largest accepted fault event body, in bytes (64 KiB), checked before parsing. */
 export const MAX_EVENT_BYTES = 64 * 1024;
@@ -56,11 +57,10 @@ export const LabelName = z.string().regex(LABEL_NAME_PATTERN, {
 export type LabelName = z.infer<typeof LabelName>;
 
 function boundedMap(maxValueLength: number, description: string) {
-  return z
-    .record(
-      LabelName,
-      z.string().max(maxValueLength, { error: `must be at most ${maxValueLength} characters` }),
-    )
+  return ownStringMap(
+    LabelName,
+    z.string().max(maxValueLength, { error: `must be at most ${maxValueLength} characters` }),
+  )
     .refine((map) => Object.keys(map).length <= MAX_LABELS, {
       error: `must have at most ${MAX_LABELS} entries`,
     })
@@ -109,8 +109,9 @@ export const FaultEvent = z.strictObject({
       error: 'must be an ISO 8601 date-time with a Z or ±hh:mm offset, e.g. 2024-05-01T12:00:00Z',
     })
     .meta({ description: 'When the producer observed the fault (ISO 8601 with offset).' }),
-  labels: Labels.default({}),
-  annotations: Annotations.default({}),
+  // prefault, not default: the maps transform, and the published schema still shows the default.
+  labels: Labels.prefault({}),
+  annotations: Annotations.prefault({}),
   runbook: SafeId.optional().meta({
     description: 'Optional hint naming the runbook to run; otherwise chosen by kind.',
   }),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { renderAuditJsonSchema } from '../audit/audit-record';
 import { z } from 'zod';
 import { FaultEvent, MAX_EVENT_BYTES } from '../schemas/fault-event';
+import { plainRecordFor } from '../schemas/own-string-map';
 import { Runbook } from '../schemas/runbook';
 
 /** Where the published fault event schema lives, relative to the repository root. */
@@ -12,12 +13,31 @@ export const FAULT_EVENT_SCHEMA_PATH = path.join('docs', 'schemas', 'fault-event
 export const FAULT_EVENT_SCHEMA_ID = 'urn:self-healing-runbooks:schema:fault-event:v1';
 
 /**
+ * Renders an own-key string map (`schemas/own-string-map.ts`) as the plain
+ * record it validates; zod sees only its unconstrained input side. The
+ * record's keywords go first and the map's own (description, bounds) after,
+ * the order `z.record(...).meta(...)` gives.
+ */
+function renderOwnStringMaps(context: { zodSchema: z.core.$ZodType; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
+  const plain = plainRecordFor(context.zodSchema);
+  if (plain === undefined) return;
+  const { $schema: _schema, ...record } = z.toJSONSchema(plain, { target: 'draft-2020-12', io: 'input' });
+  const own = { ...context.jsonSchema };
+  for (const key of Object.keys(context.jsonSchema)) delete context.jsonSchema[key];
+  Object.assign(context.jsonSchema, record, own);
+}
+
+/**
  * Renders the fault event JSON Schema (draft 2020-12) from the zod schema.
  * Uses the input side, because the document is for producers: fields with
  * defaults are optional to send.
  */
 export function renderFaultEventJsonSchema(): string {
-  const generated = z.toJSONSchema(FaultEvent, { target: 'draft-2020-12', io: 'input' });
+  const generated = z.toJSONSchema(FaultEvent, {
+    target: 'draft-2020-12',
+    io: 'input',
+    override: renderOwnStringMaps,
+  });
   const { $schema, ...rest } = generated;
   const document = {
     $schema,

@@ -4,6 +4,7 @@ import { renderAuditText } from '../../audit/render-audit';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection, temporalClient } from '../context';
 import { incidentIdArg } from '../incident-arg';
+import { terminalJson, terminalStrings } from '../terminal-text';
 
 const USAGE = 'runbook audit <incident> [--json]';
 
@@ -27,7 +28,8 @@ export const auditCommand: CliCommand = {
       const record = await fetchAuditRecord(client, id, events).catch((err: unknown) => {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
       });
-      process.stdout.write(values.json ? `${JSON.stringify(record, null, 2)}\n` : `${renderAuditText(record)}\n`);
+      // The record's strings are escaped before rendering, so the layout's own lines stay its only lines.
+      process.stdout.write(values.json ? `${terminalJson(record, 2)}\n` : `${renderAuditText(terminalStrings(record))}\n`);
       return 0;
     } finally {
       await close();

@@ -2,6 +2,7 @@ import { DeadLetterNotFoundError, getDeadLetter, listDeadLetters, NotReplayableE
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection } from '../context';
 import { formatTable } from '../table';
+import { terminalJson, terminalText } from '../terminal-text';
 
 const USAGE = 'runbook dead-letters [--limit N] [--json] | runbook dead-letters show <id> [--json] | runbook dead-letters replay <id> [--json]';
 
@@ -16,9 +17,9 @@ const PREVIEW_CHARS = 80;
 
 const decoder = new TextDecoder('utf-8');
 
-/** A one-line, printable preview of the original bytes. */
+/** A one-line, printable preview of the original bytes: control and bidi characters as escapes. */
 export function preview(data: Uint8Array, max = PREVIEW_CHARS): string {
-  const text = decoder.decode(data).replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : '\uFFFD'));
+  const text = terminalText(decoder.decode(data));
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
@@ -70,24 +71,25 @@ export const deadLettersCommand: CliCommand = {
       const jsm = await nc.jetstreamManager();
       if (action === 'replay' && id !== undefined) {
         const done = await replayDeadLetter(nc.jetstream(), jsm, id).catch(translate);
-        process.stdout.write(values.json ? `${JSON.stringify(done)}\n` : `replayed dead letter ${done.id} to ${done.subject} (stream ${done.stream} seq ${done.seq}); removed it from the dead letters\n`);
+        process.stdout.write(values.json ? `${terminalJson(done)}\n` : `replayed dead letter ${done.id} to ${terminalText(done.subject)} (stream ${done.stream} seq ${done.seq}); removed it from the dead letters\n`);
         return 0;
       }
       if (action === 'show' && id !== undefined) {
         const letter = await getDeadLetter(jsm, id).catch(translate);
         const json = deadLetterJson(letter, true);
-        if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+        if (values.json) process.stdout.write(`${terminalJson(json)}\n`);
         else {
-          const lines = [`id:       ${letter.id}`, `time:     ${letter.time}`, `reason:   ${letter.reason}`, `subject:  ${letter.originalSubject}`, `error:    ${letter.error}`, `size:     ${letter.size} bytes`, `sha256:   ${letter.sha256}`];
+          const lines = [`id:       ${letter.id}`, `time:     ${terminalText(letter.time)}`, `reason:   ${terminalText(letter.reason)}`, `subject:  ${terminalText(letter.originalSubject)}`, `error:    ${terminalText(letter.error)}`, `size:     ${letter.size} bytes`, `sha256:   ${terminalText(letter.sha256)}`];
           if (letter.deliveries !== undefined) lines.push(`delivered: ${letter.deliveries} times`);
-          if (letter.truncated) lines.push(`TRUNCATED: only the first ${letter.data.byteLength} of ${letter.size} bytes were kept (${letter.truncatedReason ?? 'too big to store whole'}); it cannot be replayed`);
-          lines.push(letter.truncated ? 'original (leading bytes only):' : 'original:', decoder.decode(letter.data));
+          if (letter.truncated) lines.push(`TRUNCATED: only the first ${letter.data.byteLength} of ${letter.size} bytes were kept (${terminalText(letter.truncatedReason ?? 'too big to store whole')}); it cannot be replayed`);
+          // The original is shown over as many lines as it has; everything else in it is escaped.
+          lines.push(letter.truncated ? 'original (leading bytes only):' : 'original:', terminalText(decoder.decode(letter.data), { multiline: true }));
           process.stdout.write(`${lines.join('\n')}\n`);
         }
         return 0;
       }
       const letters = await listDeadLetters(jsm, limit);
-      process.stdout.write(values.json ? `${JSON.stringify(letters.map((l) => deadLetterJson(l, false)))}\n` : table(letters));
+      process.stdout.write(values.json ? `${terminalJson(letters.map((l) => deadLetterJson(l, false)))}\n` : table(letters));
       return 0;
     } finally {
       await nc.close();

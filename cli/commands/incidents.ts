@@ -3,6 +3,7 @@ import { incidentsQuery, InvalidFilterError, sinceToIso, type IncidentFilters } 
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
 import { formatTable } from '../table';
+import { terminalJson } from '../terminal-text';
 
 const USAGE = 'runbook incidents [--service S] [--target T] [--status STATUS] [--since DURATION|ISO] [--open] [--limit N] [--json]';
 
@@ -41,7 +42,7 @@ export const incidentsCommand: CliCommand = {
     try {
       const incidents = await listIncidents(client, query, limit);
       if (values.json) {
-        process.stdout.write(`${JSON.stringify(incidents, null, 2)}\n`);
+        process.stdout.write(`${terminalJson(incidents, 2)}\n`);
         return 0;
       }
       if (incidents.length === 0) {

@@ -3,6 +3,7 @@ import { readIncidentState } from '../../incidents/read-incident';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
 import { incidentIdArg } from '../incident-arg';
+import { terminalJson, terminalStrings } from '../terminal-text';
 
 const USAGE = 'runbook show <incident> [--json]';
 
@@ -13,8 +14,12 @@ function stepLine(s: StepRecord): string {
   return `  ${s.id.padEnd(16)} ${s.kind.padEnd(16)} ${s.status.padEnd(16)} ${attempts.padEnd(11)} ${took.padEnd(9)} ${detail}`.trimEnd();
 }
 
-/** Human-readable rendering of an incident's state. */
-export function renderIncident(s: IncidentState): string {
+/**
+ * Human-readable rendering of an incident's state. Every string of the state
+ * (targets, errors, decision notes) is shown with control characters escaped.
+ */
+export function renderIncident(state: IncidentState): string {
+  const s = terminalStrings(state);
   const lines = [
     `${s.incidentId}  ${s.status}${s.outcome ? ` (${s.outcome})` : ''}${s.dryRun ? '  [dry run]' : ''}`,
     `  fault      ${s.kind} on ${s.service}/${s.target}, severity ${s.faults.severity}`,
@@ -54,7 +59,7 @@ export const showCommand: CliCommand = {
       } catch (err) {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
       }
-      process.stdout.write(values.json ? `${JSON.stringify(state, null, 2)}\n` : `${renderIncident(state)}\n`);
+      process.stdout.write(values.json ? `${terminalJson(state, 2)}\n` : `${renderIncident(state)}\n`);
       return 0;
     } finally {
       await close();

@@ -63,3 +63,31 @@ test('runbook fault refuses an unsafe target and names the field', async () => {
   assert.equal(res.code, 2);
   assert.match(res.stderr, /target/);
 });
+
+test('labels named __proto__, constructor and hasOwnProperty reach the incident from an Alertmanager alert', async () => {
+  // JSON text, because an object literal's `__proto__` would set the prototype instead of a key.
+  const labels = '{"alertname":"node_down","service":"protolabels","instance":"node-1","severity":"constructor","__proto__":"p","constructor":"c","hasOwnProperty":"h"}';
+  const body = `{"version":"4","status":"firing","receiver":"ops","alerts":[{"status":"firing","labels":${labels},"annotations":{"__proto__":"pa"},"startsAt":"2024-05-01T12:00:00Z","fingerprint":"0123456789abcdef"}]}`;
+  const res = await fetch(`http://127.0.0.1:${stack.config.intakePort}/alertmanager`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const reply = (await res.json()) as { stored: number; rejected: unknown[] };
+  assert.equal(res.status, 200, JSON.stringify(reply));
+  assert.deepEqual(reply.rejected, []);
+
+  const handle = client.workflow.getHandle('incident/protolabels/node-1');
+  type Seen = { faults: { severity: string }; firstFault: { labels: Record<string, string>; annotations: Record<string, string> } };
+  let state: Seen | undefined;
+  await waitFor('the incident to answer its state query', 30_000, async () => {
+    try {
+      state = await handle.query<Seen>('state');
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(state?.faults.severity, 'warning', 'an inherited name is no severity: the default applies');
+  const kept = state?.firstFault.labels ?? {};
+  assert.equal(Object.getOwnPropertyDescriptor(kept, '__proto__')?.value, 'p');
+  assert.equal(Object.getOwnPropertyDescriptor(kept, 'constructor')?.value, 'c');
+  assert.equal(Object.getOwnPropertyDescriptor(kept, 'hasOwnProperty')?.value, 'h');
+  assert.equal(Object.getOwnPropertyDescriptor(state?.firstFault.annotations ?? {}, '__proto__')?.value, 'pa');
+});

@@ -143,3 +143,46 @@ describe('dead letters too big to keep whole', () => {
     assert.equal((await getDeadLetter(jsm, letter.id)).sha256, sha256);
   });
 });
+
+describe('dead letters carrying terminal escape sequences', () => {
+  /** What must never reach the operator's terminal raw: ESC, BEL and the right-to-left override. */
+  const RAW = /[\u001b\u0007\u202e]/u;
+  const escapes = ['\\x1b]0;pwned\\x07', '\\x1b[2J', '\\u202e'];
+  let notJson: number;
+  let badField: number;
+
+  before(async () => {
+    // Raw control bytes inside a JSON string: not JSON, kept as the producer sent them.
+    notJson = await publishRaw(nc, 'faults.escsvc.intake_test', '{"id": "esc-1", "target": "\x1b]0;pwned\x07\x1b[2J\u202eevil"}');
+    // Valid JSON whose unknown field name decodes to the same characters, so the error quotes them.
+    badField = await publishRaw(nc, 'faults.escsvc.intake_test', JSON.stringify({ ...testFault({ id: 'esc-2', service: 'escsvc' }), '\x1b]0;pwned\x07\x1b[2J\u202e': 1 }));
+  });
+
+  test('runbook dead-letters and show print escapes instead of the raw characters', async () => {
+    const first = await deadLetterFor(notJson);
+    const second = await deadLetterFor(badField);
+    assert.ok(RAW.test(new TextDecoder().decode(first.data)), 'the stored original keeps the raw bytes');
+    assert.ok(RAW.test(second.error), 'the stored error quotes the field name as sent');
+
+    const table = await runCli(['dead-letters', '--limit', '1000'], stack.env);
+    assert.equal(table.code, 0, table.stderr);
+    assert.doesNotMatch(table.stdout, RAW);
+    for (const id of [first.id, second.id]) {
+      const line = table.stdout.split('\n').find((l) => l.startsWith(`${id} `));
+      assert.ok(line, table.stdout.slice(0, 2_000));
+      for (const escape of escapes) assert.ok(line.includes(escape), `${escape} in ${line}`);
+    }
+
+    for (const id of [first.id, second.id]) {
+      const shown = await runCli(['dead-letters', 'show', String(id)], stack.env);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.doesNotMatch(shown.stdout, RAW);
+      for (const escape of escapes) assert.ok(shown.stdout.includes(escape), `${escape} in ${shown.stdout}`);
+    }
+
+    const json = await runCli(['dead-letters', 'show', String(first.id), '--json'], stack.env);
+    assert.equal(json.code, 0, json.stderr);
+    assert.doesNotMatch(json.stdout, RAW);
+    assert.equal((JSON.parse(json.stdout) as { original: string }).original, new TextDecoder().decode(first.data), 'the JSON still carries the original exactly');
+  });
+});

@@ -293,3 +293,63 @@ describe('parseAlertmanagerBody', () => {
     assert.equal(huge.reason, 'too_large');
   });
 });
+
+describe('Alertmanager mapping, label names that shadow Object.prototype', () => {
+  const base = { alertname: 'NodeDown', service: 'web', instance: 'web-2' };
+
+  /** Built from JSON text, because an object literal's `__proto__` sets the prototype instead of a key. */
+  function bodyWithLabels(labelsJson: string, annotationsJson = '{}'): Uint8Array {
+    const text = JSON.stringify(notification([alert({ labels: '@labels', annotations: '@annotations' })]))
+      .replace('"@labels"', labelsJson)
+      .replace('"@annotations"', annotationsJson);
+    return encoder.encode(text);
+  }
+
+  function mapBody(bytes: Uint8Array): FaultEvent {
+    const result = parseAlertmanagerBody(bytes);
+    if (!result.ok) assert.fail(`expected a payload, got: ${result.error}`);
+    const { events, rejected } = alertsToFaultEvents(result.payload, DEFAULT_ALERTMANAGER_MAPPING, NOW);
+    assert.deepEqual(rejected, []);
+    const [event] = events;
+    assert.ok(event);
+    return event;
+  }
+
+  test('a severity of constructor, __proto__ or toString takes the default severity', () => {
+    for (const value of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'CONSTRUCTOR']) {
+      const labels = JSON.stringify({ ...base, severity: value });
+      assert.equal(mapBody(bodyWithLabels(labels)).severity, DEFAULT_ALERTMANAGER_MAPPING.defaultSeverity, value);
+    }
+  });
+
+  test('a severity map in the mapping file may still name constructor explicitly', () => {
+    const mapping = AlertmanagerMapping.parse({ severityMap: { constructor: 'critical' }, defaultSeverity: 'info' });
+    const severityOf = (value: string) =>
+      alertsToFaultEvents(parsed(notification([alert({ labels: { ...base, severity: value } })])), mapping, NOW).events[0]
+        ?.severity;
+    assert.equal(severityOf('Constructor'), 'critical');
+    assert.equal(severityOf('__proto__'), 'info');
+  });
+
+  test('labels and annotations named constructor, __proto__ and hasOwnProperty are kept with their values', () => {
+    const labels = '{"alertname":"NodeDown","service":"web","instance":"web-2","constructor":"c","__proto__":"p","hasOwnProperty":"h"}';
+    const annotations = '{"__proto__":"pa","constructor":"ca","summary":"s"}';
+    const event = mapBody(bodyWithLabels(labels, annotations));
+    assert.ok(Object.hasOwn(event.labels, '__proto__'));
+    assert.equal(Object.getPrototypeOf(event.labels), Object.prototype);
+    assert.equal(event.labels['constructor'], 'c');
+    assert.equal(event.labels['__proto__'], 'p');
+    assert.equal(event.labels['hasOwnProperty'], 'h');
+    assert.equal(event.annotations['__proto__'], 'pa');
+    assert.equal(event.annotations['constructor'], 'ca');
+
+    const wire = JSON.parse(JSON.stringify(event)) as { labels: Record<string, string> };
+    assert.equal(Object.getOwnPropertyDescriptor(wire.labels, '__proto__')?.value, 'p');
+    const again = FaultEvent.parse(wire);
+    assert.deepEqual(
+      Object.entries(again.labels).sort(),
+      Object.entries(event.labels).sort(),
+    );
+    assert.equal(again.labels['__proto__'], 'p');
+  });
+});

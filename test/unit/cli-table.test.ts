@@ -13,3 +13,11 @@ describe('CLI tables', () => {
     assert.equal(out, 'K      V\nabcd…  x\n');
   });
 });
+
+describe('CLI tables of event data', () => {
+  test('control characters and bidi overrides in cells are printed as escapes, and columns still line up', () => {
+    const out = formatTable(['A', 'B', 'C'], [['\x1b]0;pwned\x07', '\u202eab', 'x\x1b[2J\ny']]);
+    assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    assert.equal(out, 'A                 B         C\n\\x1b]0;pwned\\x07  \\u202eab  x\\x1b[2J\\ny\n');
+  });
+});

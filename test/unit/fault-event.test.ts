@@ -280,3 +280,38 @@ describe('identifiers', () => {
     assert.deepEqual(formatIssues(parsed.error), [{ path: 'labels.zone', message: 'expected string, got number' }]);
   });
 });
+
+describe('label and annotation names that shadow Object.prototype', () => {
+  /** JSON text, because an object literal's `__proto__` sets the prototype instead of a key. */
+  function faultText(labelsJson: string, annotationsJson = '{}'): Uint8Array {
+    const { labels: _labels, annotations: _annotations, ...rest } = validFault();
+    const text = JSON.stringify(rest).replace(/}$/, `,"labels":${labelsJson},"annotations":${annotationsJson}}`);
+    return encoder.encode(text);
+  }
+
+  test('constructor, __proto__ and hasOwnProperty are kept as own keys with their values', () => {
+    const result = expectEvent(
+      parseFaultEvent(faultText('{"constructor":"c","__proto__":"p","hasOwnProperty":"h","zone":"a"}', '{"__proto__":"pa"}')),
+    );
+    const { labels, annotations } = result.event;
+    assert.deepEqual(Object.keys(labels).sort(), ['__proto__', 'constructor', 'hasOwnProperty', 'zone']);
+    assert.equal(Object.getOwnPropertyDescriptor(labels, '__proto__')?.value, 'p');
+    assert.equal(Object.getPrototypeOf(labels), Object.prototype);
+    assert.equal(labels['constructor'], 'c');
+    assert.equal(labels['hasOwnProperty'], 'h');
+    assert.equal(annotations['__proto__'], 'pa');
+  });
+
+  test('the kept keys survive a JSON round trip and a second parse', () => {
+    const first = expectEvent(parseFaultEvent(faultText('{"__proto__":"p","constructor":"c"}'))).event;
+    const bytes = encoder.encode(JSON.stringify(first));
+    assert.match(new TextDecoder().decode(bytes), /"__proto__":"p"/);
+    const second = expectEvent(parseFaultEvent(bytes)).event;
+    assert.deepEqual(Object.entries(second.labels).sort(), [['__proto__', 'p'], ['constructor', 'c']]);
+  });
+
+  test('a bad value under __proto__ is reported at its own path with the usual message', () => {
+    const failure = expectFailure(parseFaultEvent(faultText('{"__proto__":5}')));
+    assert.deepEqual(failure.issues, [{ path: 'labels.__proto__', message: 'expected string, got number' }]);
+  });
+});
