@@ -12,7 +12,6 @@ import { createApprovalMetrics } from './approval-metrics';
 import type { AuditSink } from '../audit/audit-stream';
 import type { Authenticator } from './auth';
 import { DecisionBody, submitDecision } from './decisions';
-import { dotSegmentRefusal } from './request-path';
 
 /** What the approval API needs. */
 export interface ApiServerOptions {
@@ -123,18 +122,12 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
     sendJson(res, reply.status, reply.body);
     return true;
   };
-  const dotSegments: Route = (req, res) => {
-    const refusal = dotSegmentRefusal(req.url ?? '/');
-    if (refusal === undefined) return false;
-    sendJson(res, 400, { error: refusal });
-    return true;
-  };
   const health: Route = (req, res, url) => {
     if (url.pathname !== '/healthz') return false;
     sendJson(res, 200, { ok: true });
     return true;
   };
-  return [dotSegments, health, metricsRoute(registry), guarded];
+  return [health, metricsRoute(registry), guarded];
 }
 
 /** Starts the approval API on loopback. */

@@ -1,11 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dotSegmentRefusal } from './request-path';
 
 /** A route handler; returning undefined falls through to 404. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
 
-/** Starts an HTTP server on loopback that tries each route in order. */
+/**
+ * Starts an HTTP server on loopback that tries each route in order. A path
+ * with dot segments is refused (400) before any route sees it, since routes
+ * and authentication would otherwise see the normalised path.
+ */
 export async function startHttpServer(port: number, routes: Route[], host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
+    const refusal = dotSegmentRefusal(req.url ?? '/');
+    if (refusal !== undefined) {
+      sendJson(res, 400, { error: refusal });
+      return;
+    }
     const url = new URL(req.url ?? '/', `http://${host}`);
     void (async () => {
       try {

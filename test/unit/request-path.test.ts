@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dotSegmentRefusal } from '../../api/request-path';
+import { dotSegmentRefusal } from '../../observability/request-path';
 
 describe('request paths with dot segments', () => {
   const refused = [

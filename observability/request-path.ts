@@ -2,7 +2,8 @@
  * `new URL()` resolves `.` and `..` segments (`/incidents/x/../y` becomes
  * `/incidents/y`, and so do `%2e%2e` and backslash spellings), so what the
  * routes and the authentication see is not the path the client sent. The
- * API refuses such paths outright instead: no client of it needs them, and a
+ * HTTP servers (the approval API, the intake's receiver, the metrics
+ * endpoints) refuse such paths outright instead: no client needs them, and a
  * path that means something else after normalising must not reach a routing
  * or auth decision.
  */
