@@ -27,6 +27,7 @@ const REQUIRED_PATHS = [
   'resolved-during-confirmation',
   'on-failure-continue',
   'when-skip',
+  'effect-keys-ambiguous-escalate',
 ];
 
 const TAMPERED = 'tampered/healed';
