@@ -4,6 +4,7 @@ import { actionContext, performed, planned, throwIfCancelled, withHeartbeats } f
 import type { ActionContext } from './action-context';
 import { callCommand } from './call-command';
 import type { ActivityDeps } from './deps';
+import { ledgerKey, runOnce } from './effect-ledger';
 import { runNotify } from './notify-action';
 import { runProbeAction } from './probe-once';
 import { runServiceAction } from './service-actions';
@@ -65,8 +66,21 @@ export async function runAction(deps: ActivityDeps, req: ActionRequest): Promise
     }
   }
   try {
-    const result = await mapAdapterErrors(() => dispatch(ctx));
-    log.info('action finished', { dryRun: result.dryRun, summary: result.summary });
+    const act = (): Promise<ActionResult> => mapAdapterErrors(() => dispatch(ctx));
+    const once = req.idempotent === false && !ctx.dryRun;
+    const result = once
+      ? await runOnce(
+          deps.effects,
+          {
+            key: ledgerKey(ctx.idempotencyKey),
+            attempt: req.attempt ?? 1,
+            rerunAmbiguous: req.rerunAmbiguous === true,
+            onUnrecordedFinish: (error) => log.warn('effect ledger: end of the action not recorded', { error }),
+          },
+          act,
+        )
+      : await act();
+    log.info('action finished', { dryRun: result.dryRun, summary: result.summary, ...(result.replayed ? { replayed: true } : {}) });
     return result;
   } catch (err) {
     log.warn('action failed', { error: err });

@@ -19,14 +19,17 @@ export type CommandCallResult =
 
 /**
  * The child's environment: the runbook's `env`, then `RUNBOOK_INCIDENT_ID`,
- * `RUNBOOK_STEP_ID` and, after an isolation, `RUNBOOK_ISOLATION_EPOCH`.
- * Secrets are added by the adapter, from the worker's secret source.
+ * `RUNBOOK_STEP_ID`, `RUNBOOK_IDEMPOTENCY_KEY` (the same on every attempt of
+ * the step, so a command can de-duplicate) and, after an isolation,
+ * `RUNBOOK_ISOLATION_EPOCH`. Secrets are added by the adapter, from the
+ * worker's secret source.
  */
 export function commandEnv(ctx: ActionContext, spec: CommandSpec): Record<string, string> {
   return {
     ...spec.env,
     RUNBOOK_INCIDENT_ID: ctx.req.incidentId,
     RUNBOOK_STEP_ID: ctx.req.stepId,
+    RUNBOOK_IDEMPOTENCY_KEY: ctx.idempotencyKey,
     ...(ctx.req.epoch === undefined ? {} : { RUNBOOK_ISOLATION_EPOCH: String(ctx.req.epoch) }),
   };
 }

@@ -2,6 +2,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from '../observability/logger';
 import type { SecretSource } from './adapters/secrets';
 import type { RegisteredService } from '../config/services';
+import type { EffectLedger } from './effect-ledger';
 import type { PauseState } from './types';
 
 /** What the activities need from the worker process that hosts them. */
@@ -17,6 +18,8 @@ export interface ActivityDeps {
   nats?: NatsConnection;
   /** Reads the pause switch for requests with `holdWhilePaused`; without it nothing is ever held. */
   pauseSwitch?: () => Promise<PauseState>;
+  /** Where non-idempotent actions record their start and end; without it they fail (retryably) rather than run blind. */
+  effects?: EffectLedger;
   systemctlPath?: string;
   rsyncPath?: string;
 }

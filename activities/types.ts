@@ -24,6 +24,16 @@ export interface ActionRequest {
   /** Key receivers de-duplicate on; `${incidentId}/${stepId}` when absent. */
   idempotencyKey?: string;
   /**
+   * `false` puts the action under the effect ledger, keyed by `idempotencyKey`:
+   * it runs at most once unless an attempt knew it failed. Absent (requests of
+   * incidents older than the ledger) or `true`: run as asked.
+   */
+  idempotent?: boolean;
+  /** The workflow's attempt number, recorded in the ledger. */
+  attempt?: number;
+  /** Run a non-idempotent action even though an earlier attempt's start is recorded without its end. */
+  rerunAmbiguous?: boolean;
+  /**
    * Read the operator's pause switch first and, when remediation is paused, do
    * nothing and report `held`: the check and the action share one round trip.
    */

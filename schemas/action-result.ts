@@ -21,4 +21,6 @@ export interface ActionResult {
   summary: string;
   /** Set when nothing was done because remediation is paused (see `ActionRequest.holdWhilePaused`). */
   held?: PauseState;
+  /** Set when an earlier attempt already did this effect and this one gave back its recorded result (see the effect ledger). */
+  replayed?: boolean;
 }

@@ -418,6 +418,14 @@ export const Step = z
     isolation: z.enum(['provides', 'requires']).optional(),
     /** Opts this step out of the fencing rule. */
     unfenced: z.literal(true).optional(),
+    /**
+     * Whether doing the action twice does no more than doing it once. When
+     * absent, true only for actions idempotent by construction (see
+     * `engine/effects.ts`); a non-idempotent step goes through the effect ledger.
+     */
+    idempotent: z.boolean().optional(),
+    /** A non-idempotent step whose earlier attempt started but never reported its end: run again, skip, or ask a human. @default 'escalate' */
+    on_ambiguous: z.enum(['rerun', 'skip', 'escalate']).optional(),
   })
   .superRefine((step, ctx) => {
     if (step.isolation === 'provides' && step.action.kind !== 'isolate') {

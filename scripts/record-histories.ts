@@ -4,6 +4,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { IncidentResult, IncidentState } from '../schemas/incident-state';
+import { connect } from 'nats';
+import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../activities/effect-ledger';
 import { approve, decide, faultResolved, guardIdFor, reject } from '../workflows/messages';
 import { waitFor } from '../stack/wait-for';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../test/helpers/engine';
@@ -32,6 +34,8 @@ export interface PathContext {
   node: string;
   /** A local URL that always answers 200. */
   healthyUrl: string;
+  /** The stack's NATS, e.g. to seed the effect ledger. */
+  natsUrl: string;
 }
 
 /** One runbook path: how to drive it and how it must end. */
@@ -260,6 +264,29 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     expect: { status: 'resolved', outcome: 'healed' },
     alsoRecord: [{ suffix: 'guard', workflowId: guardIdFor('isolation-lease') }],
   },
+  {
+    name: 'ambiguous-escalate',
+    runbook: (c) => `${header('ambiguous-escalate', c)}
+  - id: settle
+    action: { kind: wait, duration: 3s }
+  - id: append
+    action: { kind: command, argv: ${sideEffect(c.log, 'append')} }`,
+    // The ledger holds a start of `append` nobody finished, as a worker killed mid-command leaves it.
+    async drive(handle, c) {
+      const { runId } = await handle.describe();
+      const nc = await connect({ servers: c.natsUrl });
+      try {
+        const ledger = kvEffectLedger(() => openEffectsBucket(nc.jetstream()));
+        await ledger.claim(ledgerKey(`incident/ambiguous-escalate/node-1/${runId}/append/e0`), { state: 'started', attempt: 1, at: new Date().toISOString() }, undefined);
+      } finally {
+        await nc.close();
+      }
+      await c.h.waitForStatus(handle, 'escalated');
+      await handle.signal(decide, { ...by('append'), action: 'abort' });
+    },
+    expect: { status: 'aborted', outcome: /outcome of append unknown/ },
+    check: (s, c) => (runsOf(c.log, 'append') === 0 && s.requests.some((r) => /AmbiguousOutcome/.test(r.reason)) ? undefined : 'the ambiguous command ran or was not escalated'),
+  },
 ];
 
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
@@ -322,7 +349,7 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
     for (const path of RECORDED_PATHS.filter((p) => !only?.length || only.includes(p.name))) {
       const dir = join(h.scratch, path.name);
       mkdirSync(dir);
-      const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl };
+      const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl, natsUrl: stack.config.natsUrl };
       const handle = await h.start(runbookFrom(path.runbook(ctx)), testFault(path.name, 'node-1'), path.dryRun ?? false);
       await within(60_000, `${path.name} to be driven`, path.drive?.(handle, ctx) ?? Promise.resolve());
       const result: IncidentResult = await within(60_000, `${path.name} to finish`, handle.result());

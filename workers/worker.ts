@@ -6,6 +6,7 @@ import type { KV } from 'nats';
 import { createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
 import { CONTROL_BUCKET } from '../schemas/control-bucket';
 import { createActivities } from '../activities';
+import { kvEffectLedger, openEffectsBucket } from '../activities/effect-ledger';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
 import { loadConfig, type Config } from '../config/config';
@@ -44,13 +45,24 @@ async function main(): Promise<void> {
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   let controlKv: KV | undefined;
   const control = async (): Promise<KV | undefined> => (controlKv ??= nats ? await nats.jetstream().views.kv(CONTROL_BUCKET) : undefined);
+  // Non-idempotent actions record their start and end here; without it they fail rather than run blind.
+  let effectsKv: Promise<KV> | undefined;
+  const effectsBucket = (): Promise<KV> => {
+    if (!nats) return Promise.reject(new Error('NATS was unreachable at start-up'));
+    effectsKv ??= openEffectsBucket(nats.jetstream()).catch((err: unknown) => {
+      effectsKv = undefined;
+      throw err;
+    });
+    return effectsKv;
+  };
+  await effectsBucket().catch((err: unknown) => logger.warn('effects bucket unavailable; non-idempotent actions fail until it is', { error: err }));
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     ...workflowSource(config),
     activities: {
-      ...createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, pauseSwitch: () => readPauseSwitch(control), ...(nats ? { nats } : {}) }),
+      ...createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, pauseSwitch: () => readPauseSwitch(control), effects: kvEffectLedger(effectsBucket), ...(nats ? { nats } : {}) }),
       ...createGuardActivities({ client, taskQueue: config.taskQueue, control }),
       ...createApprovalActivities({ logger, rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined, nats }),
       ...createAuditEventActivities({ nats }),

@@ -11,7 +11,8 @@ import { escalate } from './escalation';
 import type { Ending, IncidentContext } from './incident-context';
 import { IsolationsInForce } from './isolation-in-force';
 import type { RemediationGuards } from './remediation-guards';
-import { runActionWithRetry } from './step-retry';
+import { endAmbiguous, settleAmbiguous } from './ambiguous-outcome';
+import { runActionWithRetry, type ActionCall, type ActionOutcome } from './step-retry';
 
 /** The undo of a step that succeeded, run in reverse order when a later step fails. */
 interface Compensation {
@@ -51,7 +52,7 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
       const item = undo.pop();
       if (!item) break;
       const action = resolveTemplate(item.action, tctx);
-      const outcome = await runActionWithRetry({ incidentId: input.incidentId, step: item.step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: [] });
+      const outcome = await runActionWithRetry({ incidentId: input.incidentId, step: item.step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: [], purpose: 'compensate' });
       state.compensations.push({
         forStep: item.forStep,
         kind: action.kind,
@@ -153,8 +154,19 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
     }
 
     const holds = flags.lean && flags.guarded && !dryRun;
-    const outcome = await runActionWithRetry({ incidentId: input.incidentId, step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: rec.attempts, ...(holds ? { onHeld: guards.heldByPause } : {}) });
-    if (holds) guards.resumed();
+    const call: ActionCall = { incidentId: input.incidentId, step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: rec.attempts, ...(holds ? { onHeld: guards.heldByPause } : {}) };
+    const runCall = async (again: Partial<ActionCall> = {}): Promise<ActionOutcome> => {
+      const result = await runActionWithRetry({ ...call, ...again });
+      if (holds) guards.resumed();
+      return result;
+    };
+    // An effect whose outcome is unknown is settled by the step's on_ambiguous before success or failure is read.
+    const outcome = await settleAmbiguous(ctx, step, await runCall(), () => runCall({ rerunAmbiguous: true }));
+    if ('skipped' in outcome || 'aborted' in outcome) {
+      const ended = await endAmbiguous(ctx, rec, outcome, compensateOnFailure ? compensate : undefined);
+      if (ended) return ended;
+      continue;
+    }
     if (outcome.ok) {
       finish(rec, outcome.result.output, outcome.result.summary, now);
       if (outcome.result.plan) rec.plan = outcome.result.plan;

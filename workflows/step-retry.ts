@@ -1,9 +1,12 @@
 import { sleep, workflowInfo } from '@temporalio/workflow';
 import { parseDuration } from '../engine/duration';
+import type { ActionRequest } from '../activities/types';
 import type { ActionResult, PauseState } from '../schemas/action-result';
 import type { AttemptRecord } from '../schemas/incident-state';
 import type { Action, Step } from '../schemas/runbook';
+import { idempotentByConstruction, isIdempotent } from '../engine/effects';
 import { stepProfile } from './activity-profiles';
+import { effectKey, effectKeysEnabled, type EffectPurpose } from './effect-keys';
 import { describeFailure, type FailureInfo } from './failure-info';
 
 /** Outcome of a step's action after its retries. */
@@ -22,6 +25,26 @@ export interface ActionCall {
   attempts: AttemptRecord[];
   /** Let the activity hold the action while remediation is paused; called each time it did. */
   onHeld?: (pause: PauseState) => void;
+  /** A compensation gets its own effect key; its idempotency is its action's by construction. */
+  purpose?: EffectPurpose;
+  /** The first attempt may run although an earlier attempt's outcome is unknown (see ambiguous-outcome.ts). */
+  rerunAmbiguous?: boolean;
+}
+
+/** The request fields that key the effect and say whether it may run twice. */
+function effectFields(call: ActionCall, attempt: number): Pick<ActionRequest, 'idempotencyKey' | 'idempotent' | 'attempt' | 'rerunAmbiguous'> {
+  const { step } = call;
+  if (!effectKeysEnabled()) {
+    // The run id keeps a later incident on the same target from looking like a repeat.
+    return { idempotencyKey: `${call.incidentId}/${workflowInfo().runId}/${step.id}` };
+  }
+  const purpose = call.purpose ?? 'action';
+  return {
+    idempotencyKey: effectKey(call.incidentId, step.id, call.epoch, purpose),
+    idempotent: purpose === 'compensate' ? idempotentByConstruction(call.action) : isIdempotent(step),
+    attempt,
+    ...(call.rerunAmbiguous && attempt === 1 ? { rerunAmbiguous: true } : {}),
+  };
 }
 
 /** How long a held action waits before asking again whether remediation is still paused. */
@@ -49,8 +72,7 @@ export async function runActionWithRetry(call: ActionCall): Promise<ActionOutcom
         dryRun: call.dryRun,
         allowedExecutables: call.allowedExecutables,
         epoch: call.epoch,
-        // The run id keeps a later incident on the same target from looking like a repeat.
-        idempotencyKey: `${call.incidentId}/${workflowInfo().runId}/${step.id}`,
+        ...effectFields(call, attempt),
       });
       if (result.held && call.onHeld) {
         // Nothing was done, so this is not an attempt: wait for the operator and ask again.

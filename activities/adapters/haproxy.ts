@@ -173,6 +173,7 @@ export async function countActiveServers(input: HaproxyEndpoint & { backend: str
  * Puts a server in ready, drain or maint state and reads it back. A server
  * already in that state is left alone (`changed: false`). Throws
  * VerificationFailedError when the read-back never shows the wanted state.
+ * Idempotent: it sets a state, never toggles one, so a retry is harmless.
  */
 export async function setServerState(input: SetServerStateInput): Promise<SetServerStateResult> {
   assertName('backend', input.backend);

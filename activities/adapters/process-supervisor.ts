@@ -211,7 +211,8 @@ async function waitHealthy(spec: ServiceSpec, pid: number, timeoutMs: number): P
 /**
  * Starts the service unless its pidfile names a live process, then waits
  * until it is healthy. A fresh process that is not healthy by the deadline is
- * stopped again and ServiceStartFailedError is thrown.
+ * stopped again and ServiceStartFailedError is thrown. Idempotent: a
+ * running service is left alone.
  */
 export async function startService(input: ServiceSpec, options: StartOptions): Promise<StartResult> {
   const spec = parseSpec(input);

@@ -206,7 +206,8 @@ async function verifyWithin(input: Omit<SyncDataInput, 'dryRun'>, timeoutMs: num
 /**
  * Copies source to destination with checksums, then runs a read-only pass
  * that must find nothing left to do; otherwise throws VerificationFailedError.
- * Dry-run asks rsync what it would transfer and touches nothing.
+ * Dry-run asks rsync what it would transfer and touches nothing. Idempotent:
+ * a second pass finds the destination matching and copies nothing.
  */
 export async function syncData(input: SyncDataInput): Promise<SyncDataResult> {
   validate(input);

@@ -68,7 +68,8 @@ const isStopped = (state: string): boolean => state === 'inactive' || state === 
 /**
  * Runs `systemctl <action> <unit>` and then polls `systemctl is-active <unit>`
  * until it shows the expected state. start of an active unit and stop of a
- * stopped one do nothing; restart always acts.
+ * stopped one do nothing; restart always acts. Idempotent in effect: a
+ * repeat ends in the same unit state (a second restart is only a blip).
  */
 export async function systemctlAction(input: SystemctlActionInput): Promise<SystemctlActionResult> {
   assertUnit(input.unit);

@@ -34,6 +34,13 @@ describe('command actions running real programs', () => {
     assert.equal(result.output.stderr, '');
   });
 
+  test('a command gets the step\'s idempotency key in RUNBOOK_IDEMPOTENCY_KEY', async () => {
+    const script = 'console.log(process.env.RUNBOOK_IDEMPOTENCY_KEY)';
+    const cmd = action({ kind: 'command', argv: [NODE, '-e', script] });
+    const result = await h.runAction(request(cmd, { allowedExecutables: ALLOW, stepId: 'run', idempotencyKey: 'incident/app/primary/run-1/run/e0' }));
+    assert.equal(result.output.stdout, 'incident/app/primary/run-1/run/e0\n');
+  });
+
   test('an expected non-zero exit code succeeds with that code as output', async () => {
     const cmd = action({ kind: 'command', argv: [NODE, '-e', 'console.log("degraded"); process.exit(3)'], expect_exit_code: 3 });
     const result = await h.runAction(request(cmd, { allowedExecutables: ALLOW }));

@@ -52,6 +52,8 @@ steps:
     action: { kind: command, argv: ${sideEffect(log, 'one')} }
   - id: two
     action: { kind: command, argv: ${sideEffect(log, 'two', '--hold-until-file', release)} }
+    # Running it again is harmless, so the restarted worker may retry it (a non-idempotent step would escalate as ambiguous).
+    idempotent: true
     timeout: 5s
     retry: { max_attempts: 4, initial_interval: 200ms, max_interval: 1s }
   - id: three

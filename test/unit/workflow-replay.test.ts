@@ -32,6 +32,7 @@ const REQUIRED_PATHS = [
   'escalate-before-compensate-escalate-retry-healed',
   'escalate-before-compensate-escalate-abort',
   'escalate-before-compensate-isolation-skipped-refused',
+  'effect-keys-ambiguous-escalate',
 ];
 
 const TAMPERED = 'tampered/healed';
