@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { KV } from 'nats';
-import { CONTROL_BUCKET, createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
+import { createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
 import { createActivities } from '../activities';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
@@ -13,6 +12,7 @@ import { connect } from 'nats';
 import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
 import { createLogger } from '../observability/logger';
 import { metricsRoute } from '../observability/metrics';
+import { lazyControlBucket } from './control-bucket';
 
 /**
  * Where the worker gets workflow code: the pre-built bundle in production
@@ -41,8 +41,9 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
-  let controlKv: KV | undefined;
-  const control = async (): Promise<KV | undefined> => (controlKv ??= nats ? await nats.jetstream().views.kv(CONTROL_BUCKET) : undefined);
+  // Opened when first read and retried after each failure: until then remediation holds as "pause state unknown".
+  const bucket = lazyControlBucket({ natsUrl: config.natsUrl, logger, ...(nats ? { connection: nats } : {}) });
+  const control = bucket.control;
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   await closeHttpServer(http);
   await connection.close();
   await clientConnection.close();
+  await bucket.close();
   await nats?.drain();
   logger.info('worker stopped');
 }
