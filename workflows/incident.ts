@@ -103,7 +103,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const guarded = patched('remediation-guards');
   const ctx: IncidentContext = { input, state, now, flags: { audited, lean, guarded }, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor };
   const guards = new RemediationGuards(ctx);
-  const ending: Ending = runbook ? await runRunbook(ctx, runbook, guards) : await waitForResolution();
+  const ending: Ending = runbook ? await guards.releasingLease(() => runRunbook(ctx, runbook, guards)) : await waitForResolution();
   await guards.releaseLease();
   setStatus(ending.status);
   state.outcome = ending.outcome;
