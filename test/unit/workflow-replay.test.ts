@@ -27,6 +27,11 @@ const REQUIRED_PATHS = [
   'resolved-during-confirmation',
   'on-failure-continue',
   'when-skip',
+  // Leases given back however an incident ends, and reclaimed from a terminated holder.
+  'lease-finally-isolation-lease',
+  'lease-finally-isolation-lease-failed',
+  'lease-finally-isolation-lease-cancelled',
+  'lease-reclaim-isolation-lease-reclaimed.guard',
 ];
 
 const TAMPERED = 'tampered/healed';
