@@ -3,6 +3,7 @@ import { mapAdapterErrors } from './action-errors';
 import { actionContext, performed, planned, throwIfCancelled, withHeartbeats } from './action-context';
 import type { ActionContext } from './action-context';
 import { callCommand } from './call-command';
+import { pauseUnknown } from './guard-activities';
 import type { ActivityDeps } from './deps';
 import { ledgerKey, runOnce } from './effect-ledger';
 import { runNotify } from './notify-action';
@@ -59,7 +60,8 @@ export async function runAction(deps: ActivityDeps, req: ActionRequest): Promise
   const ctx = actionContext(req, deps);
   const log = deps.logger.child({ incidentId: req.incidentId, stepId: req.stepId, kind: req.action.kind });
   if (req.holdWhilePaused && deps.pauseSwitch) {
-    const pause = await deps.pauseSwitch();
+    // Unknown is not "not paused": a switch that cannot be read holds the step until it can.
+    const pause = await deps.pauseSwitch().catch((err: unknown) => pauseUnknown(`reading the pause switch failed: ${(err as Error).message}`));
     if (pause.paused) {
       log.info('action held: remediation is paused', { by: pause.by, reason: pause.reason });
       return { output: {}, dryRun: req.dryRun, summary: 'held: remediation is paused', held: pause };

@@ -11,6 +11,14 @@ export interface LeaseRequest {
   maxPerHour: number;
   /** A human approved going over budget. */
   force?: boolean;
+  /** The asking incident's run, so the guard can tell later whether that run still holds the lease. */
+  runId?: string;
+}
+
+/** A lease holder as the guard asks Temporal about it. */
+export interface LeaseHolderRef {
+  incidentId: string;
+  runId?: string;
 }
 
 /** The guard's answer. */
@@ -23,6 +31,6 @@ export interface LeaseDecision {
 
 /** Leases held and recent grants; carried across continue-as-new. */
 export interface GuardState {
-  holders: Record<string, { target: string; since: number }>;
+  holders: Record<string, { target: string; since: number; runId?: string }>;
   grants: number[];
 }

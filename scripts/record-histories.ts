@@ -6,7 +6,7 @@ import { temporal } from '@temporalio/proto';
 import type { IncidentResult, IncidentState } from '../schemas/incident-state';
 import { connect } from 'nats';
 import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../activities/effect-ledger';
-import { approve, decide, faultResolved, guardIdFor, reject } from '../workflows/messages';
+import { approve, decide, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
 import { waitFor } from '../stack/wait-for';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../test/helpers/engine';
 import { PROJECT_ROOT } from '../stack/toolchain';
@@ -46,6 +46,12 @@ export interface RecordedPath {
   /** Signals and files that steer the incident once it started. */
   drive?(handle: WorkflowHandle, ctx: PathContext): Promise<void>;
   expect: { status: IncidentState['status']; outcome: string | RegExp };
+  /** The workflow ends in a failure (thrown, or cancelled) whose message matches, instead of returning; `expect` is then read from its last state. */
+  fails?: RegExp;
+  /** The service's guard must hold no lease once the incident ended (however it ended). */
+  leaseReleased?: boolean;
+  /** Runs before the path's incident starts (e.g. other incidents of the service it must meet). */
+  prepare?(ctx: PathContext): Promise<void>;
   /** Further evidence the path was taken; returns what is wrong, if anything. */
   check?(state: IncidentState, ctx: PathContext): string | undefined;
   /** Other workflows whose histories belong with this path (recorded as `<name>.<suffix>.json`). */
@@ -60,6 +66,18 @@ version: 1
 match: { kinds: [node_down] }
 settings: { allowed_executables: [${ctx.node}]${settings} }
 steps:`;
+
+/** A runbook holding the service's only isolation lease: isolate, then `then` (steps after it). */
+const leaseHolder = (name: string, c: PathContext, then: string): string => `${header(name, c, ', blast_radius: { max_isolated: 1, max_per_hour: 20 }')}
+  - id: isolate
+    action: { kind: isolate, command: { argv: ${sideEffect(c.log, 'isolate-{{fault.target}}')} } }
+    isolation: provides
+    approval: false
+${then}`;
+
+const holdUntil = (c: PathContext, gate: string): string => `  - id: hold
+    action: { kind: command, argv: ${sideEffect(c.log, 'hold-{{fault.target}}', '--hold-until-file', gate)} }
+    timeout: 5m`;
 
 const by = (step: string) => ({ step, by: 'recorder', channel: 'test', reason: 'recording a history' });
 
@@ -287,6 +305,48 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     expect: { status: 'aborted', outcome: /outcome of append unknown/ },
     check: (s, c) => (runsOf(c.log, 'append') === 0 && s.requests.some((r) => /AmbiguousOutcome/.test(r.reason)) ? undefined : 'the ambiguous command ran or was not escalated'),
   },
+  {
+    name: 'isolation-lease-failed',
+    // Every approval round times out and escalates until the gate gives up (ApprovalExhausted) while the lease is held.
+    runbook: (c) =>
+      leaseHolder('isolation-lease-failed', c, `  - id: ask
+    action: { kind: command, argv: ${sideEffect(c.log, 'ask')} }
+    approval: { approvers: [oncall], timeout: 1ms, on_timeout: escalate }`),
+    fails: /approval escalated too many times/,
+    expect: { status: 'escalated', outcome: /.*/ },
+    leaseReleased: true,
+    check: (_s, c) => (runsOf(c.log, 'isolate-node-1') === 1 && runsOf(c.log, 'ask') === 0 ? undefined : 'expected the isolation and no approved step'),
+    alsoRecord: [{ suffix: 'guard', workflowId: guardIdFor('isolation-lease-failed') }],
+  },
+  {
+    name: 'isolation-lease-cancelled',
+    runbook: (c) => leaseHolder('isolation-lease-cancelled', c, holdUntil(c, join(c.dir, 'gate'))),
+    async drive(handle, c) {
+      await waitFor('the holding step', 30_000, () => runsOf(c.log, 'hold-node-1') === 1);
+      await handle.cancel();
+    },
+    fails: /cancel/i,
+    expect: { status: 'remediating', outcome: /.*/ },
+    leaseReleased: true,
+    alsoRecord: [{ suffix: 'guard', workflowId: guardIdFor('isolation-lease-cancelled') }],
+  },
+  {
+    name: 'isolation-lease-reclaimed',
+    // A first incident of the service holds the only lease and is terminated (it runs no code to give it back).
+    async prepare(c) {
+      const gate = join(c.dir, 'terminated-gate');
+      const first = await c.h.start(runbookFrom(leaseHolder('isolation-lease-reclaimed', c, holdUntil(c, gate))), testFault('isolation-lease-reclaimed', 'node-0'));
+      await waitFor('the first incident to hold the lease', 30_000, () => runsOf(c.log, 'hold-node-0') === 1);
+      await first.terminate('recording a reclaimed lease');
+      writeFileSync(gate, '');
+    },
+    runbook: (c) => leaseHolder('isolation-lease-reclaimed', c, `  - id: restart
+    action: { kind: command, argv: ${sideEffect(c.log, 'restart')} }`),
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s) => (s.requests.length === 0 ? undefined : 'the reclaimed lease still needed a human'),
+    leaseReleased: true,
+    alsoRecord: [{ suffix: 'guard', workflowId: guardIdFor('isolation-lease-reclaimed') }],
+  },
 ];
 
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
@@ -299,6 +359,19 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Waits for an incident that must fail with a matching message; answers with its last state, as `result()` would. */
+async function failedWith(handle: WorkflowHandle, pattern: RegExp, h: EngineHarness): Promise<IncidentResult> {
+  const err = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e as Error & { cause?: Error },
+  );
+  if (!err) throw new Error(`${handle.workflowId} returned, expected a failure matching ${String(pattern)}`);
+  const message = `${err.message} ${err.cause?.message ?? ''}`;
+  if (!pattern.test(message)) throw new Error(`${handle.workflowId} failed with "${message}", expected ${String(pattern)}`);
+  const state = await h.state(handle);
+  return { status: state.status, outcome: state.outcome ?? '', faultsAbsorbed: state.faults.count, state };
 }
 
 /**
@@ -327,7 +400,7 @@ export function wouldOverwrite(out: string, only?: readonly string[]): string[] 
   if (relative(DEFAULT_HISTORY_DIR, resolve(out)) !== '') return [];
   return RECORDED_PATHS.filter((p) => !only?.length || only.includes(p.name))
     .flatMap((p) => [`${p.name}.json`, ...(p.alsoRecord ?? []).map((x) => `${p.name}.${x.suffix}.json`)])
-    .filter((f) => existsSync(join(out, f)));
+    .filter((f) => existsSync(join(out, f)) || existsSync(join(out, `${f}.gz`)));
 }
 
 /** Runs every path on a private test stack and writes `<out>/<path>.json`; returns the files written. */
@@ -350,15 +423,20 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
       const dir = join(h.scratch, path.name);
       mkdirSync(dir);
       const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl, natsUrl: stack.config.natsUrl };
+      await within(60_000, `${path.name} to be prepared`, path.prepare?.(ctx) ?? Promise.resolve());
       const handle = await h.start(runbookFrom(path.runbook(ctx)), testFault(path.name, 'node-1'), path.dryRun ?? false);
       await within(60_000, `${path.name} to be driven`, path.drive?.(handle, ctx) ?? Promise.resolve());
-      const result: IncidentResult = await within(60_000, `${path.name} to finish`, handle.result());
+      const result: IncidentResult = await within(120_000, `${path.name} to finish`, path.fails ? failedWith(handle, path.fails, h) : handle.result());
       const outcomeOk = typeof path.expect.outcome === 'string' ? result.outcome === path.expect.outcome : path.expect.outcome.test(result.outcome);
       if (result.status !== path.expect.status || !outcomeOk) {
         throw new Error(`${path.name} ended ${result.status}/${result.outcome}, expected ${path.expect.status}/${String(path.expect.outcome)}`);
       }
       const problem = path.check?.(await h.state(handle), ctx);
       if (problem) throw new Error(`${path.name}: ${problem}`);
+      if (path.leaseReleased) {
+        const guard = h.client.workflow.getHandle(guardIdFor(path.name));
+        await waitFor(`${path.name}: the lease to be given back`, 30_000, async () => Object.keys((await guard.query(guardState)).holders).length === 0);
+      }
       const file = join(out, `${path.name}.json`);
       await writeHistory(h, handle.workflowId, file);
       written.push(file);

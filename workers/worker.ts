@@ -4,7 +4,6 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { KV } from 'nats';
 import { createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
-import { CONTROL_BUCKET } from '../schemas/control-bucket';
 import { createActivities } from '../activities';
 import { kvEffectLedger, openEffectsBucket } from '../activities/effect-ledger';
 import { createApprovalActivities } from '../activities/notify-approvals';
@@ -15,6 +14,7 @@ import { connect } from 'nats';
 import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
 import { createLogger } from '../observability/logger';
 import { metricsRoute } from '../observability/metrics';
+import { lazyControlBucket } from './control-bucket';
 
 /**
  * Where the worker gets workflow code: the pre-built bundle in production
@@ -43,13 +43,13 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
-  let controlKv: KV | undefined;
-  const control = async (): Promise<KV | undefined> => (controlKv ??= nats ? await nats.jetstream().views.kv(CONTROL_BUCKET) : undefined);
+  // Opened when first read and retried after each failure: until then remediation holds as "pause state unknown".
+  const bucket = lazyControlBucket({ natsUrl: config.natsUrl, logger, ...(nats ? { connection: nats } : {}) });
+  const control = bucket.control;
   // Non-idempotent actions record their start and end here; without it they fail rather than run blind.
   let effectsKv: Promise<KV> | undefined;
   const effectsBucket = (): Promise<KV> => {
-    if (!nats) return Promise.reject(new Error('NATS was unreachable at start-up'));
-    effectsKv ??= openEffectsBucket(nats.jetstream()).catch((err: unknown) => {
+    effectsKv ??= bucket.connection().then((nc) => openEffectsBucket(nc.jetstream())).catch((err: unknown) => {
       effectsKv = undefined;
       throw err;
     });
@@ -83,6 +83,7 @@ async function main(): Promise<void> {
   await closeHttpServer(http);
   await connection.close();
   await clientConnection.close();
+  await bucket.close();
   await nats?.drain();
   logger.info('worker stopped');
 }

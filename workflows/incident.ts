@@ -108,7 +108,7 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const flags = { audited, lean, guarded, verdictsFit, escalateFirst };
   const ctx: IncidentContext = { input, state, now, flags, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor };
   const guards = new RemediationGuards(ctx);
-  const ending: Ending = runbook ? await runRunbook(ctx, runbook, guards) : await waitForResolution();
+  const ending: Ending = runbook ? await guards.releasingLease(() => runRunbook(ctx, runbook, guards)) : await waitForResolution();
   await guards.releaseLease();
   setStatus(ending.status);
   state.outcome = ending.outcome;

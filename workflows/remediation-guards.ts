@@ -1,4 +1,4 @@
-import { sleep } from '@temporalio/workflow';
+import { CancellationScope, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { parseDuration } from '../engine/duration';
 import type { PauseState } from '../schemas/action-result';
 import type { Runbook, Step } from '../schemas/runbook';
@@ -16,6 +16,8 @@ import { PAUSE_RECHECK_MS } from './step-retry';
 export class RemediationGuards {
   private readonly activities = guardProfile();
   private leaseHeld = false;
+  /** Set (with the `lease-finally` patch) from the moment a lease is asked for until it is given back: the guard may have granted it even if the answer never arrived. */
+  private leaseAsked = false;
   private flapChecked = false;
 
   constructor(private readonly ctx: IncidentContext) {}
@@ -51,6 +53,27 @@ export class RemediationGuards {
     if (!this.leaseHeld) return;
     await this.activities.releaseIsolationLease(this.ctx.state.service, this.ctx.input.incidentId);
     this.leaseHeld = false;
+    this.leaseAsked = false;
+  }
+
+  /**
+   * Runs the incident's work and gives the lease back however it ends: a
+   * normal return, a thrown failure or a cancellation. The release runs in a
+   * non-cancellable scope so a cancelled incident still sends it. (A
+   * terminated incident runs no code; the guard reclaims its lease.)
+   */
+  async releasingLease<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } finally {
+      if (this.leaseAsked) {
+        await CancellationScope.nonCancellable(async () => {
+          await this.activities.releaseIsolationLease(this.ctx.state.service, this.ctx.input.incidentId);
+          this.leaseHeld = false;
+          this.leaseAsked = false;
+        });
+      }
+    }
   }
 
   private async holdWhilePaused(): Promise<void> {
@@ -77,7 +100,9 @@ export class RemediationGuards {
   private async acquireLease(step: Step, settings: Runbook['settings']): Promise<string> {
     if (step.action.kind !== 'isolate' || !settings?.blast_radius || this.leaseHeld) return 'go';
     const { state } = this.ctx;
-    const req = { incidentId: this.ctx.input.incidentId, target: state.target, maxIsolated: settings.blast_radius.max_isolated, maxPerHour: settings.blast_radius.max_per_hour };
+    const req = { incidentId: this.ctx.input.incidentId, target: state.target, maxIsolated: settings.blast_radius.max_isolated, maxPerHour: settings.blast_radius.max_per_hour, runId: workflowInfo().runId };
+    // Incidents that asked for a lease before it was released on every ending replay without the final release.
+    if (patched('lease-finally')) this.leaseAsked = true;
     let lease = await this.activities.acquireIsolationLease(state.service, req);
     if (!lease.granted) {
       const reason = `over blast-radius budget: ${lease.reason}; isolated now: ${lease.isolatedNow.join(', ') || 'none'}`;

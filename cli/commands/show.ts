@@ -28,6 +28,8 @@ export function renderIncident(state: IncidentState): string {
     `  opened     ${s.openedAt}${s.closedAt ? `, closed ${s.closedAt}` : ''}`,
   ];
   if (s.currentStep && !s.closedAt) lines.push(`  current    ${s.currentStep}`);
+  // A held step shows why it waits: an operator's pause, or a pause switch nobody could read.
+  if ((s.pausedSince || s.pausedReason) && !s.closedAt) lines.push(`  held       ${s.currentStep ?? 'next step'} since ${s.pausedSince ?? '?'}: ${s.pausedReason ?? 'remediation paused'}`);
   if (s.lastError) lines.push(`  last error ${s.lastError}`);
   if (s.steps.length > 0) lines.push('', 'steps:', ...s.steps.map(stepLine));
   if (s.compensations.length > 0) {

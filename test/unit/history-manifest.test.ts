@@ -38,7 +38,7 @@ test('every listed history still exists with the content it was committed with',
 
 test('every stored history is in the manifest', () => {
   const listed = manifest();
-  const unlisted = readdirSync(DEFAULT_HISTORY_DIR).filter((f) => f.endsWith('.json') && !listed.has(f));
+  const unlisted = readdirSync(DEFAULT_HISTORY_DIR).filter((f) => /\.json(\.gz)?$/.test(f) && !listed.has(f));
   assert.deepEqual(unlisted, [], `histories missing from test/histories/MANIFEST.sha256; ${ADD}`);
 });
 
