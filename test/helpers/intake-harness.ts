@@ -101,13 +101,3 @@ export function startIntake(stack: TestStack, name: string, port: number, extraE
     healthPort: port,
   });
 }
-
-/** Kills a managed process's whole group at once, as a crash would, and waits for it to be gone. */
-export async function killHard(proc: ManagedProcess): Promise<void> {
-  try {
-    process.kill(-proc.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-  await proc.exited;
-}

@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { signalProcessGroup } from '../../platform/process-group';
+import type { ManagedProcess } from '../../stack/managed-process';
 
 /** Whether a process with this pid exists (a zombie counts until reaped). */
 export function alive(pid: number): boolean {
@@ -10,6 +12,12 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Kills a process's whole group at once, as a crash would, and waits until it is gone. */
+export async function crash(proc: ManagedProcess): Promise<void> {
+  signalProcessGroup(proc.pid, 'SIGKILL');
+  await proc.exited;
 }
 
 /** The body of `GET /` on a loopback port, on a fresh connection each time. */

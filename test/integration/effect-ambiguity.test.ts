@@ -6,6 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../../activities/effect-ledger';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { waitFor } from '../../stack/wait-for';
+import { crash } from '../helpers/processes';
 import { decide } from '../../workflows/messages';
 import { runbookFrom, runsOf, sideEffect, startEngineHarness, startWorkerProcess, testFault, type EngineHarness } from '../helpers/engine';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -32,15 +33,6 @@ after(async () => {
   if (h) rmSync(h.scratch, { recursive: true, force: true });
 });
 
-/** Kills a worker's whole process group, as a crash would; the held command lives on in its own group. */
-async function crash(proc: ManagedProcess): Promise<void> {
-  try {
-    process.kill(-proc.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-  await proc.exited;
-}
 
 /** A runbook whose one step appends a line, then holds until the release file exists. */
 function appendRunbook(log: string, extra: string): ReturnType<typeof runbookFrom> {

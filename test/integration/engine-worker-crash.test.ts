@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { waitFor } from '../../stack/wait-for';
+import { crash } from '../helpers/processes';
 import { runbookFrom, runsOf, sideEffect, startEngineHarness, startWorkerProcess, testFault, type EngineHarness } from '../helpers/engine';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -27,15 +28,6 @@ after(async () => {
   if (h) rmSync(h.scratch, { recursive: true, force: true });
 });
 
-/** Kills a worker's whole process group at once, as a crash would, and waits until it is gone. */
-async function crash(proc: ManagedProcess): Promise<void> {
-  try {
-    process.kill(-proc.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-  await proc.exited;
-}
 
 test('a worker killed mid-runbook and restarted completes the incident without rerunning a completed step', { timeout: 300_000 }, async () => {
   const log = join(h.scratch, 'crash.log');

@@ -10,8 +10,9 @@ import type { ManagedProcess } from '../../stack/managed-process';
 import { freePorts } from '../../stack/ports';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
-import { consumerBacklog, faultsOf, incidentIds, killHard, metricValue, natsFor, publishFault, startIntake, testFault, waitForDrained } from '../helpers/intake-harness';
+import { consumerBacklog, faultsOf, incidentIds, metricValue, natsFor, publishFault, startIntake, testFault, waitForDrained } from '../helpers/intake-harness';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { crash } from '../helpers/processes';
 
 let stack: TestStack;
 let nc: NatsConnection;
@@ -63,7 +64,7 @@ test('an intake killed after handing an event to Temporal but before acking leav
   assert.equal((await faultsOf(client, 'incident/crashsvc/node-1'))?.count, 1, 'Temporal accepted the event');
   assert.deepEqual(await consumerBacklog(nc), { pending: 0, unacked: 1 }, 'not acked yet');
 
-  await killHard(crashing);
+  await crash(crashing);
 
   intakes.push(await startIntake(stack, 'intake-restarted', port(1)));
   await waitForDrained(nc, 60_000);
