@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { REQUEST_TYPES } from '../schemas/decisions';
+import { RequestFields } from '../schemas/lifecycle-event';
 
 /**
  * The audit record of one incident: everything that happened, from the
@@ -23,12 +23,7 @@ export const AuditDecision = z.strictObject({
 export type AuditDecision = z.infer<typeof AuditDecision>;
 
 export const AuditRequest = z.strictObject({
-  requestId: z.string(),
-  type: z.enum(REQUEST_TYPES),
-  step: z.string(),
-  reason: z.string(),
-  approvers: z.array(z.string()),
-  eligible: z.array(z.string()).optional(),
+  ...RequestFields,
   requestedAt: Iso,
   decidedAt: Iso.optional(),
   outcome: z.string().optional(),

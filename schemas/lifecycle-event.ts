@@ -71,10 +71,8 @@ export const StepFinished = z.object({
 });
 export type StepFinished = z.infer<typeof StepFinished>;
 
-/** A request for a human opened: an approval gate, a guard's override request, or an escalation after a failure. */
-export const RequestOpened = z.object({
-  ...Envelope,
-  event: z.enum(['approval.requested', 'escalated']),
+/** What identifies a request for a human, in the audit stream and in the audit record alike. */
+export const RequestFields = {
   requestId: z.string(),
   type: z.enum(REQUEST_TYPES),
   step: z.string(),
@@ -82,6 +80,13 @@ export const RequestOpened = z.object({
   approvers: z.array(z.string()),
   eligible: z.array(z.string()).optional(),
   requestedAt: Iso,
+};
+
+/** A request for a human opened: an approval gate, a guard's override request, or an escalation after a failure. */
+export const RequestOpened = z.object({
+  ...Envelope,
+  event: z.enum(['approval.requested', 'escalated']),
+  ...RequestFields,
 });
 export type RequestOpened = z.infer<typeof RequestOpened>;
 
