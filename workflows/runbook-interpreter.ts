@@ -2,11 +2,13 @@ import { sleep } from '@temporalio/workflow';
 import { evaluateCondition } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { resolveTemplate, type TemplateContext } from '../engine/template';
+import { truncateOutput } from '../engine/truncate-output';
 import type { RunbookSnapshot } from '../schemas/incident-input';
 import type { StepRecord } from '../schemas/incident-state';
 import type { Step } from '../schemas/runbook';
 import { approvalGate } from './approval-gate';
 import { confirmFault } from './confirm';
+import { escalationTimedOut } from './bounded-waits';
 import { escalate } from './escalation';
 import type { Ending, IncidentContext } from './incident-context';
 import type { RemediationGuards } from './remediation-guards';
@@ -32,7 +34,9 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
   const compensateOnFailure = settings?.compensate_on_failure ?? true;
   const dryRun = state.dryRun || settings?.dry_run === true;
   state.dryRun = dryRun;
-  let planProblems = 0;
+  // A run continued as new goes on where the previous one stood (workflows/continue-as-new.ts).
+  const carried = flags.rolls ? input.carried : undefined;
+  let planProblems = carried?.planProblems ?? 0;
   const tctx: TemplateContext & { steps: Record<string, { output?: unknown }> } = {
     fault: input.fault,
     params: def.params ?? {},
@@ -40,7 +44,18 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
     incident: { id: input.incidentId, epoch: 0 },
   };
   const undo: Compensation[] = [];
-  state.steps = def.steps.map((s) => ({ id: s.id, ...(s.name ? { name: s.name } : {}), kind: s.action.kind, status: 'pending', attempts: [] }));
+  if (carried) {
+    for (const rec of state.steps) if (rec.status === 'succeeded' && rec.output) tctx.steps[rec.id] = { output: rec.output };
+    tctx.incident = { id: input.incidentId, epoch: state.epoch };
+    for (const id of carried.undo) {
+      const step = def.steps.find((s) => s.id === id);
+      if (step?.compensate) undo.push({ forStep: id, step, action: step.compensate });
+    }
+  } else {
+    state.steps = def.steps.map((s) => ({ id: s.id, ...(s.name ? { name: s.name } : {}), kind: s.action.kind, status: 'pending', attempts: [] }));
+  }
+  const at: { next: number; phase: 'step' | 'escalation'; notices: number } = { next: carried?.next ?? 0, phase: carried?.phase ?? 'step', notices: carried?.notices ?? 0 };
+  if (ctx.rollover) ctx.rollover.position = () => ({ ...at, undo: undo.map((u) => u.forStep), planProblems });
 
   const compensate = async (): Promise<void> => {
     while (undo.length > 0) {
@@ -60,10 +75,20 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
     }
   };
 
-  for (let i = 0; i < def.steps.length; i++) {
+  for (let i = at.next; i < def.steps.length; i++) {
     const step = def.steps[i];
     const rec = state.steps[i];
     if (!step || !rec) continue;
+    at.next = i;
+    if (at.phase === 'escalation') {
+      // The previous run stopped while this failed step waited for a decision; its compensations already ran.
+      at.phase = 'step';
+      const decided = await decideAfterFailure(step, rec);
+      if (decided === 'retry') i -= 1;
+      else if (decided !== 'next') return decided;
+      continue;
+    }
+    if (ctx.rollover?.due()) await ctx.rollover.now();
     state.currentStep = step.id;
     if (step.when && !evaluateCondition(step.when, tctx)) {
       rec.status = 'skipped';
@@ -136,7 +161,7 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
     const outcome = await runActionWithRetry({ incidentId: input.incidentId, step, action, dryRun, allowedExecutables: allowed, epoch: state.epoch, now, attempts: rec.attempts, ...(holds ? { onHeld: guards.heldByPause } : {}) });
     if (holds) guards.resumed();
     if (outcome.ok) {
-      finish(rec, outcome.result.output, outcome.result.summary, now);
+      finish(rec, flags.boundedRecords ? truncateOutput(outcome.result.output) : outcome.result.output, outcome.result.summary, now);
       if (outcome.result.plan) rec.plan = outcome.result.plan;
       rec.dryRun = outcome.result.dryRun;
       tctx.steps[step.id] = { output: outcome.result.output };
@@ -163,22 +188,34 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
     if (compensateOnFailure) await compensate();
     if (step.on_failure === 'abort') return { status: 'failed', outcome: `step ${step.id} failed` };
 
-    const verdict = await escalate(ctx, step, rec.lastError);
+    const decided = await decideAfterFailure(step, rec);
+    if (decided === 'retry') i -= 1;
+    else if (decided !== 'next') return decided;
+  }
+  if (dryRun) return { status: 'resolved', outcome: planProblems > 0 ? `planned with ${planProblems} problem(s)` : 'planned' };
+  return { status: 'resolved', outcome: 'healed' };
+
+  /** Asks a human about a step that finally failed: 'retry' it, go on to the 'next' step, or end the incident. */
+  async function decideAfterFailure(step: Step, rec: StepRecord): Promise<'retry' | 'next' | Ending> {
+    const error = rec.lastError ?? `step ${step.id} failed`;
+    at.phase = 'escalation';
+    const verdict = flags.boundedWaits
+      ? await escalate(ctx, step, error, { settings: settings?.escalation, notices: at.notices, onNotice: (sent) => (at.notices = sent) })
+      : await escalate(ctx, step, error);
+    at.phase = 'step';
+    at.notices = 0;
     if (verdict === 'retry') {
       rec.status = 'pending';
-      i -= 1;
-      continue;
+      return 'retry';
     }
     if (verdict === 'skip') {
       rec.status = 'skipped';
       rec.skipReason = 'skipped by decision after failure';
       await ctx.audit.stepEnded(rec);
-      continue;
+      return 'next';
     }
-    return { status: 'aborted', outcome: `aborted after ${step.id} failed` };
+    return escalationTimedOut(verdict, step) ?? { status: 'aborted', outcome: `aborted after ${step.id} failed` };
   }
-  if (dryRun) return { status: 'resolved', outcome: planProblems > 0 ? `planned with ${planProblems} problem(s)` : 'planned' };
-  return { status: 'resolved', outcome: 'healed' };
 }
 
 function finish(rec: StepRecord, output: Record<string, unknown>, summary: string, now: () => string): void {
