@@ -21,6 +21,9 @@ export class HumanGate {
     private readonly bounds: { capRefusals?: boolean; resume?: string; rolls?: { due(): boolean; now(pendingRequestId: string): Promise<never> } } = {},
   ) {
     this.resumeId = bounds.resume;
+    // Open from the first moment of the new run, so a decision sent meanwhile counts; the next ask settles with it.
+    const carried = this.requests.find((r) => r.requestId === bounds.resume && r.outcome === undefined);
+    if (carried) this.open = { request: carried, accept: () => undefined };
   }
 
   /** The request waiting for an answer, if any. */
@@ -69,8 +72,14 @@ export class HumanGate {
   private resumed(request: Opened): HumanRequest | undefined {
     const id = this.resumeId;
     this.resumeId = undefined;
-    const found = id === undefined ? undefined : this.requests.find((r) => r.requestId === id);
-    return found && found.outcome === undefined && found.type === request.type && found.step === request.step && found.reason === request.reason ? found : undefined;
+    const found = id === undefined ? undefined : this.requests.find((r) => r.requestId === id && r.outcome === undefined);
+    if (found && found.type === request.type && found.step === request.step && found.reason === request.reason) return found;
+    if (found) {
+      // The run went another way (e.g. a guard's condition cleared), so the carried request is no longer asked.
+      found.outcome = 'superseded';
+      found.decidedAt = this.now();
+    }
+    return undefined;
   }
 
   /** The verdict of the open request once settled, before the waiting code moves on. */
