@@ -48,9 +48,10 @@ export class HumanGate {
     const full: HumanRequest = resumed ?? { ...request, requestId: uuid4(), requestedAt: this.now(), decisions: [] };
     if (!resumed && timeoutMs !== undefined) full.timeoutAt = new Date(Date.parse(full.requestedAt) + timeoutMs).toISOString();
     if (!resumed) this.requests.push(full);
-    this.open = { request: full, accept };
-    // Approvals already counted by the previous run count again toward the quorum.
-    if (resumed) for (const d of full.decisions) if (d.accepted) accept({ ...d, step: full.step, requestId: full.requestId });
+    const open: { request: HumanRequest; accept: Settle; verdict?: string } = { request: full, accept };
+    this.open = open;
+    // Decisions the request already counted (in the previous run, or since this run began) count again; one may settle it.
+    if (resumed) for (const d of full.decisions) if (d.accepted && open.verdict === undefined) open.verdict = accept({ ...d, step: full.step, requestId: full.requestId });
     const settled = () => this.open?.verdict !== undefined;
     const started = Date.now();
     if (onOpen && !resumed) await onOpen(full);

@@ -27,6 +27,10 @@ const REQUIRED_PATHS = [
   'resolved-during-confirmation',
   'on-failure-continue',
   'when-skip',
+  'bounded-waits-escalation-timeout',
+  'bounded-waits-quiet-close',
+  'bounded-waits-continued-as-new',
+  'bounded-waits-continued-as-new.run-1',
 ];
 
 const TAMPERED = 'tampered/healed';
