@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../engine/duration';
 
 /**
  * Every environment variable the processes read, in one place. Values given as
@@ -33,6 +34,7 @@ export const ENV = {
   tokensFile: 'RUNBOOK_TOKENS_FILE',
   apiUrl: 'RUNBOOK_API_URL',
   apiToken: 'RUNBOOK_API_TOKEN',
+  quietPeriod: 'RUNBOOK_QUIET_PERIOD',
 } as const;
 
 export type ConfigKey = keyof typeof ENV;
@@ -79,6 +81,8 @@ export const Config = z.object({
   apiUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').optional(),
   /** Bearer token the CLI presents to the approval API. */
   apiToken: z.string().min(1).optional(),
+  /** How long an incident without a runbook stays open after its last fault; the workflow's default (24h) when unset. */
+  quietPeriod: z.string().regex(DURATION_PATTERN, 'must be a duration like 30m or 24h').optional(),
 });
 export type Config = z.infer<typeof Config> & { temporalAddress: string; natsUrl: string };
 

@@ -26,6 +26,8 @@ export interface HandoffTarget {
    * @default 10 s
    */
   timeoutMs?: number;
+  /** Quiet period of incidents started without a runbook (workflow input `quietPeriod`); the workflow's default when unset. */
+  quietPeriod?: string;
 }
 
 /** @default see {@link HandoffTarget.timeoutMs} */
@@ -87,7 +89,7 @@ export class Handoff {
         throw err;
       }
     }
-    const input: IncidentInput = { incidentId, fault: event, ...(runbook ? { runbook } : {}), dryRun: dryRun || event.dryRun === true || runbook?.definition.settings?.dry_run === true };
+    const input: IncidentInput = { incidentId, fault: event, ...(runbook ? { runbook } : this.target.quietPeriod ? { quietPeriod: this.target.quietPeriod } : {}), dryRun: dryRun || event.dryRun === true || runbook?.definition.settings?.dry_run === true };
     const startedBefore = Date.now();
     const options = {
       workflowId: incidentId,

@@ -15,7 +15,9 @@ export type IncidentStatus =
   | 'resolved'
   | 'false_alarm'
   | 'failed'
-  | 'aborted';
+  | 'aborted'
+  /** Closed without a runbook after a quiet period with no new faults (outcome `unresolved_quiet`). */
+  | 'unresolved';
 
 /** Faults coalesced into one incident. */
 export interface FaultsAbsorbed {
@@ -52,6 +54,7 @@ export interface StepRecord {
   finishedAt?: string;
   durationMs?: number;
   lastError?: string;
+  /** At most 8 KiB of JSON; a larger output is cut and marked `truncated: true` with `originalBytes` (engine/truncate-output.ts). */
   output?: Record<string, unknown>;
   summary?: string;
   plan?: string;
@@ -90,6 +93,8 @@ export interface HumanRequest {
   decidedAt?: string;
   outcome?: string;
   decisions: { by: string; channel: string; reason: string; at: string; verdict: string; accepted: boolean; note?: string }[];
+  /** Refused decisions past the first few that were counted but not kept, so a flood cannot grow the state. */
+  refusedOmitted?: number;
 }
 
 /** The incident as `runbook show` renders it. */

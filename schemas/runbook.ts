@@ -468,6 +468,19 @@ export const Match = z.strictObject({
 });
 export type Match = z.infer<typeof Match>;
 
+/**
+ * How long a human is given after a step finally failed (`on_failure:
+ * escalate`): the request is sent again `renotify` times, `timeout` apart, and
+ * after the last unanswered one the incident ends as `on_timeout` says. It
+ * never goes on by itself.
+ */
+export const EscalationSettings = z.strictObject({
+  timeout: Duration.default('1h'),
+  renotify: z.int().min(0).max(20).default(3),
+  on_timeout: z.enum(['abort', 'fail']).default('abort'),
+});
+export type EscalationSettings = z.infer<typeof EscalationSettings>;
+
 export const Settings = z.strictObject({
   /** Changing actions are recorded, not performed. */
   dry_run: z.boolean().default(false),
@@ -476,6 +489,7 @@ export const Settings = z.strictObject({
   compensate_on_failure: z.boolean().default(true),
   blast_radius: z.strictObject({ max_isolated: z.int().positive(), max_per_hour: z.int().positive() }).optional(),
   flap: z.strictObject({ max_incidents: z.int().positive(), window: Duration }).optional(),
+  escalation: EscalationSettings.prefault({}),
 });
 export type Settings = z.infer<typeof Settings>;
 

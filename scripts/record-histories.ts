@@ -3,10 +3,11 @@ import { createServer } from 'node:http';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import type { IncidentInput } from '../schemas/incident-input';
 import type { IncidentResult, IncidentState } from '../schemas/incident-state';
 import { connect } from 'nats';
 import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../activities/effect-ledger';
-import { approve, decide, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
+import { approve, decide, faultObserved, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
 import { waitFor } from '../stack/wait-for';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../test/helpers/engine';
 import { PROJECT_ROOT } from '../stack/toolchain';
@@ -36,13 +37,18 @@ export interface PathContext {
   healthyUrl: string;
   /** The stack's NATS, e.g. to seed the effect ledger. */
   natsUrl: string;
+  /** Earlier runs of the incident (continued as new) whose histories belong with this path too. */
+  earlierRuns: string[];
 }
 
 /** One runbook path: how to drive it and how it must end. */
 export interface RecordedPath {
   name: string;
-  runbook(ctx: PathContext): string;
+  /** Absent: the incident runs without a runbook. */
+  runbook?(ctx: PathContext): string;
   dryRun?: boolean;
+  /** Further workflow input (e.g. a short quiet period). */
+  input?: Partial<IncidentInput>;
   /** Signals and files that steer the incident once it started. */
   drive?(handle: WorkflowHandle, ctx: PathContext): Promise<void>;
   expect: { status: IncidentState['status']; outcome: string | RegExp };
@@ -347,7 +353,61 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     leaseReleased: true,
     alsoRecord: [{ suffix: 'guard', workflowId: guardIdFor('isolation-lease-reclaimed') }],
   },
+  {
+    name: 'escalation-timeout',
+    runbook: (c) => `${header('escalation-timeout', c, ', escalation: { timeout: 500ms, renotify: 1, on_timeout: abort }')}
+  - id: first
+    action: { kind: command, argv: ${sideEffect(c.log, 'first')} }
+    compensate: { kind: command, argv: ${sideEffect(c.log, 'undo-first')} }
+  - id: broken
+    action: { kind: command, argv: ${sideEffect(c.log, 'broken', '--fail-until', '99')} }
+    retry: { max_attempts: 1 }`,
+    expect: { status: 'aborted', outcome: 'escalation timed out at broken' },
+    check: (s, c) => (runsOf(c.log, 'undo-first') === 1 && s.requests.filter((r) => r.outcome === 'timeout').length === 2 ? undefined : 'expected one compensation and two unanswered escalations'),
+  },
+  {
+    name: 'quiet-close',
+    input: { quietPeriod: '1s' },
+    async drive(handle) {
+      await handle.signal(faultObserved, testFault('quiet-close', 'node-1'));
+    },
+    expect: { status: 'unresolved', outcome: 'unresolved_quiet' },
+    check: (s) => (s.faults.count === 2 ? undefined : 'the repeat fault was not absorbed'),
+  },
+  {
+    name: 'continued-as-new',
+    input: { continueAsNewAfterEvents: 60 },
+    runbook: (c) => `${header('continued-as-new', c)}
+  - id: prepare
+    action: { kind: command, argv: ${sideEffect(c.log, 'prepare')} }
+  - id: risky
+    action: { kind: command, argv: ${sideEffect(c.log, 'risky')} }
+    approval: { approvers: [oncall], timeout: 1h }`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'awaiting_approval');
+      const first = (await handle.describe()).runId;
+      const latest = c.h.client.workflow.getHandle(handle.workflowId);
+      await waitFor('the incident to continue as new', 30_000, async () => {
+        await latest.signal(faultObserved, testFault('continued-as-new', 'node-1'));
+        return (await latest.describe()).runId !== first;
+      });
+      c.earlierRuns.push(first);
+      await latest.signal(approve, by('risky'));
+    },
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (_s, c) => (runsOf(c.log, 'prepare') === 1 && runsOf(c.log, 'risky') === 1 ? undefined : 'a step ran twice or not at all across the runs'),
+  },
 ];
+
+/** Starts a path's incident, with a runbook or without one and with any further input. */
+function startPath(h: EngineHarness, path: RecordedPath, ctx: PathContext): Promise<WorkflowHandle> {
+  const fault = testFault(path.name, 'node-1');
+  const runbook = path.runbook ? runbookFrom(path.runbook(ctx)) : undefined;
+  if (runbook && !path.input) return h.start(runbook, fault, path.dryRun ?? false);
+  const incidentId = `incident/${fault.service}/${fault.target}`;
+  const input: IncidentInput = { incidentId, fault, ...(runbook ? { runbook } : {}), dryRun: path.dryRun ?? false, ...path.input };
+  return h.client.workflow.start('incident', { workflowId: incidentId, taskQueue: h.taskQueue, args: [input] });
+}
 
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -384,8 +444,8 @@ const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [
   toJson(type: unknown, message: unknown): unknown;
 };
 
-async function writeHistory(h: EngineHarness, workflowId: string, file: string): Promise<void> {
-  const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+async function writeHistory(h: EngineHarness, workflowId: string, file: string, runId?: string): Promise<void> {
+  const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const History = temporal.api.history.v1.History;
   // 'wx': never replace a file, whatever directory it is in.
   writeFileSync(file, `${JSON.stringify(protojson.toJson(History, History.fromObject(history)), null, 2)}\n`, { flag: 'wx' });
@@ -422,16 +482,18 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
     for (const path of RECORDED_PATHS.filter((p) => !only?.length || only.includes(p.name))) {
       const dir = join(h.scratch, path.name);
       mkdirSync(dir);
-      const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl, natsUrl: stack.config.natsUrl };
+      const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl, natsUrl: stack.config.natsUrl, earlierRuns: [] };
       await within(60_000, `${path.name} to be prepared`, path.prepare?.(ctx) ?? Promise.resolve());
-      const handle = await h.start(runbookFrom(path.runbook(ctx)), testFault(path.name, 'node-1'), path.dryRun ?? false);
+      const handle = await startPath(h, path, ctx);
       await within(60_000, `${path.name} to be driven`, path.drive?.(handle, ctx) ?? Promise.resolve());
-      const result: IncidentResult = await within(120_000, `${path.name} to finish`, path.fails ? failedWith(handle, path.fails, h) : handle.result());
+      // The latest run: a path that continued as new finishes in a later run than it started in.
+      const latest = h.client.workflow.getHandle(handle.workflowId);
+      const result: IncidentResult = await within(120_000, `${path.name} to finish`, path.fails ? failedWith(handle, path.fails, h) : (latest.result() as Promise<IncidentResult>));
       const outcomeOk = typeof path.expect.outcome === 'string' ? result.outcome === path.expect.outcome : path.expect.outcome.test(result.outcome);
       if (result.status !== path.expect.status || !outcomeOk) {
         throw new Error(`${path.name} ended ${result.status}/${result.outcome}, expected ${path.expect.status}/${String(path.expect.outcome)}`);
       }
-      const problem = path.check?.(await h.state(handle), ctx);
+      const problem = path.check?.(await h.state(h.client.workflow.getHandle(handle.workflowId)), ctx);
       if (problem) throw new Error(`${path.name}: ${problem}`);
       if (path.leaseReleased) {
         const guard = h.client.workflow.getHandle(guardIdFor(path.name));
@@ -440,6 +502,11 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
       const file = join(out, `${path.name}.json`);
       await writeHistory(h, handle.workflowId, file);
       written.push(file);
+      for (const [i, runId] of ctx.earlierRuns.entries()) {
+        const runFile = join(out, `${path.name}.run-${i + 1}.json`);
+        await writeHistory(h, handle.workflowId, runFile, runId);
+        written.push(runFile);
+      }
       for (const extra of path.alsoRecord ?? []) {
         const extraFile = join(out, `${path.name}.${extra.suffix}.json`);
         await writeHistory(h, extra.workflowId, extraFile);

@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   // Lazy: the intake starts and keeps consuming (and nacking) while Temporal is down.
   const connection = Connection.lazy({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.namespace });
-  const handoff = new Handoff({ client, taskQueue: config.taskQueue });
+  const handoff = new Handoff({ client, taskQueue: config.taskQueue, ...(config.quietPeriod ? { quietPeriod: config.quietPeriod } : {}) });
   if (config.intakeAckGateDir) logger.warn('fault-injection ack gate is on: acks wait for a release file', { dir: config.intakeAckGateDir });
   const loop = new IntakeLoop({
     js,

@@ -26,6 +26,8 @@ export interface AuditOptions {
   audited: boolean;
   /** True for incidents started with write-behind; older ones await each write. */
   lean: boolean;
+  /** Events the incident's earlier runs recorded (continue-as-new), so sequence numbers go on. */
+  seq?: number;
 }
 
 /**
@@ -43,14 +45,22 @@ export class AuditWriteBehind {
   /** Something other than a routine step completion is waiting: write without waiting for a full batch. */
   private urgent = false;
 
-  constructor(private readonly opts: AuditOptions) {}
+  constructor(private readonly opts: AuditOptions) {
+    this.seq = opts.seq ?? 0;
+  }
+
+  /** Events recorded so far, by this run and the runs it continues. */
+  get sequence(): number {
+    return this.seq;
+  }
 
   /** Records an event: queued behind the incident (lean), or written and awaited (older incidents). */
   async record(event: Unstamped<LifecycleEvent>): Promise<void> {
     const { opts } = this;
     if (!opts.audited) return;
     this.seq += 1;
-    const stamped = { ...event, incidentId: opts.incidentId, runId: workflowInfo().runId, seq: this.seq, at: opts.now() } as LifecycleEvent;
+    // The first run's id names the incident across continue-as-new (the same as the run id until it continues).
+    const stamped = { ...event, incidentId: opts.incidentId, runId: workflowInfo().firstExecutionRunId, seq: this.seq, at: opts.now() } as LifecycleEvent;
     if (opts.lean) {
       // A copy, because the step and incident records it points into keep changing while it waits.
       this.backlog.push(JSON.parse(JSON.stringify(stamped)) as LifecycleEvent);

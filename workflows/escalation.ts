@@ -1,13 +1,28 @@
-import type { Step } from '../schemas/runbook';
+import type { EscalationSettings, Step } from '../schemas/runbook';
 import { escalationVerdict } from '../engine/approval-rules';
+import { boundedEscalation } from './bounded-waits';
 import type { IncidentContext } from './incident-context';
+
+/** How a bounded escalation is asked: the runbook's settings and the notices a previous run already sent. */
+export interface EscalationBounds {
+  settings: EscalationSettings | undefined;
+  notices: number;
+  onNotice(sent: number): void;
+}
 
 /**
  * Asks a human what to do after `step` finally failed: retry it, skip it, or
- * abort the incident. Waits as long as it takes; resolves to the verdict.
+ * abort the incident. With `bounds` (incidents started with `bounded-waits`)
+ * it asks again a bounded number of times and then resolves to
+ * `timeout:<on_timeout>`; older incidents wait as long as it takes.
  */
-export async function escalate(ctx: IncidentContext, step: Step, error: string): Promise<string> {
+export async function escalate(ctx: IncidentContext, step: Step, error: string, bounds?: EscalationBounds): Promise<string> {
   ctx.setStatus('escalated');
+  if (bounds) {
+    const verdict = await boundedEscalation(ctx, step, error, bounds.settings, bounds.onNotice, bounds.notices);
+    ctx.setStatus('remediating');
+    return verdict;
+  }
   const { verdict, request } = await ctx.gate.ask(
     { type: 'escalation', step: step.id, reason: `step ${step.id} failed: ${error}` },
     escalationVerdict,

@@ -1,6 +1,7 @@
 import type { IncidentInput } from '../schemas/incident-input';
 import type { IncidentState, IncidentStatus } from '../schemas/incident-state';
 import type { AuditWriteBehind } from './audit-write-behind';
+import type { Rollover } from './continue-as-new';
 import type { HumanGate } from './human-gate';
 
 /** How an incident ended. */
@@ -24,6 +25,12 @@ export interface IncidentFlags {
   verdictsFit: boolean;
   /** `escalate-before-compensate`: a final failure asks a human first and undoes nothing unless they abort. */
   escalateFirst: boolean;
+  /** `bounded-waits`: escalations time out as the runbook says; an incident without a runbook closes after a quiet period. */
+  boundedWaits?: boolean;
+  /** `bounded-records`: step outputs cut to a size, refused decisions capped per request. */
+  boundedRecords?: boolean;
+  /** `continue-as-new`: a long run continues as new with its state carried. */
+  rolls?: boolean;
 }
 
 /** What the parts of one incident share, passed explicitly instead of closed over. */
@@ -39,4 +46,6 @@ export interface IncidentContext {
   setStatus(status: IncidentStatus): void;
   /** True once the monitor reported the fault resolved. */
   resolvedByMonitor(): boolean;
+  /** Continues the incident as new when its history grew long (a no-op for incidents started before it). */
+  rollover?: Rollover;
 }

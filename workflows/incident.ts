@@ -5,6 +5,8 @@ import type { IncidentResult, IncidentState, IncidentStatus } from '../schemas/i
 import { SA } from '../schemas/search-attributes';
 import { REFUSAL } from '../engine/approval-rules';
 import { AuditWriteBehind } from './audit-write-behind';
+import { waitQuietly } from './bounded-waits';
+import { Rollover } from './continue-as-new';
 import { absorbFault, openLedger } from './fault-ledger';
 import { HumanGate } from './human-gate';
 import type { Ending, IncidentContext } from './incident-context';
@@ -19,9 +21,11 @@ import { runRunbook } from './runbook-interpreter';
  */
 export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const now = (): string => new Date().toISOString();
-  const seen = new Set<string>([input.fault.id]);
+  // A run continued as new takes its state over; only incidents that could continue as new carry one.
+  const carried = input.carried;
+  const seen = new Set<string>([input.fault.id, ...(carried?.state.faults.recentEventIds ?? [])]);
   const runbook = input.runbook;
-  const state: IncidentState = {
+  const state: IncidentState = carried?.state ?? {
     incidentId: input.incidentId,
     service: input.fault.service,
     target: input.fault.target,
@@ -37,10 +41,24 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     epoch: 0,
     firstFault: input.fault,
   };
-  let resolvedByMonitor = false;
+  let resolvedByMonitor = carried?.resolvedByMonitor ?? false;
   // Read before the handlers are set: incidents begun while any verdict counted as an approval replay that way.
   const verdictsFit = patched('verdict-fits-request');
-  const gate = new HumanGate(state.requests, now, { verdictMustFit: verdictsFit });
+  // Read before any handler can run, so the gate knows them from the first decision on.
+  const boundedWaits = patched('bounded-waits');
+  const boundedRecords = patched('bounded-records');
+  const rolls = patched('continue-as-new');
+  // Filled in below; the rollover reads them only once the incident is under way.
+  const parts: { guards?: RemediationGuards; audit?: AuditWriteBehind } = {};
+  const rollover = new Rollover(
+    {
+      input,
+      carried: () => ({ state, resolvedByMonitor, auditSeq: parts.audit?.sequence ?? 0, ...(parts.guards?.carried() ?? { leaseHeld: false, flapChecked: false }) }),
+      flushAudit: async () => parts.audit?.flushed(),
+    },
+    rolls,
+  );
+  const gate = new HumanGate(state.requests, now, { verdictMustFit: verdictsFit }, { capRefusals: boundedRecords, ...(rolls ? { rolls: rollover } : {}), ...(carried?.pendingRequestId !== undefined ? { resume: carried.pendingRequestId } : {}) });
 
   const observe = (events: readonly FaultEvent[]): void => {
     const before = state.faults.severity;
@@ -87,8 +105,9 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const audited = patched('audit-lifecycle');
   // Incidents that began with each audit write awaited and a separate pause-check activity per step replay that way.
   const lean = audited && patched('lean-steps');
-  const audit = new AuditWriteBehind({ incidentId: input.incidentId, state, now, audited, lean });
-  await audit.record({
+  const audit = new AuditWriteBehind({ incidentId: input.incidentId, state, now, audited, lean, ...(carried ? { seq: carried.auditSeq } : {}) });
+  parts.audit = audit;
+  if (!carried) await audit.record({
     event: 'incident.opened',
     service: state.service,
     target: state.target,
@@ -105,9 +124,10 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const guarded = patched('remediation-guards');
   // Incidents begun when a final failure undid the completed steps before asking a human replay that order.
   const escalateFirst = patched('escalate-before-compensate');
-  const flags = { audited, lean, guarded, verdictsFit, escalateFirst };
-  const ctx: IncidentContext = { input, state, now, flags, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor };
+  const flags = { audited, lean, guarded, verdictsFit, escalateFirst, boundedWaits, boundedRecords, rolls };
+  const ctx: IncidentContext = { input, state, now, flags, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor, ...(rolls ? { rollover } : {}) };
   const guards = new RemediationGuards(ctx);
+  parts.guards = guards;
   const ending: Ending = runbook ? await guards.releasingLease(() => runRunbook(ctx, runbook, guards)) : await waitForResolution();
   await guards.releaseLease();
   setStatus(ending.status);
@@ -130,6 +150,13 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   return { status: ending.status, outcome: ending.outcome, faultsAbsorbed: state.faults.count, state };
 
   async function waitForResolution(): Promise<Ending> {
+    if (boundedWaits) {
+      for (;;) {
+        const ended = await waitQuietly(ctx, input.quietPeriod, () => rollover.due());
+        if (ended) return ended;
+        await rollover.now();
+      }
+    }
     await condition(() => resolvedByMonitor);
     return { status: 'resolved', outcome: 'recovered' };
   }

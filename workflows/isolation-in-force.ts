@@ -22,6 +22,20 @@ export class IsolationsInForce {
     if (this.isolations.has(stepId)) this.isolations.set(stepId, 'withdrawn');
   }
 
+  /**
+   * Rebuilds the picture in a run continued as new, from the carried step
+   * records and compensations: a succeeded isolation is in force unless a
+   * compensation for it ran (or was tried).
+   */
+  resume(steps: readonly Step[], records: readonly { id: string; status: string }[], compensations: readonly { forStep: string }[]): void {
+    for (const step of steps) {
+      if (step.isolation !== 'provides') continue;
+      const status = records.find((r) => r.id === step.id)?.status;
+      if (status === 'succeeded' || status === 'compensated') this.established(step.id);
+    }
+    for (const c of compensations) this.withdrawn(c.forStep);
+  }
+
   /** Why step `index` must not start now, or undefined when it may. */
   refusal(steps: readonly Step[], index: number): string | undefined {
     const step = steps[index];

@@ -19,8 +19,21 @@ export class RemediationGuards {
   /** Set (with the `lease-finally` patch) from the moment a lease is asked for until it is given back: the guard may have granted it even if the answer never arrived. */
   private leaseAsked = false;
   private flapChecked = false;
+  /** The flap approval is still being waited for (continue-as-new must ask again for it, not skip it). */
+  private flapPending = false;
 
-  constructor(private readonly ctx: IncidentContext) {}
+  constructor(private readonly ctx: IncidentContext) {
+    const carried = ctx.flags.rolls ? ctx.input.carried : undefined;
+    if (carried) {
+      this.leaseHeld = carried.leaseHeld;
+      this.flapChecked = carried.flapChecked;
+    }
+  }
+
+  /** What the next run must know when the incident continues as new. */
+  carried(): { leaseHeld: boolean; flapChecked: boolean } {
+    return { leaseHeld: this.leaseHeld, flapChecked: this.flapChecked && !this.flapPending };
+  }
 
   /** Returns 'go', or why the step must not run. */
   async beforeRemediation(step: Step, settings: Runbook['settings']): Promise<string> {
@@ -93,7 +106,9 @@ export class RemediationGuards {
     if (count < settings.flap.max_incidents) return 'go';
     const reason = `flapping: ${count} incidents for ${state.target} within ${settings.flap.window} (limit ${settings.flap.max_incidents})`;
     state.lastError = reason;
+    this.flapPending = true;
     const verdict = await approvalGate(this.ctx, step, guardOverrideApproval(), reason, this.ctx.flags.verdictsFit ? 'flap' : 'approval');
+    this.flapPending = false;
     return verdict === 'approve' ? 'go' : `flapping: approval ${verdict}`;
   }
 

@@ -2,11 +2,13 @@ import { patched, sleep } from '@temporalio/workflow';
 import { evaluateCondition } from '../engine/conditions';
 import { parseDuration } from '../engine/duration';
 import { resolveTemplate, type TemplateContext } from '../engine/template';
+import { truncateOutput } from '../engine/truncate-output';
 import type { RunbookSnapshot } from '../schemas/incident-input';
 import type { StepRecord } from '../schemas/incident-state';
 import type { Step } from '../schemas/runbook';
 import { approvalGate } from './approval-gate';
 import { confirmFault } from './confirm';
+import { escalationTimedOut } from './bounded-waits';
 import { escalate } from './escalation';
 import type { Ending, IncidentContext } from './incident-context';
 import { IsolationsInForce } from './isolation-in-force';
@@ -36,7 +38,9 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
   const compensateOnFailure = settings?.compensate_on_failure ?? true;
   const dryRun = state.dryRun || settings?.dry_run === true;
   state.dryRun = dryRun;
-  let planProblems = 0;
+  // A run continued as new goes on where the previous one stood (workflows/continue-as-new.ts).
+  const carried = flags.rolls ? input.carried : undefined;
+  let planProblems = carried?.planProblems ?? 0;
   const tctx: TemplateContext & { steps: Record<string, { output?: unknown }> } = {
     fault: input.fault,
     params: def.params ?? {},
@@ -45,7 +49,19 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
   };
   const undo: Compensation[] = [];
   const isolations = new IsolationsInForce();
-  state.steps = def.steps.map((s) => ({ id: s.id, ...(s.name ? { name: s.name } : {}), kind: s.action.kind, status: 'pending', attempts: [] }));
+  if (carried) {
+    for (const rec of state.steps) if (rec.status === 'succeeded' && rec.output) tctx.steps[rec.id] = { output: rec.output };
+    tctx.incident = { id: input.incidentId, epoch: state.epoch };
+    for (const id of carried.undo) {
+      const step = def.steps.find((s) => s.id === id);
+      if (step?.compensate) undo.push({ forStep: id, step, action: step.compensate });
+    }
+    isolations.resume(def.steps, state.steps, state.compensations);
+  } else {
+    state.steps = def.steps.map((s) => ({ id: s.id, ...(s.name ? { name: s.name } : {}), kind: s.action.kind, status: 'pending', attempts: [] }));
+  }
+  const at: { next: number; phase: 'step' | 'escalation'; notices: number } = { next: carried?.next ?? 0, phase: carried?.phase ?? 'step', notices: carried?.notices ?? 0 };
+  if (ctx.rollover) ctx.rollover.position = () => ({ ...at, undo: undo.map((u) => u.forStep), planProblems });
 
   const compensate = async (): Promise<void> => {
     while (undo.length > 0) {
@@ -66,10 +82,20 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
     }
   };
 
-  for (let i = 0; i < def.steps.length; i++) {
+  for (let i = at.next; i < def.steps.length; i++) {
     const step = def.steps[i];
     const rec = state.steps[i];
     if (!step || !rec) continue;
+    at.next = i;
+    if (at.phase === 'escalation') {
+      // The previous run stopped while this failed step waited for a decision (having undone nothing yet when escalating first).
+      at.phase = 'step';
+      const decided = await decideAfterFailure(step, rec);
+      if (decided === 'retry') i -= 1;
+      else if (decided !== 'next') return decided;
+      continue;
+    }
+    if (ctx.rollover?.due()) await ctx.rollover.now();
     state.currentStep = step.id;
     if (step.when && !evaluateCondition(step.when, tctx)) {
       rec.status = 'skipped';
@@ -168,7 +194,7 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
       continue;
     }
     if (outcome.ok) {
-      finish(rec, outcome.result.output, outcome.result.summary, now);
+      finish(rec, flags.boundedRecords ? truncateOutput(outcome.result.output) : outcome.result.output, outcome.result.summary, now);
       if (outcome.result.plan) rec.plan = outcome.result.plan;
       rec.dryRun = outcome.result.dryRun;
       tctx.steps[step.id] = { output: outcome.result.output };
@@ -197,23 +223,36 @@ export async function runRunbook(ctx: IncidentContext, snapshot: RunbookSnapshot
     if (compensateOnFailure && (step.on_failure === 'abort' || !flags.escalateFirst)) await compensate();
     if (step.on_failure === 'abort') return { status: 'failed', outcome: `step ${step.id} failed` };
 
-    const verdict = await escalate(ctx, step, rec.lastError);
+    const decided = await decideAfterFailure(step, rec);
+    if (decided === 'retry') i -= 1;
+    else if (decided !== 'next') return decided;
+  }
+  if (dryRun) return { status: 'resolved', outcome: planProblems > 0 ? `planned with ${planProblems} problem(s)` : 'planned' };
+  return { status: 'resolved', outcome: 'healed' };
+
+  /** Asks a human about a step that finally failed: 'retry' it, go on to the 'next' step, or end the incident. */
+  async function decideAfterFailure(step: Step, rec: StepRecord): Promise<'retry' | 'next' | Ending> {
+    const error = rec.lastError ?? `step ${step.id} failed`;
+    at.phase = 'escalation';
+    const verdict = flags.boundedWaits
+      ? await escalate(ctx, step, error, { settings: settings?.escalation, notices: at.notices, onNotice: (sent) => (at.notices = sent) })
+      : await escalate(ctx, step, error);
+    at.phase = 'step';
+    at.notices = 0;
     if (verdict === 'retry') {
       rec.status = 'pending';
-      i -= 1;
-      continue;
+      return 'retry';
     }
     if (verdict === 'skip') {
       rec.status = 'skipped';
       rec.skipReason = 'skipped by decision after failure';
       await ctx.audit.stepEnded(rec);
-      continue;
+      return 'next';
     }
+    const timedOut = escalationTimedOut(verdict, step);
     if (flags.escalateFirst && compensateOnFailure) await compensate();
-    return { status: 'aborted', outcome: `aborted after ${step.id} failed` };
+    return timedOut ?? { status: 'aborted', outcome: `aborted after ${step.id} failed` };
   }
-  if (dryRun) return { status: 'resolved', outcome: planProblems > 0 ? `planned with ${planProblems} problem(s)` : 'planned' };
-  return { status: 'resolved', outcome: 'healed' };
 }
 
 function finish(rec: StepRecord, output: Record<string, unknown>, summary: string, now: () => string): void {

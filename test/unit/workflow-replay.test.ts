@@ -39,6 +39,10 @@ const REQUIRED_PATHS = [
   'lease-finally-isolation-lease-failed',
   'lease-finally-isolation-lease-cancelled',
   'lease-reclaim-isolation-lease-reclaimed.guard',
+  'bounded-waits-escalation-timeout',
+  'bounded-waits-quiet-close',
+  'bounded-waits-continued-as-new',
+  'bounded-waits-continued-as-new.run-1',
 ];
 
 const TAMPERED = 'tampered/healed';

@@ -1,0 +1,80 @@
+import { condition, proxyActivities } from '@temporalio/workflow';
+import type { ApprovalActivities, ApprovalEvent } from '../activities/notify-approvals';
+import { parseDuration } from '../engine/duration';
+import { escalationVerdict } from '../engine/approval-rules';
+import type { HumanRequest } from '../schemas/incident-state';
+import type { EscalationSettings, Step } from '../schemas/runbook';
+import type { Ending, IncidentContext } from './incident-context';
+
+/** Notifications about a waiting escalation: quick, retried, never fatal to the incident. */
+const notifyActivities = proxyActivities<ApprovalActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' } });
+
+/** What an escalation waits for when the runbook does not say (the schema fills the same in). */
+export const DEFAULT_ESCALATION: EscalationSettings = { timeout: '1h', renotify: 3, on_timeout: 'abort' };
+
+/** Who is told about an escalation (the default approver group; escalations name no approvers of their own). */
+const ESCALATION_AUDIENCE: readonly string[] = ['oncall'];
+
+/** How long an incident without a runbook stays open after its last fault. @default 24h */
+export const DEFAULT_QUIET_PERIOD = '24h';
+
+/** The verdict an escalation ends with when nobody answered, as the runbook says. */
+export type EscalationTimeout = 'timeout:abort' | 'timeout:fail';
+
+/**
+ * Asks a human what to do after `step` failed, a bounded number of times:
+ * each unanswered request is followed by a new one (and a new notice), up to
+ * `renotify` times, `timeout` apart; then it ends with `timeout:<on_timeout>`.
+ * `notices` counts requests already sent by a previous run of the incident.
+ */
+export async function boundedEscalation(ctx: IncidentContext, step: Step, error: string, settings: EscalationSettings | undefined, onNotice: (sent: number) => void, notices = 0): Promise<string> {
+  const s = settings ?? DEFAULT_ESCALATION;
+  const timeoutMs = parseDuration(s.timeout);
+  const reason = `step ${step.id} failed: ${error}`;
+  const notify = async (event: ApprovalEvent, r: HumanRequest): Promise<void> => {
+    try {
+      await notifyActivities.notifyApproval({ event, incidentId: ctx.input.incidentId, service: ctx.state.service, target: ctx.state.target, step: step.id, requestId: r.requestId, reason, approvers: [...ESCALATION_AUDIENCE], members: [], timeout: s.timeout, onTimeout: s.on_timeout });
+    } catch {
+      // The request stays visible in `runbook incidents`; a lost message must not stop the incident.
+    }
+  };
+  for (let sent = notices; ; ) {
+    const { verdict, request } = await ctx.gate.ask({ type: 'escalation', step: step.id, reason }, escalationVerdict, timeoutMs, async (r) => {
+      await ctx.audit.record({ event: 'escalated', requestId: r.requestId, type: 'escalation', step: r.step, reason: r.reason, approvers: r.approvers ?? [], requestedAt: r.requestedAt });
+      await notify(sent === 0 ? 'requested' : 'escalated', r);
+      sent += 1;
+      onNotice(sent);
+    });
+    await ctx.audit.requestDecided('escalation.decided', request);
+    if (verdict !== 'timeout') return verdict;
+    if (sent > s.renotify) {
+      await notify('timed_out', request);
+      return `timeout:${s.on_timeout}`;
+    }
+  }
+}
+
+/** The ending of an escalation that timed out, as its runbook said. */
+export function escalationTimedOut(verdict: string, step: Step): Ending | undefined {
+  if (verdict === 'timeout:abort') return { status: 'aborted', outcome: `escalation timed out at ${step.id}` };
+  if (verdict === 'timeout:fail') return { status: 'failed', outcome: `escalation timed out at ${step.id}` };
+  return undefined;
+}
+
+/**
+ * Waits, without a runbook, until the monitor reports the fault resolved, or
+ * until `quietPeriod` passed with no new fault (each fault starts it again):
+ * then the incident closes as `unresolved_quiet`. `wake` returns true when the
+ * wait must stop early for another reason (to continue as new); it is checked
+ * again by the caller, which calls this again to go on waiting.
+ */
+export async function waitQuietly(ctx: IncidentContext, quietPeriod: string | undefined, wake: () => boolean): Promise<Ending | undefined> {
+  const quietMs = parseDuration(quietPeriod ?? DEFAULT_QUIET_PERIOD);
+  for (;;) {
+    const seen = ctx.state.faults.count;
+    const woke = await condition(() => ctx.resolvedByMonitor() || ctx.state.faults.count !== seen || wake(), quietMs);
+    if (ctx.resolvedByMonitor()) return { status: 'resolved', outcome: 'recovered' };
+    if (!woke) return { status: 'unresolved', outcome: 'unresolved_quiet' };
+    if (wake()) return undefined;
+  }
+}
