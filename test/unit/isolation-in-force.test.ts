@@ -36,3 +36,18 @@ test('a dependent step may start while the isolation is in force, and never once
   held.established('isolate');
   assert.equal(held.refusal(s, 1), undefined, 'isolating again puts it back in force');
 });
+
+test('a run continued as new knows which isolations are still in force from the carried records', () => {
+  const s = steps([isolate, fencedCommand, plain]);
+  const carriedOver = new IsolationsInForce();
+  carriedOver.resume(s, [{ id: 'isolate', status: 'succeeded' }, { id: 'switch', status: 'pending' }], []);
+  assert.equal(carriedOver.refusal(s, 1), undefined, 'a succeeded isolation carried over is in force');
+
+  const compensated = new IsolationsInForce();
+  compensated.resume(s, [{ id: 'isolate', status: 'succeeded' }], [{ forStep: 'isolate' }]);
+  assert.match(compensated.refusal(s, 1) ?? '', /which was compensated/, 'a compensation tried before the switch withdraws it, even when it failed');
+
+  const never = new IsolationsInForce();
+  never.resume(s, [{ id: 'isolate', status: 'failed' }], []);
+  assert.match(never.refusal(s, 1) ?? '', /which was never established/);
+});
