@@ -14,7 +14,7 @@ import type { ManagedProcess } from '../../stack/managed-process';
 import { waitFor } from '../../stack/wait-for';
 import { incidentState } from '../../workflows/messages';
 import { startWorkerProcess } from '../helpers/engine';
-import { killHard, natsFor, publishFault, startIntake, testFault, waitForDrained } from '../helpers/intake-harness';
+import { killHard, metricValue, natsFor, publishFault, startIntake, testFault, waitForDrained } from '../helpers/intake-harness';
 import { startServerAgain } from '../helpers/server-restart';
 import type { TestStack } from '../helpers/stack';
 
@@ -164,6 +164,7 @@ test('a storm of faults survives worker and Temporal kills: no event lost, no ov
   const conn = nc;
   if (!conn) throw new Error('no NATS connection');
 
+  let stormFailed: unknown;
   // The storm: a steady pace, each event acknowledged by JetStream before it counts as published.
   const storm = (async () => {
     for (let i = 0; i < EVENTS; i++) {
@@ -177,13 +178,17 @@ test('a storm of faults survives worker and Temporal kills: no event lost, no ov
       published += 1;
     }
   })();
+  storm.catch((err: unknown) => (stormFailed = err));
 
   // The faults: each at its moment in the storm, each restart waited for before the next kill.
   const kills = [...WORKER_KILLS.map((at) => ({ at, what: 'worker' as const })), ...TEMPORAL_KILLS.map((at) => ({ at, what: 'temporal' as const }))].sort((a, b) => a.at - b.at);
   const timeline: string[] = [];
   let generation = 0;
   for (const kill of kills) {
-    await waitFor(`${kill.at} events published`, 120_000, () => published >= kill.at, 20);
+    await waitFor(`${kill.at} events published`, 120_000, () => {
+      if (stormFailed !== undefined) throw stormFailed;
+      return published >= kill.at;
+    }, 20);
     const at = Date.now();
     const after = published;
     if (kill.what === 'worker' && worker) {
@@ -272,10 +277,16 @@ test('a storm of faults survives worker and Temporal kills: no event lost, no ov
   }
   const doubled = [...perKey.entries()].filter(([, n]) => n > 1).map(([key]) => key);
   assert.deepEqual(doubled, [], 'no non-idempotent command ran twice');
-  const ambiguousKeys = [...runs].filter((run) => {
+  // A run's key as the workflow makes it (workflows/effect-keys.ts); incidents here never continue-as-new.
+  const keyOf = (run: WorkflowExecutionInfo): string => `${run.workflowId}/${run.runId}/append/e${states.get(run.runId)?.epoch ?? 0}`;
+  const ambiguousKeys = runs.filter((run) => {
     const state = states.get(run.runId);
     return state !== undefined && escalatedAmbiguous(state);
-  }).map((run) => `${run.workflowId}/${run.runId}/append/e${states.get(run.runId)?.epoch ?? 0}`);
+  }).map(keyOf);
+  const runKeys = new Set(runs.map(keyOf));
+  assert.deepEqual([...perKey.keys()].filter((key) => !runKeys.has(key)), [], 'every effect line belongs to a listed incident');
+  const healedNotOnce = runs.filter((run) => states.get(run.runId)?.status === 'resolved' && perKey.get(keyOf(run)) !== 1).map(keyOf);
+  assert.deepEqual(healedNotOnce, [], 'each healed incident ran its command exactly once');
   const ambiguousRanTwice = ambiguousKeys.filter((key) => (perKey.get(key) ?? 0) > 1);
   assert.deepEqual(ambiguousRanTwice, [], 'no step that ended ambiguous ran twice');
 
@@ -290,6 +301,8 @@ test('a storm of faults survives worker and Temporal kills: no event lost, no ov
   assert.equal(healed + ambiguousKeys.length, runs.length, 'every incident healed or is escalated as ambiguous');
 
   const lifetimes = runs.filter((r) => r.closeTime).map((r) => (r.closeTime?.getTime() ?? 0) - r.startTime.getTime()).sort((a, b) => a - b);
+  const retriedSteps = [...states.values()].filter((st) => (st.steps.find((x) => x.id === 'append')?.attempts.length ?? 0) > 1).length;
+  const nacked = await metricValue(stack.config.intakePort, 'runbook_intake_events_total', '{outcome="retried"}');
   const figures = [
     `events published and acknowledged: ${allIds.length} over ${TARGETS.length} targets in ${((stormEndedAt - startedAt) / 1000).toFixed(1)} s`,
     ...timeline,
@@ -297,6 +310,7 @@ test('a storm of faults survives worker and Temporal kills: no event lost, no ov
     `closed incident lifetimes: min ${lifetimes[0] ?? 0} ms, median ${lifetimes[Math.floor(lifetimes.length / 2)] ?? 0} ms, max ${lifetimes.at(-1) ?? 0} ms`,
     `events lost: ${lost.length}, absorbed twice: ${absorbedTwice.length}, dead-lettered: ${deadLettered}, overlapping incidents: ${overlaps.length}`,
     `effect lines: ${lines.length} for ${perKey.size} keys, doubled: ${doubled.length}; ambiguous steps ${ambiguousKeys.length}, of which ran once ${ambiguousKeys.filter((k) => perKey.get(k) === 1).length}, never ${ambiguousKeys.filter((k) => !perKey.has(k)).length}, twice ${ambiguousRanTwice.length}`,
+    `append steps retried after a kill: ${retriedSteps}; events the intake gave back to JetStream while Temporal was away: ${nacked}`,
     `settled ${((settledAt - stormEndedAt) / 1000).toFixed(1)} s after the storm; total ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
   ];
   for (const line of figures) {
