@@ -6,8 +6,9 @@ import { incidentsQuery, InvalidFilterError, sinceToIso } from '../incidents/que
 import { readIncidentState } from '../incidents/read-incident';
 import type { Logger } from '../observability/logger';
 import { readBody, sendJson, startHttpServer, type Route } from '../observability/http-server';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { metricsRoute, registry as processRegistry } from '../observability/metrics';
+import { createRateLimiter } from '../observability/rate-limit';
 import { createApprovalMetrics } from './approval-metrics';
 import type { AuditSink } from '../audit/audit-stream';
 import type { Authenticator } from './auth';
@@ -26,7 +27,14 @@ export interface ApiServerOptions {
   audit?: AuditSink;
   /** Registry for the approval metrics; the process registry by default. */
   registry?: Registry;
+  /** Failed authentications one client address may have per minute before it gets 429. @default {@link DEFAULT_AUTH_FAILURES_PER_MINUTE} */
+  authFailuresPerMinute?: number;
+  /** Clock for the failed-authentication limit (ms). @default Date.now */
+  now?: () => number;
 }
+
+/** @default 10 failed authentications per client address per minute. */
+export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
 
 const BODY_LIMIT = 16 * 1024;
 
@@ -48,7 +56,11 @@ function parseIncidentPath(pathname: string): { incidentId: string; decisions: b
 /**
  * The approval API: `GET /incidents`, `GET /incidents/{id}` and
  * `POST /incidents/{id}/decisions`, each behind a bearer token; `/healthz`
- * and `/metrics` are open. A path with a `.` or `..` segment is refused with
+ * and `/metrics` are open and say nothing of tokens or identities. Failed
+ * authentications are limited per client address: once an address has used
+ * its allowance it gets 429 with Retry-After on every guarded request, and
+ * its token is not even looked at, so guessing gains nothing; successful
+ * requests spend none of the allowance. A path with a `.` or `..` segment is refused with
  * 400 before anything else, health and auth included: which routes are open
  * is itself decided by the path, so a path that normalises into another one
  * must not reach that decision. The refusal names only the sent path.
@@ -57,10 +69,29 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
   const { client, auth, logger } = opts;
   const registry = opts.registry ?? processRegistry;
   const metrics = createApprovalMetrics(registry, client);
+  const perMinute = opts.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE;
+  const failures = createRateLimiter({ capacity: perMinute, refillPerSecond: perMinute / 60, ...(opts.now ? { now: opts.now } : {}) });
+  const refused = new Counter({
+    name: 'runbook_api_auth_refused_total',
+    help: 'Requests to the approval API refused before authentication succeeded: invalid_token (401) or rate_limited (429, too many failures from one address).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const guarded: Route = async (req, res, url) => {
     if (url.pathname !== '/incidents' && !url.pathname.startsWith('/incidents/')) return false;
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const allowance = failures.peek(address);
+    if (!allowance.allowed) {
+      refused.inc({ reason: 'rate_limited' });
+      res.setHeader('retry-after', String(allowance.retryAfterSeconds));
+      sendJson(res, 429, { error: `too many failed authentications from this address; retry after ${allowance.retryAfterSeconds} s` });
+      return true;
+    }
     const identity = await auth.identify(req);
     if (!identity) {
+      failures.take(address);
+      refused.inc({ reason: 'invalid_token' });
+      logger.warn('request with a missing or unknown bearer token refused', { address, path: url.pathname });
       res.setHeader('www-authenticate', 'Bearer');
       sendJson(res, 401, { error: 'a valid bearer token is required' });
       return true;

@@ -30,6 +30,13 @@ export const ENV = {
   intakeMaxDeliver: 'RUNBOOK_INTAKE_MAX_DELIVER',
   intakeNakBaseMs: 'RUNBOOK_INTAKE_NAK_BASE_MS',
   intakeNakMaxMs: 'RUNBOOK_INTAKE_NAK_MAX_MS',
+  intakeWebhookAuth: 'RUNBOOK_INTAKE_WEBHOOK_AUTH',
+  intakeWebhookTokenFile: 'RUNBOOK_INTAKE_WEBHOOK_TOKEN_FILE',
+  intakeWebhookBasicUser: 'RUNBOOK_INTAKE_WEBHOOK_BASIC_USER',
+  intakeWebhookBasicPasswordFile: 'RUNBOOK_INTAKE_WEBHOOK_BASIC_PASSWORD_FILE',
+  intakeWebhookBurst: 'RUNBOOK_INTAKE_WEBHOOK_BURST',
+  intakeWebhookRatePerSecond: 'RUNBOOK_INTAKE_WEBHOOK_RATE_PER_SECOND',
+  apiAuthFailuresPerMinute: 'RUNBOOK_API_AUTH_FAILURES_PER_MINUTE',
   rosterFile: 'RUNBOOK_ROSTER_FILE',
   tokensFile: 'RUNBOOK_TOKENS_FILE',
   apiUrl: 'RUNBOOK_API_URL',
@@ -73,6 +80,25 @@ export const Config = z.object({
   intakeNakBaseMs: z.coerce.number().int().min(1).max(3_600_000).optional(),
   /** Longest nak delay. The intake's default when unset. */
   intakeNakMaxMs: z.coerce.number().int().min(1).max(3_600_000).optional(),
+  /**
+   * `required`: the Alertmanager receiver takes only requests with a configured
+   * credential, and refuses every request while none is configured. `none`
+   * turns authentication off: anyone who can reach the port can open incidents
+   * (unsafe; for a receiver behind an authenticating proxy only).
+   */
+  intakeWebhookAuth: z.enum(['required', 'none']).default('required'),
+  /** File holding the bearer token Alertmanager presents (`http_config.authorization.credentials_file`). */
+  intakeWebhookTokenFile: z.string().min(1).optional(),
+  /** User name for HTTP basic auth on the receiver; needs {@link intakeWebhookBasicPasswordFile}. */
+  intakeWebhookBasicUser: z.string().min(1).max(256).regex(/^[^:\s]+$/, 'must have no colon or white space').optional(),
+  /** File holding the basic-auth password (`http_config.basic_auth.password_file`). */
+  intakeWebhookBasicPasswordFile: z.string().min(1).optional(),
+  /** Requests one client address may send the receiver at once. */
+  intakeWebhookBurst: z.coerce.number().int().min(1).max(100_000).default(60),
+  /** Requests per second one client address may sustain on the receiver. */
+  intakeWebhookRatePerSecond: z.coerce.number().positive().max(100_000).default(10),
+  /** Failed authentications one client address may have per minute at the approval API before it gets 429. */
+  apiAuthFailuresPerMinute: z.coerce.number().int().min(1).max(100_000).default(10),
   /** On-call groups, their members and escalation chains; without it approval groups are not checked against members. */
   rosterFile: z.string().min(1).optional(),
   /** Bearer tokens of the approval API (sha256 hashes → identity). */

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { JetStreamClient } from 'nats';
 import { readBody, sendJson, type Route } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
+import type { RateLimiter } from '../observability/rate-limit';
 import { faultSubjectFor, type FaultEvent } from '../schemas/fault-event';
 import { incidentIdFor } from '../schemas/identifiers';
 import type { AlertmanagerMapping } from '../schemas/alertmanager';
 import { alertsToFaultEvents, MAX_ALERTMANAGER_BODY_BYTES, parseAlertmanagerBody } from './alertmanager';
 import { storeDeadLetter } from './dead-letter';
 import type { IntakeMetrics } from './metrics';
+import { NOT_CONFIGURED_MESSAGE, type WebhookAuthenticator } from './webhook-auth';
 
 /** Path Alertmanager (or Grafana) posts webhook notifications to. */
 export const ALERTMANAGER_PATH = '/alertmanager';
@@ -20,7 +23,11 @@ export interface AlertmanagerReceiverDeps {
   js: JetStreamClient;
   mapping: AlertmanagerMapping;
   logger: Logger;
-  metrics: Pick<IntakeMetrics, 'alerts'>;
+  metrics: Pick<IntakeMetrics, 'alerts' | 'webhookUnauthorized' | 'webhookRateLimited'>;
+  /** Who may post; see intake/webhook-auth.ts. */
+  auth: WebhookAuthenticator;
+  /** Requests per client address. */
+  limiter: RateLimiter;
   now?: () => Date;
   publishTimeoutMs?: number;
   /** @default {@link MAX_ALERTMANAGER_BODY_BYTES} */
@@ -50,13 +57,28 @@ export interface AlertmanagerReply {
 
 const encoder = new TextEncoder();
 
+/** Answers before the body is read; the connection is closed rather than reading an unwanted body to keep it alive. */
+function refuse(res: ServerResponse, status: number, error: string): void {
+  res.setHeader('connection', 'close');
+  sendJson(res, status, { error });
+}
+
+/** Whether a Content-Type names JSON (parameters such as charset allowed). */
+function isJson(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() === 'application/json';
+}
+
 /**
  * `POST /alertmanager`: maps each alert of a webhook notification to a fault
  * event and stores it in JetStream under its event id. Replies 200 only once
- * every event is stored; 400 for a malformed body, 413 over the size limit,
- * 503 when JetStream did not confirm (the sender retries; the event ids make
- * a retry harmless). Alerts that cannot be mapped are kept as dead letters
- * and listed in the reply rather than failing the whole group.
+ * every event is stored. Before the body is read, the request must pass, in
+ * this order: the per-address rate limit (429 with Retry-After, so guessing
+ * credentials is bounded too), the credential (401 with WWW-Authenticate;
+ * 503 when none is configured), `Content-Type: application/json` (415) and
+ * the size limit (413). Then 400 for a malformed body, and 503 when
+ * JetStream did not confirm (the sender retries; the event ids make a retry
+ * harmless). Alerts that cannot be mapped are kept as dead letters and
+ * listed in the reply rather than failing the whole group.
  */
 export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
   const maxBytes = deps.maxBodyBytes ?? MAX_ALERTMANAGER_BODY_BYTES;
@@ -66,6 +88,30 @@ export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       sendJson(res, 405, { error: `use POST ${ALERTMANAGER_PATH}` });
+      return true;
+    }
+    const rate = deps.limiter.take(req.socket.remoteAddress ?? 'unknown');
+    if (!rate.allowed) {
+      deps.metrics.webhookRateLimited.inc();
+      res.setHeader('retry-after', String(rate.retryAfterSeconds));
+      refuse(res, 429, `too many requests from this address; retry after ${rate.retryAfterSeconds} s`);
+      return true;
+    }
+    const verdict = deps.auth.check(req.headers.authorization);
+    if (!verdict.ok) {
+      deps.metrics.webhookUnauthorized.inc();
+      if (verdict.reason === 'not_configured' || verdict.reason === 'unavailable') {
+        const error = verdict.reason === 'unavailable' ? `the receiver's credential could not be loaded (${verdict.error}); every request is refused until it is fixed` : NOT_CONFIGURED_MESSAGE;
+        deps.logger.warn('Alertmanager notification refused: no usable credential', { reason: verdict.reason });
+        refuse(res, 503, error);
+        return true;
+      }
+      res.setHeader('www-authenticate', deps.auth.challenge());
+      refuse(res, 401, verdict.reason === 'missing' ? 'credentials are required (bearer token or basic auth)' : verdict.reason === 'malformed' ? 'the Authorization header is not a bearer token or basic credentials' : 'the credentials are not valid');
+      return true;
+    }
+    if (!isJson(req.headers['content-type'])) {
+      refuse(res, 415, 'send the notification as Content-Type: application/json');
       return true;
     }
     const declared = Number(req.headers['content-length'] ?? NaN);

@@ -15,6 +15,10 @@ export interface IntakeMetrics {
   /** Settings of a stream or consumer that differ from what the intake asks for. */
   configDrift: Gauge;
   alerts: Counter<'outcome'>;
+  /** Requests to the Alertmanager receiver refused for want of a valid credential. */
+  webhookUnauthorized: Counter;
+  /** Requests to the Alertmanager receiver refused by the per-address rate limit. */
+  webhookRateLimited: Counter;
 }
 
 /** Registers the intake metrics on a registry. */
@@ -47,6 +51,16 @@ export function createIntakeMetrics(registry: Registry): IntakeMetrics {
       name: 'runbook_intake_alertmanager_alerts_total',
       help: 'Alerts received on the Alertmanager receiver, by outcome.',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookUnauthorized: new Counter({
+      name: 'runbook_intake_webhook_unauthorized_total',
+      help: 'Requests to the Alertmanager receiver refused with 401 (missing, malformed or wrong credential) or 503 (no credential configured).',
+      registers: [registry],
+    }),
+    webhookRateLimited: new Counter({
+      name: 'runbook_intake_webhook_rate_limited_total',
+      help: 'Requests to the Alertmanager receiver refused with 429 by the per-address rate limit.',
       registers: [registry],
     }),
   };

@@ -5,12 +5,31 @@ import { dotSegmentRefusal } from './request-path';
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
 
 /**
- * Starts an HTTP server on loopback that tries each route in order. A path
- * with dot segments is refused (400) before any route sees it, since routes
- * and authentication would otherwise see the normalised path.
+ * Headers on every response of every process's server: nothing here is a web
+ * page, so a browser is told not to sniff, cache, frame, run or refer from it.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+/** Sets {@link SECURITY_HEADERS} on a response; writeHead keeps them. */
+export function setSecurityHeaders(res: ServerResponse): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+}
+
+/**
+ * Starts an HTTP server on loopback that tries each route in order. Every
+ * response carries {@link SECURITY_HEADERS}. A path with dot segments is
+ * refused (400) before any route sees it, since routes and authentication
+ * would otherwise see the normalised path.
  */
 export async function startHttpServer(port: number, routes: Route[], host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
+    setSecurityHeaders(res);
     const refusal = dotSegmentRefusal(req.url ?? '/');
     if (refusal !== undefined) {
       sendJson(res, 400, { error: refusal });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../config/config';
 import { componentEnv, startLocalStack, type LocalStack } from './local-stack';
 import { freePorts } from './ports';
+import { withWebhookCredential } from './webhook-token';
 
 /** A private stack: its own servers, free loopback ports and a fresh state directory. */
 export interface IsolatedStack {
@@ -30,12 +31,15 @@ export interface IsolatedStackOptions {
 
 /**
  * Starts Temporal and NATS (and optionally our worker and intake) on free
- * loopback ports in a fresh temporary directory, headless.
+ * loopback ports in a fresh temporary directory, headless. The intake's
+ * Alertmanager receiver takes the generated token in
+ * `config.intakeWebhookTokenFile` unless the overrides configure another.
  */
 export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promise<IsolatedStack> {
   const stateDir = mkdtempSync(join(tmpdir(), opts.dirPrefix ?? 'runbook-stack-'));
   const [temporalPort, natsPort, natsMonitorPort, intakePort, workerMetricsPort, apiPort, temporalUiPort] = await freePorts(7);
-  const config = loadConfig(
+  // The token is made before the processes' environment, so `env` carries it too.
+  const config = withWebhookCredential(loadConfig(
     {
       stateDir,
       temporalPort,
@@ -49,7 +53,7 @@ export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promi
       ...opts.overrides,
     },
     {},
-  );
+  ), stateDir);
   const start = (): Promise<LocalStack> =>
     startLocalStack(config, { worker: opts.worker ?? false, intake: opts.intake ?? false, headless: true });
   let stack: LocalStack;

@@ -13,6 +13,7 @@ import { writeStackFile, stackFilePath, type StackInfo } from './stack-file';
 import { startTemporalServer } from './temporal-server';
 import { PROJECT_ROOT } from './toolchain';
 import { waitFor } from './wait-for';
+import { withWebhookCredential } from './webhook-token';
 
 /** Which parts of the stack to run. */
 export interface LocalStackOptions {
@@ -64,6 +65,13 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.servicesFile]: resolve(config.servicesFile),
     ...(config.rosterFile ? { [ENV.rosterFile]: resolve(config.rosterFile) } : {}),
     ...(config.tokensFile ? { [ENV.tokensFile]: resolve(config.tokensFile) } : {}),
+    [ENV.intakeWebhookAuth]: config.intakeWebhookAuth,
+    ...(config.intakeWebhookTokenFile ? { [ENV.intakeWebhookTokenFile]: resolve(config.intakeWebhookTokenFile) } : {}),
+    ...(config.intakeWebhookBasicUser ? { [ENV.intakeWebhookBasicUser]: config.intakeWebhookBasicUser } : {}),
+    ...(config.intakeWebhookBasicPasswordFile ? { [ENV.intakeWebhookBasicPasswordFile]: resolve(config.intakeWebhookBasicPasswordFile) } : {}),
+    [ENV.intakeWebhookBurst]: String(config.intakeWebhookBurst),
+    [ENV.intakeWebhookRatePerSecond]: String(config.intakeWebhookRatePerSecond),
+    [ENV.apiAuthFailuresPerMinute]: String(config.apiAuthFailuresPerMinute),
   };
 }
 
@@ -77,13 +85,16 @@ export function nodeEntryArgv(entry: string): string[] {
  * resolves once every component is healthy; stack.json names each process
  * from the moment it exists. On any failure during start-up it stops what it
  * started and rethrows. Once up, a component that dies is restarted when
- * `opts.restart` is given (see superviseComponent).
+ * `opts.restart` is given (see superviseComponent). Unless a receiver
+ * credential is configured (or turned off), the intake gets the state
+ * directory's generated bearer token (see ensureWebhookToken).
  */
-export async function startLocalStack(config: Config, opts: LocalStackOptions = {}): Promise<LocalStack> {
+export async function startLocalStack(given: Config, opts: LocalStackOptions = {}): Promise<LocalStack> {
   const log = opts.log ?? (() => undefined);
-  const logger = opts.logger ?? createLogger('stack', config.logLevel);
-  const stateDir = resolve(config.stateDir);
+  const logger = opts.logger ?? createLogger('stack', given.logLevel);
+  const stateDir = resolve(given.stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  const config = withWebhookCredential(given, stateDir);
   rmSync(stackFilePath(stateDir), { force: true });
 
   const wanted: [number, string, string][] = [
@@ -112,6 +123,7 @@ export async function startLocalStack(config: Config, opts: LocalStackOptions = 
     natsUrl: config.natsUrl,
     natsMonitorUrl: `http://127.0.0.1:${config.natsMonitorPort}`,
     intakeUrl: `http://127.0.0.1:${config.intakePort}`,
+    ...(config.intakeWebhookTokenFile ? { intakeWebhookTokenFile: resolve(config.intakeWebhookTokenFile) } : {}),
     workerUrl: `http://127.0.0.1:${config.workerMetricsPort}`,
     ports: {
       temporal: config.temporalPort,

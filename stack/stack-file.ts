@@ -42,6 +42,8 @@ export const StackInfo = z.object({
   natsUrl: z.string(),
   natsMonitorUrl: z.string(),
   intakeUrl: z.string(),
+  /** File holding the bearer token the Alertmanager receiver takes, when it is one. */
+  intakeWebhookTokenFile: z.string().optional(),
   workerUrl: z.string(),
   ports: z.record(z.string(), z.number().int()),
   components: z.record(z.string(), ComponentRecord),

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: config.namespace });
   const nc = await connect({ servers: config.natsUrl, name: 'runbook-api', reconnect: true, maxReconnectAttempts: -1 });
   await ensureAuditStream(await nc.jetstreamManager());
-  const server = await startApiServer({ client, auth: tokenAuthenticator(tokensFile), logger, port: config.apiPort, audit: jetStreamAuditSink(nc.jetstream()) });
+  const server = await startApiServer({ client, auth: tokenAuthenticator(tokensFile), logger, port: config.apiPort, authFailuresPerMinute: config.apiAuthFailuresPerMinute, audit: jetStreamAuditSink(nc.jetstream()) });
   logger.info('api started', { port: config.apiPort, temporal: config.temporalAddress, namespace: config.namespace });
   await new Promise<void>((done) => {
     process.once('SIGINT', () => done());

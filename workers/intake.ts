@@ -2,19 +2,21 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { connect, type ConsumerMessages, type JetStreamManager, type NatsConnection } from 'nats';
 import { loadAlertmanagerMapping } from '../config/alertmanager-mapping';
-import { loadConfig } from '../config/config';
+import { ENV, loadConfig } from '../config/config';
 import { loadRunbookDir, formatRunbookErrors, type LoadedRunbook } from '../engine/load-runbook';
 import { fileAckGate } from '../intake/ack-gate';
 import { Handoff } from '../intake/handoff';
 import { intakeHttpRoutes } from '../intake/http-routes';
 import { IntakeLoop } from '../intake/intake-loop';
 import { createIntakeMetrics, type IntakeMetrics } from '../intake/metrics';
+import { webhookAuthenticator, type WebhookAuthSource } from '../intake/webhook-auth';
 import { DEFAULT_MAX_PAYLOAD } from '../intake/dead-letter';
 import { DEFAULT_NAK_BACKOFF } from '../intake/delivery-attempts';
 import { consumerMaxDeliver, DEFAULT_MAX_DELIVER, ensureJetStream, FAULTS_STREAM, INTAKE_CONSUMER } from '../intake/streams';
 import { closeHttpServer, startHttpServer } from '../observability/http-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { metricsRoute, registry } from '../observability/metrics';
+import { createRateLimiter } from '../observability/rate-limit';
 
 /** How many messages one pull asks for. */
 const BATCH = 256;
@@ -129,6 +131,27 @@ async function main(): Promise<void> {
     ...(config.intakeAckGateDir ? { beforeAck: fileAckGate(config.intakeAckGateDir) } : {}),
   });
 
+  const webhookSource: WebhookAuthSource = {
+    auth: config.intakeWebhookAuth,
+    tokenFile: config.intakeWebhookTokenFile ? resolve(config.intakeWebhookTokenFile) : undefined,
+    basicUser: config.intakeWebhookBasicUser,
+    basicPasswordFile: config.intakeWebhookBasicPasswordFile ? resolve(config.intakeWebhookBasicPasswordFile) : undefined,
+  };
+  // An unreadable configured file stops start-up here, naming its variable.
+  const webhookAuth = await webhookAuthenticator(webhookSource);
+  if (config.intakeWebhookAuth === 'none') logger.warn(`the Alertmanager receiver accepts unauthenticated requests (${ENV.intakeWebhookAuth}=none)`);
+  else if (!webhookAuth.configured()) {
+    logger.warn('the Alertmanager receiver has no credential configured and refuses every request', { variables: [ENV.intakeWebhookTokenFile, ENV.intakeWebhookBasicUser, ENV.intakeWebhookBasicPasswordFile] });
+  }
+  // SIGHUP re-reads the credential files, so a rotated token takes effect without a restart.
+  process.on('SIGHUP', () => {
+    webhookAuth.reload().then(
+      () => logger.info('Alertmanager receiver credential reloaded'),
+      (err: unknown) => logger.error('Alertmanager receiver credential could not be reloaded; refusing every request until it is', { error: (err as Error).message }),
+    );
+  });
+  const webhookLimiter = createRateLimiter({ capacity: config.intakeWebhookBurst, refillPerSecond: config.intakeWebhookRatePerSecond });
+
   const backlogTimer = setInterval(() => refreshBacklog(jsm, metrics, loop), BACKLOG_INTERVAL_MS);
   const http = await startHttpServer(config.intakePort, [
     ...intakeHttpRoutes({
@@ -136,6 +159,8 @@ async function main(): Promise<void> {
       logger,
       metrics,
       mapping,
+      auth: webhookAuth,
+      limiter: webhookLimiter,
       maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
       problem: () => (stopping ? 'stopping' : nc.isClosed() ? 'NATS connection closed' : natsConnected ? undefined : 'NATS disconnected; reconnecting'),
     }),

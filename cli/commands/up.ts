@@ -29,6 +29,23 @@ const OPTIONS = {
   'log-level': { type: 'string' },
 } as const;
 
+/** The Alertmanager configuration that reaches this stack's receiver with its token file. */
+export function alertmanagerSnippet(info: StackInfo): string[] {
+  if (!info.intakeWebhookTokenFile) return [];
+  return [
+    'Alertmanager receiver (alertmanager.yml; the token file is readable by its owner only):',
+    '  receivers:',
+    '    - name: runbook',
+    '      webhook_configs:',
+    `        - url: ${info.intakeUrl}/alertmanager`,
+    '          http_config:',
+    '            authorization:',
+    '              type: Bearer',
+    `              credentials_file: ${info.intakeWebhookTokenFile}`,
+    '',
+  ];
+}
+
 /** The lines printed once the stack is ready. */
 export function readyBanner(info: StackInfo): string {
   const stateFlag = info.stateDir === resolve('.runbook') ? '' : ` --state-dir ${info.stateDir}`;
@@ -48,6 +65,7 @@ export function readyBanner(info: StackInfo): string {
     `  npx runbook incidents${stateFlag}`,
     `  npx runbook show app/primary${stateFlag}`,
     '',
+    ...alertmanagerSnippet(info),
   ].join('\n');
 }
 

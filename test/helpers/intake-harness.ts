@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { connect, type NatsConnection } from 'nats';
@@ -100,4 +101,11 @@ export function startIntake(stack: TestStack, name: string, port: number, extraE
     logDir: join(stack.config.stateDir, 'logs'),
     healthPort: port,
   });
+}
+
+/** The Authorization header the test stack's Alertmanager receiver takes (its generated bearer token). */
+export function webhookAuthorization(stack: TestStack): string {
+  const file = stack.config.intakeWebhookTokenFile;
+  if (!file) throw new Error('the test stack has no webhook token file');
+  return `Bearer ${readFileSync(file, 'utf8').trim()}`;
 }

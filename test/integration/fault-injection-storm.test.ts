@@ -14,7 +14,8 @@ import type { ManagedProcess } from '../../stack/managed-process';
 import { waitFor } from '../../stack/wait-for';
 import { incidentState } from '../../workflows/messages';
 import { startWorkerProcess } from '../helpers/engine';
-import { killHard, metricValue, natsFor, publishFault, startIntake, testFault, waitForDrained } from '../helpers/intake-harness';
+import { metricValue, natsFor, publishFault, startIntake, testFault, waitForDrained } from '../helpers/intake-harness';
+import { crash } from '../helpers/processes';
 import { startServerAgain } from '../helpers/server-restart';
 import type { TestStack } from '../helpers/stack';
 
@@ -114,7 +115,7 @@ after(async () => {
 async function crashTemporal(): Promise<void> {
   const proc = stack.stack.processes.find((p) => p.name === 'temporal');
   if (!proc) throw new Error('no temporal server');
-  await killHard(proc);
+  await crash(proc);
   await startServerAgain(stack, 'temporal');
 }
 
@@ -193,7 +194,7 @@ test('a storm of faults survives worker and Temporal kills: no event lost, no ov
     const after = published;
     if (kill.what === 'worker' && worker) {
       const dead = worker;
-      await killHard(dead);
+      await crash(dead);
       stopped.push(dead);
       worker = undefined;
       worker = await startWorkerProcess(stack, `worker-${++generation}`);

@@ -6,6 +6,7 @@ import { SA } from '../../schemas/search-attributes';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import { runCli } from '../helpers/cli';
+import { webhookAuthorization } from '../helpers/intake-harness';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -68,7 +69,7 @@ test('labels named __proto__, constructor and hasOwnProperty reach the incident 
   // JSON text, because an object literal's `__proto__` would set the prototype instead of a key.
   const labels = '{"alertname":"node_down","service":"protolabels","instance":"node-1","severity":"constructor","__proto__":"p","constructor":"c","hasOwnProperty":"h"}';
   const body = `{"version":"4","status":"firing","receiver":"ops","alerts":[{"status":"firing","labels":${labels},"annotations":{"__proto__":"pa"},"startsAt":"2024-05-01T12:00:00Z","fingerprint":"0123456789abcdef"}]}`;
-  const res = await fetch(`http://127.0.0.1:${stack.config.intakePort}/alertmanager`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const res = await fetch(`http://127.0.0.1:${stack.config.intakePort}/alertmanager`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: webhookAuthorization(stack) } });
   const reply = (await res.json()) as { stored: number; rejected: unknown[] };
   assert.equal(res.status, 200, JSON.stringify(reply));
   assert.deepEqual(reply.rejected, []);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from 'nats';
@@ -11,7 +11,7 @@ import type { ManagedProcess } from '../../stack/managed-process';
 import { freePorts } from '../../stack/ports';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
-import { metricValue, natsFor, startIntake, waitForDrained } from '../helpers/intake-harness';
+import { metricValue, natsFor, startIntake, waitForDrained, webhookAuthorization } from '../helpers/intake-harness';
 import { startServerAgain, stopServer } from '../helpers/server-restart';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -21,16 +21,36 @@ let stack: TestStack;
 let nc: NatsConnection;
 let mapped: ManagedProcess | undefined;
 let mappedPort = 0;
+/** An intake taking basic auth only, with a small burst, for the rate limit. */
+let basicIntake: ManagedProcess | undefined;
+let basicPort = 0;
+/** An intake with no credential configured. */
+let bareIntake: ManagedProcess | undefined;
+let barePort = 0;
+const BASIC_BURST = 4;
+const BASIC_PASSWORD = 'basic-password-for-tests';
 
 before(async () => {
   stack = await startTestStack({ worker: false, intake: true, overrides: { runbooksDir: join(FIXTURES, 'runbooks') } });
   nc = await natsFor(stack);
-  [mappedPort = 0] = await freePorts(1);
-  mapped = await startIntake(stack, 'intake-mapped', mappedPort, { [ENV.alertmanagerMappingFile]: join(FIXTURES, 'alertmanager-mapping.yaml') });
+  [mappedPort = 0, basicPort = 0, barePort = 0] = await freePorts(3);
+  const passwordFile = join(stack.config.stateDir, 'basic-password');
+  writeFileSync(passwordFile, `${BASIC_PASSWORD}\n`, { mode: 0o600 });
+  [mapped, basicIntake, bareIntake] = await Promise.all([
+    startIntake(stack, 'intake-mapped', mappedPort, { [ENV.alertmanagerMappingFile]: join(FIXTURES, 'alertmanager-mapping.yaml') }),
+    startIntake(stack, 'intake-basic', basicPort, {
+      [ENV.intakeWebhookTokenFile]: '',
+      [ENV.intakeWebhookBasicUser]: 'alertmanager',
+      [ENV.intakeWebhookBasicPasswordFile]: passwordFile,
+      [ENV.intakeWebhookBurst]: String(BASIC_BURST),
+      [ENV.intakeWebhookRatePerSecond]: '0.01',
+    }),
+    startIntake(stack, 'intake-bare', barePort, { [ENV.intakeWebhookTokenFile]: '' }),
+  ]);
 });
 
 after(async () => {
-  await mapped?.stop();
+  await Promise.all([mapped?.stop(), basicIntake?.stop(), bareIntake?.stop()]);
   await nc?.close();
   await stack?.stop();
 });
@@ -40,9 +60,17 @@ function fixture(name: string): string {
 }
 
 async function post(body: string | Uint8Array, port = stack.config.intakePort, method = 'POST'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`http://127.0.0.1:${port}/alertmanager`, { method, body: method === 'POST' ? body : undefined, headers: { 'content-type': 'application/json' } });
+  const res = await fetch(`http://127.0.0.1:${port}/alertmanager`, { method, body: method === 'POST' ? body : undefined, headers: { 'content-type': 'application/json', authorization: webhookAuthorization(stack) } });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
+
+/** A POST with exactly these headers (no credential unless given). */
+async function postWith(headers: Record<string, string>, body: string, port = stack.config.intakePort): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${port}/alertmanager`, { method: 'POST', body, headers });
+  return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+}
+
+const basicAuth = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 /** The fault event JetStream stored at `seq`, as the intake will read it. */
 async function storedEvent(seq: number): Promise<{ subject: string; event: Record<string, unknown>; msgId: string }> {
@@ -159,6 +187,66 @@ describe('POST /alertmanager', () => {
         ['ammapped', 'db-2', 'disk_full', 'info', 'prom:infra'],
       ],
     );
+  });
+});
+
+describe('who may post to /alertmanager', () => {
+  test('a request without a credential gets 401 with WWW-Authenticate, stores nothing, and is counted', async () => {
+    const before = await metricValue(stack.config.intakePort, 'runbook_intake_webhook_unauthorized_total');
+    const body = fixture('group-firing.json').replaceAll('a1b2c3d4e5f6', 'c1b2c3d4e5f6');
+    const none = await postWith({ 'content-type': 'application/json' }, body);
+    assert.equal(none.status, 401, JSON.stringify(none.json));
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer realm=/);
+    assert.match(String(none.json.error), /credentials are required/);
+    const wrong = await postWith({ 'content-type': 'application/json', authorization: 'Bearer not-the-token' }, body);
+    assert.equal(wrong.status, 401);
+    assert.match(String(wrong.json.error), /not valid/);
+    assert.equal(await metricValue(stack.config.intakePort, 'runbook_intake_webhook_unauthorized_total'), before + 2);
+    const info = await (await nc.jetstreamManager()).streams.info(FAULTS_STREAM);
+    const later = await post(body);
+    assert.equal(later.status, 200);
+    assert.equal(later.json.stored, 3, 'the refused notifications stored nothing, so the same alerts are new now');
+    assert.equal((await (await nc.jetstreamManager()).streams.info(FAULTS_STREAM)).state.last_seq, info.state.last_seq + 3);
+  });
+
+  test('a body that is not declared as JSON gets 415', async () => {
+    const { status, json } = await postWith({ 'content-type': 'text/plain', authorization: webhookAuthorization(stack) }, fixture('resolved.json'));
+    assert.equal(status, 415);
+    assert.match(String(json.error), /application\/json/);
+  });
+
+  test('with basic auth configured, the user and password get in and a wrong password does not', async () => {
+    const ok = await postWith({ 'content-type': 'application/json; charset=utf-8', authorization: basicAuth('alertmanager', BASIC_PASSWORD) }, fixture('resolved.json'), basicPort);
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    const bad = await postWith({ 'content-type': 'application/json', authorization: basicAuth('alertmanager', 'guess') }, fixture('resolved.json'), basicPort);
+    assert.equal(bad.status, 401);
+    assert.match(bad.headers.get('www-authenticate') ?? '', /^Basic realm=/);
+    const bearer = await postWith({ 'content-type': 'application/json', authorization: webhookAuthorization(stack) }, fixture('resolved.json'), basicPort);
+    assert.equal(bearer.status, 401, 'this intake takes no bearer token');
+  });
+
+  test('a burst over the per-address limit gets 429 with Retry-After, and is counted', async () => {
+    const headers = { 'content-type': 'application/json', authorization: basicAuth('alertmanager', BASIC_PASSWORD) };
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof postWith>> | undefined;
+    for (let i = 0; i < BASIC_BURST + 1 && limited === undefined; i++) {
+      const r = await postWith(headers, '{}', basicPort);
+      statuses.push(r.status);
+      if (r.status === 429) limited = r;
+    }
+    assert.ok(limited, `no 429 within ${BASIC_BURST + 1} requests: ${statuses.join(',')}`);
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.match(String(limited.json.error), /too many requests/);
+    assert.ok((await metricValue(basicPort, 'runbook_intake_webhook_rate_limited_total')) >= 1);
+    const still = await postWith(headers, fixture('resolved.json'), basicPort);
+    assert.equal(still.status, 429, 'a valid request is refused too until the bucket refills');
+  });
+
+  test('an intake with no credential configured refuses every request with 503 saying how to configure one', async () => {
+    const { status, json } = await postWith({ 'content-type': 'application/json', authorization: webhookAuthorization(stack) }, fixture('resolved.json'), barePort);
+    assert.equal(status, 503);
+    assert.match(String(json.error), new RegExp(`${ENV.intakeWebhookTokenFile}.*${ENV.intakeWebhookAuth}=none`));
+    assert.equal((await fetch(`http://127.0.0.1:${barePort}/healthz`)).status, 200, 'the intake itself is healthy');
   });
 });
 
