@@ -17,6 +17,8 @@ export interface ActivityDeps {
   nats?: NatsConnection;
   /** Reads the pause switch for requests with `holdWhilePaused`; without it nothing is ever held. */
   pauseSwitch?: () => Promise<PauseState>;
+  /** The decision key (config/decision-key.ts); without it no decision is vouched for. */
+  decisionKey?: Buffer;
   systemctlPath?: string;
   rsyncPath?: string;
 }

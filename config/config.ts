@@ -33,6 +33,7 @@ export const ENV = {
   tokensFile: 'RUNBOOK_TOKENS_FILE',
   apiUrl: 'RUNBOOK_API_URL',
   apiToken: 'RUNBOOK_API_TOKEN',
+  decisionKeyFile: 'RUNBOOK_DECISION_KEY_FILE',
 } as const;
 
 export type ConfigKey = keyof typeof ENV;
@@ -79,6 +80,8 @@ export const Config = z.object({
   apiUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').optional(),
   /** Bearer token the CLI presents to the approval API. */
   apiToken: z.string().min(1).optional(),
+  /** The decision key the approval API signs decisions with and the worker verifies them with; default `<stateDir>/decision.key`. */
+  decisionKeyFile: z.string().min(1).optional(),
 });
 export type Config = z.infer<typeof Config> & { temporalAddress: string; natsUrl: string };
 

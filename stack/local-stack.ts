@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ENV, type Config } from '../config/config';
+import { decisionKeyPath, ensureDecisionKey } from '../config/decision-key';
 import { createLogger, type Logger } from '../observability/logger';
 import { superviseComponent, type ComponentStatus, type Respawn, type SupervisedComponent } from './component-supervisor';
 import { componentHealthy } from './health';
@@ -64,6 +65,7 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.servicesFile]: resolve(config.servicesFile),
     ...(config.rosterFile ? { [ENV.rosterFile]: resolve(config.rosterFile) } : {}),
     ...(config.tokensFile ? { [ENV.tokensFile]: resolve(config.tokensFile) } : {}),
+    [ENV.decisionKeyFile]: resolve(decisionKeyPath(config)),
   };
 }
 
@@ -84,6 +86,8 @@ export async function startLocalStack(config: Config, opts: LocalStackOptions = 
   const logger = opts.logger ?? createLogger('stack', config.logLevel);
   const stateDir = resolve(config.stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  // The API signs decisions and the worker verifies them with this key; both read it at start.
+  ensureDecisionKey(decisionKeyPath({ ...config, stateDir }));
   rmSync(stackFilePath(stateDir), { force: true });
 
   const wanted: [number, string, string][] = [

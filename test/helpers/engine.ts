@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { decisionKeyPath, readDecisionKey } from '../../config/decision-key';
 import { createGuardActivities, readPauseSwitch } from '../../activities/guard-activities';
 import { CONTROL_BUCKET } from '../../schemas/control-bucket';
 import { createApprovalActivities } from '../../activities/notify-approvals';
@@ -126,7 +127,7 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
       namespace: stack.config.namespace,
       taskQueue,
       activities: {
-        ...createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} }, pauseSwitch: () => readPauseSwitch(control) }),
+        ...createActivities({ logger: createLogger('test-worker', 'warn'), decisionKey: readDecisionKey(decisionKeyPath(stack.config)), dryRun: false, secretSource: { env: {} }, pauseSwitch: () => readPauseSwitch(control) }),
         ...createGuardActivities({ client, taskQueue, control }),
         ...createApprovalActivities({ logger: createLogger('test-worker', 'warn'), rosterFile: stack.config.rosterFile, nats: natsConn }),
         ...createAuditEventActivities({ nats: natsConn }),
