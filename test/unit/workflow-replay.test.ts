@@ -32,6 +32,8 @@ const REQUIRED_PATHS = [
   'escalate-before-compensate-escalate-retry-healed',
   'escalate-before-compensate-escalate-abort',
   'escalate-before-compensate-isolation-skipped-refused',
+  'signed-decisions-approval-approve',
+  'signed-decisions-forged-decision-refused',
 ];
 
 const TAMPERED = 'tampered/healed';
