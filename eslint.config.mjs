@@ -30,6 +30,7 @@ const WORKFLOW_FORBIDDEN_PATTERNS = [
   '**/incidents/**',
   '**/engine/load-runbook',
   '**/engine/content-hash',
+  '**/engine/decision-signature',
   '**/schemas/fault-event',
   '**/schemas/runbook',
   '**/schemas/identifiers',

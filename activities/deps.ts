@@ -20,6 +20,8 @@ export interface ActivityDeps {
   pauseSwitch?: () => Promise<PauseState>;
   /** Where non-idempotent actions record their start and end; without it they fail (retryably) rather than run blind. */
   effects?: EffectLedger;
+  /** The decision key (config/decision-key.ts); without it no decision is vouched for. */
+  decisionKey?: Buffer;
   systemctlPath?: string;
   rsyncPath?: string;
 }

@@ -3,9 +3,11 @@ import type { ActivityDeps } from './deps';
 import { probeOnce } from './probe-once';
 import { runAction } from './action-runner';
 import type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from './types';
+import { verifyDecision, type VerifyDecisionRequest, type VerifyDecisionResult } from './verify-decision';
 
 export type { ActivityDeps } from './deps';
 export type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from './types';
+export type { VerifyDecisionRequest, VerifyDecisionResult } from './verify-decision';
 
 /** Builds the activity implementations registered on the runbook worker. */
 export function createActivities(deps: ActivityDeps) {
@@ -14,6 +16,8 @@ export function createActivities(deps: ActivityDeps) {
     runAction: (req: ActionRequest): Promise<ActionResult> => runAction(deps, req),
     /** Probes a target once; unhealthy is `ok: false`, never a failure. */
     probeOnce: (req: ProbeRequest): Promise<ProbeOutcome> => mapAdapterErrors(() => probeOnce(req)),
+    /** Whether the approval API signed a decision (the key stays in the worker). */
+    verifyDecision: (req: VerifyDecisionRequest): Promise<VerifyDecisionResult> => verifyDecision(deps, req),
   };
 }
 

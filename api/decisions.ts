@@ -3,16 +3,18 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { AuditSink } from '../audit/audit-stream';
 import type { IncidentState } from '../schemas/incident-state';
-import type { ApprovalVerdict, DecisionAck } from '../schemas/decisions';
-import { APPROVAL_VERDICTS, NOTHING_WAITING, REFUSAL } from '../engine/approval-rules';
-import { approve, decideApproval, decisionRefused, incidentState, reject } from '../workflows/messages';
+import type { DecisionAck, DecisionBase, EscalationAction, SubmittedVerdict } from '../schemas/decisions';
+import { APPROVAL_VERDICTS, ESCALATION_VERDICTS, NOTHING_WAITING, REFUSAL } from '../engine/approval-rules';
+import { signDecision } from '../engine/decision-signature';
+import { approve, decide, decideApproval, decisionRefused, incidentState, reject } from '../workflows/messages';
 
 /**
  * A decision as an approver posts it. There is deliberately no `by` field:
  * the identity recorded is the one the bearer token authenticates.
  */
 export const DecisionBody = z.strictObject({
-  verdict: z.enum(APPROVAL_VERDICTS),
+  /** approve or reject for an approval (or a guard's override); retry, skip or abort for an escalation. */
+  verdict: z.enum([...APPROVAL_VERDICTS, ...(ESCALATION_VERDICTS as readonly EscalationAction[])] as [string, ...string[]]),
   reason: z.string().trim().min(1, 'a reason is required').max(2_000),
   /** The step waiting for approval; looked up when omitted. */
   step: z.string().min(1).max(64).optional(),
@@ -41,19 +43,32 @@ const STATUS_FOR: Record<string, number> = {
   [REFUSAL.stale]: 409,
   [REFUSAL.unknownStep]: 404,
   [REFUSAL.verdictDoesNotFit]: 422,
+  [REFUSAL.notVouched]: 403,
 };
 
 /** How long to wait for a worker to accept the Update before falling back to a durable signal. @default 10000 */
 export const DEFAULT_UPDATE_WAIT_MS = 10_000;
 
-/** The step of the request waiting for an answer, from the incident's state. */
-async function pendingStep(client: Client, incidentId: string): Promise<string | undefined> {
+/** The request waiting for an answer, from the incident's state. */
+async function pendingRequest(client: Client, incidentId: string): Promise<{ step: string; requestId: string } | undefined> {
   const state: IncidentState = await client.workflow.getHandle(incidentId).query(incidentState);
-  return [...state.requests].reverse().find((r) => r.outcome === undefined)?.step;
+  const open = [...state.requests].reverse().find((r) => r.outcome === undefined);
+  return open ? { step: open.step, requestId: open.requestId } : undefined;
+}
+
+/** How {@link submitDecision} delivers. */
+export interface DecisionOptions {
+  /** The decision key (config/decision-key.ts): every decision and refusal record is signed with it. */
+  decisionKey: Buffer;
+  channel?: string;
+  updateWaitMs?: number;
+  audit?: AuditSink | undefined;
 }
 
 /**
- * Delivers an authenticated decision. The acknowledged path is the
+ * Delivers an authenticated decision, signed with the decision key so the
+ * worker knows the API vouched for it (a decision without a valid signature
+ * never counts). The acknowledged path is the
  * `decideApproval` Update: its validator's refusal comes back at once (403
  * outside the groups, 409 stale, 404 unknown step, 422 a verdict the waiting
  * request does not take, such as approve on an escalation) and is then recorded in the
@@ -66,7 +81,7 @@ export async function submitDecision(
   incidentId: string,
   identity: string,
   body: DecisionBody,
-  opts: { channel?: string; updateWaitMs?: number; audit?: AuditSink | undefined } = {},
+  opts: DecisionOptions,
 ): Promise<DecisionReply> {
   const reply = await deliver(client, incidentId, identity, body, opts);
   // The audit stream keeps every attempt, including refusals for an incident that closed meanwhile (its history cannot take them).
@@ -92,28 +107,31 @@ async function deliver(
   incidentId: string,
   identity: string,
   body: DecisionBody,
-  opts: { channel?: string; updateWaitMs?: number },
+  opts: DecisionOptions,
 ): Promise<DecisionReply> {
   const handle = client.workflow.getHandle(incidentId);
   const reply = (status: number, rest: Omit<DecisionReply['body'], 'incidentId'>): DecisionReply => ({ status, body: { incidentId, ...rest } });
   let step = body.step;
+  let requestId = body.requestId;
   if (step === undefined) {
+    let open: { step: string; requestId: string } | undefined;
     try {
-      step = await client.withDeadline(Date.now() + 5_000, () => pendingStep(client, incidentId));
+      open = await client.withDeadline(Date.now() + 5_000, () => pendingRequest(client, incidentId));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return reply(404, { accepted: false, refusal: 'NotFound', reason: `no incident ${incidentId}` });
       return reply(503, { accepted: false, refusal: 'Unavailable', reason: `cannot read the waiting step (${(err as Error).message}); pass step explicitly` });
     }
-    if (step === undefined) return reply(409, { accepted: false, refusal: NOTHING_WAITING.type, reason: NOTHING_WAITING.note });
+    if (open === undefined) return reply(409, { accepted: false, refusal: NOTHING_WAITING.type, reason: NOTHING_WAITING.note });
+    step = open.step;
+    // Naming the request looked up keeps the signed decision from counting for a later request of the same step.
+    requestId ??= open.requestId;
   }
-  const decision: ApprovalVerdict = {
-    verdict: body.verdict,
-    by: identity,
-    channel: opts.channel ?? 'http',
-    reason: body.reason,
-    step,
-    ...(body.requestId !== undefined ? { requestId: body.requestId } : {}),
-  };
+  const channel = opts.channel ?? 'http';
+  const fields = { incidentId, step, verdict: body.verdict, by: identity, channel, reason: body.reason, requestId };
+  const unsigned: DecisionBase = { by: identity, channel, reason: body.reason, step, ...(requestId !== undefined ? { requestId } : {}) };
+  const signature = signDecision(opts.decisionKey, { purpose: 'decision', ...fields });
+  // DecisionBody admits only approval and escalation verdicts; whether this one fits the waiting request is the workflow's call.
+  const decision = { ...unsigned, verdict: body.verdict, signature } as SubmittedVerdict;
   try {
     const ack = await client.withDeadline(Date.now() + (opts.updateWaitMs ?? DEFAULT_UPDATE_WAIT_MS), () => handle.executeUpdate(decideApproval, { args: [decision] }));
     return reply(200, { accepted: true, ack });
@@ -127,12 +145,19 @@ async function deliver(
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
       const type = err.cause.type ?? REFUSAL.stale;
       const note = err.cause.message;
-      await handle.signal(decisionRefused, { ...decision, note }).catch(() => undefined);
+      // A signature the worker did not accept is recorded by the workflow itself; other refusals leave no trace unless reported.
+      if (type !== REFUSAL.notVouched) {
+        const signature = signDecision(opts.decisionKey, { purpose: 'refusal', ...fields, note });
+        await handle.signal(decisionRefused, { ...decision, note, signature }).catch(() => undefined);
+      }
       return reply(STATUS_FOR[type] ?? 409, { accepted: false, refusal: type, reason: note });
     }
     if (!isNoWorker(err)) throw err;
   }
-  await handle.signal(body.verdict === 'approve' ? approve : reject, decision);
+  const signalled: DecisionBase = { ...unsigned, signature };
+  if (decision.verdict === 'approve') await handle.signal(approve, signalled);
+  else if (decision.verdict === 'reject') await handle.signal(reject, signalled);
+  else await handle.signal(decide, { ...signalled, action: decision.verdict });
   return reply(202, { accepted: false, queued: true, reason: 'no worker answered; the decision is stored in the incident history and takes effect when a worker returns (unless it is stale or refused then)' });
 }
 

@@ -21,6 +21,8 @@ export interface ApiServerOptions {
   logger: Logger;
   port: number;
   host?: string;
+  /** The decision key every decision is signed with (config/decision-key.ts); never logged. */
+  decisionKey: Buffer;
   /** See {@link submitDecision}. */
   updateWaitMs?: number;
   /** Where every decision attempt is also recorded. */
@@ -147,7 +149,7 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
       sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
       return true;
     }
-    const reply = await submitDecision(client, target.incidentId, identity, parsed.data, { audit: opts.audit, ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}) });
+    const reply = await submitDecision(client, target.incidentId, identity, parsed.data, { decisionKey: opts.decisionKey, audit: opts.audit, ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}) });
     if (reply.body.ack) metrics.decided(reply.body.ack);
     logger.info('decision', { incidentId: target.incidentId, identity, verdict: parsed.data.verdict, status: reply.status, refusal: reply.body.refusal });
     sendJson(res, reply.status, reply.body);

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { submitDecision } from '../api/decisions';
 import { ENV } from '../config/config';
+import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { initialSearchAttributes } from '../intake/handoff';
 import { incidentIdFor, ServiceId, TargetId } from '../schemas/identifiers';
 import { SA } from '../schemas/search-attributes';
@@ -173,13 +174,14 @@ async function measureSide(
 
     log(`delivering ${n} approvals, ${APPROVAL_CONCURRENCY} at a time`);
     const latencies: number[] = [];
+    const decisionKey = readDecisionKey(decisionKeyPath(stack.config));
     const deliveryStart = epochNowMs();
     const deliveryCpu0 = readCpuSeconds(proc.pid);
     await eachBounded(n, APPROVAL_CONCURRENCY, async (i) => {
       const id = ids[i] as string;
       const t = epochNowMs();
       if (side === 'ours') {
-        const reply = await submitDecision(client, id, APPROVER, { verdict: 'approve', reason: 'benchmark', step: GATED_STEP }, { channel: 'bench' });
+        const reply = await submitDecision(client, id, APPROVER, { verdict: 'approve', reason: 'benchmark', step: GATED_STEP }, { channel: 'bench', decisionKey });
         if (reply.status !== 200 || reply.body.ack?.outcome !== 'approve') throw new Error(`approval of ${id} not taken: ${reply.status} ${JSON.stringify(reply.body)}`);
       } else {
         await client.workflow.getHandle(id).executeUpdate(floorApprove, { args: [APPROVER] });

@@ -42,6 +42,7 @@ export const ENV = {
   apiUrl: 'RUNBOOK_API_URL',
   apiToken: 'RUNBOOK_API_TOKEN',
   quietPeriod: 'RUNBOOK_QUIET_PERIOD',
+  decisionKeyFile: 'RUNBOOK_DECISION_KEY_FILE',
 } as const;
 
 export type ConfigKey = keyof typeof ENV;
@@ -109,6 +110,8 @@ export const Config = z.object({
   apiToken: z.string().min(1).optional(),
   /** How long an incident without a runbook stays open after its last fault; the workflow's default (24h) when unset. */
   quietPeriod: z.string().regex(DURATION_PATTERN, 'must be a duration like 30m or 24h').optional(),
+  /** The decision key the approval API signs decisions with and the worker verifies them with; default `<stateDir>/decision.key`. */
+  decisionKeyFile: z.string().min(1).optional(),
 });
 export type Config = z.infer<typeof Config> & { temporalAddress: string; natsUrl: string };
 

@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { connect, DeliverPolicy, type ConsumerMessages, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { ENV, type Config } from '../config/config';
+import { decisionKeyPath, ensureDecisionKey, readDecisionKey } from '../config/decision-key';
 import { formatRunbookErrors, loadRunbookDir } from '../engine/load-runbook';
 import { Handoff } from '../intake/handoff';
 import { IntakeLoop } from '../intake/intake-loop';
@@ -30,6 +31,8 @@ export interface DemoEngine {
   client: Client;
   nc: NatsConnection;
   worker: ManagedProcess;
+  /** The stack's decision key, which the demo signs its answers with (its worker verifies them with it). */
+  decisionKey: Buffer;
   /** Stops the intake, then the worker; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -71,6 +74,9 @@ async function startDemoIntake(config: Config, layout: DemoLayout, nc: NatsConne
 
 /** Starts the demo worker process and the in-process demo intake; resolves once both run. */
 export async function startDemoEngine(config: Config, layout: DemoLayout): Promise<DemoEngine> {
+  const keyFile = resolve(decisionKeyPath(config));
+  ensureDecisionKey(keyFile);
+  const decisionKey = readDecisionKey(keyFile);
   const env: NodeJS.ProcessEnv = {
     ...componentEnv(config),
     [ENV.servicesFile]: layout.servicesFile,
@@ -102,7 +108,7 @@ export async function startDemoEngine(config: Config, layout: DemoLayout): Promi
       const res = await fetch(`http://127.0.0.1:${layout.ports.workerMetrics}/healthz`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
       return res?.ok === true;
     }, 200);
-    return { client, nc, worker, stop };
+    return { client, nc, worker, decisionKey, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -50,6 +50,8 @@ export interface FollowOptions {
   note: (what: string, at?: number) => void;
   /** Longest wait, restarted after a person answered. */
   timeoutMs: number;
+  /** Signs the demo's answers (see approval.ts). */
+  decisionKey: Buffer;
 }
 
 /**
@@ -88,8 +90,9 @@ export async function followIncident(handle: WorkflowHandle, opts: FollowOptions
           approved = await opts.ask(`The standby serves traffic and the primary is healthy again. Approve ${open.step} (put the primary back in rotation)?`);
           deadline = Date.now() + opts.timeoutMs;
         }
-        if (approved) await approveStep(opts.client, DEMO_INCIDENT_ID, open.step, { by: 'demo', reason: 'approved in runbook demo' });
-        else await rejectStep(opts.client, DEMO_INCIDENT_ID, open.step, { by: 'demo', reason: 'rejected in runbook demo' });
+        const request = { step: open.step, requestId: open.requestId };
+        if (approved) await approveStep(opts.client, DEMO_INCIDENT_ID, request, { by: 'demo', reason: 'approved in runbook demo', decisionKey: opts.decisionKey });
+        else await rejectStep(opts.client, DEMO_INCIDENT_ID, request, { by: 'demo', reason: 'rejected in runbook demo', decisionKey: opts.decisionKey });
         opts.note(`${approved ? 'approved' : 'rejected'} ${open.step}${opts.autoApprove ? ' (--auto-approve)' : ''}`);
       }
     }
@@ -101,10 +104,11 @@ export async function followIncident(handle: WorkflowHandle, opts: FollowOptions
 }
 
 /** Ends an incident that waits for a human, since the demo fleet is about to go away. */
-export async function declineForHuman(client: Client, handle: WorkflowHandle, escalation: HumanRequest, note: (what: string) => void): Promise<IncidentState> {
-  const who = { by: 'demo', reason: 'runbook demo is over; declining on behalf of the human' };
-  if (escalation.type === 'escalation') await abortEscalation(client, DEMO_INCIDENT_ID, escalation.step, who);
-  else await rejectStep(client, DEMO_INCIDENT_ID, escalation.step, who);
+export async function declineForHuman(client: Client, handle: WorkflowHandle, escalation: HumanRequest, note: (what: string) => void, decisionKey: Buffer): Promise<IncidentState> {
+  const who = { by: 'demo', reason: 'runbook demo is over; declining on behalf of the human', decisionKey };
+  const request = { step: escalation.step, requestId: escalation.requestId };
+  if (escalation.type === 'escalation') await abortEscalation(client, DEMO_INCIDENT_ID, request, who);
+  else await rejectStep(client, DEMO_INCIDENT_ID, request, who);
   note(`the demo declined ${escalation.step} on behalf of the human`);
   await handle.result().catch(() => undefined);
   return handle.query(incidentState);

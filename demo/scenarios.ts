@@ -192,9 +192,10 @@ async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, k
     log,
     note: r.note,
     timeoutMs: opts.incidentTimeoutMs ?? 120_000,
+    decisionKey: r.engine.decisionKey,
   });
   const { escalation } = followed;
-  const state = escalation ? await declineForHuman(r.engine.client, handle, escalation, r.note) : followed.state;
+  const state = escalation ? await declineForHuman(r.engine.client, handle, escalation, r.note, r.engine.decisionKey) : followed.state;
   noteSteps(r, state);
   const recordFile = join(r.layout.dir, 'incidents', `${runId}.json`);
   await mkdir(dirname(recordFile), { recursive: true });

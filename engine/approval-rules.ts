@@ -19,6 +19,7 @@ export const REFUSAL = {
   stale: 'StaleDecision',
   unknownStep: 'UnknownStep',
   verdictDoesNotFit: 'VerdictDoesNotFit',
+  notVouched: 'DecisionNotVouched',
 } as const;
 export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
 
@@ -35,6 +36,9 @@ export interface GateDecision extends DecisionBase {
 
 /** The refusal for a decision when no request is waiting at all. */
 export const NOTHING_WAITING: Refusal = { type: REFUSAL.stale, note: 'stale: no request is waiting' };
+
+/** The refusal for a decision whose signature is missing or does not verify. */
+export const NOT_VOUCHED: Refusal = { type: REFUSAL.notVouched, note: 'decision signature invalid: not vouched for by the approval API' };
 
 /** Verdicts that answer an approval request. */
 export const APPROVAL_VERDICTS = ['approve', 'reject'] as const satisfies readonly ApprovalVerdict['verdict'][];

@@ -13,6 +13,18 @@
 export const REQUEST_TYPES = ['approval', 'escalation', 'flap', 'budget'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
+/**
+ * The approval API's vouching for a decision: an HMAC over the decision's
+ * fields (engine/decision-signature.ts) with the decision key, which only the
+ * API and the worker hold. Carries no secret, so it may sit in workflow history.
+ */
+export interface DecisionSignature {
+  /** When the API signed (ISO 8601); covered by the MAC. */
+  signedAt: string;
+  /** HMAC-SHA256, base64url. */
+  mac: string;
+}
+
 /** Who decided, through which channel, and why. */
 export interface DecisionBase {
   /** Identity of the person (authenticated by the channel that delivers the decision). */
@@ -23,6 +35,8 @@ export interface DecisionBase {
   step: string;
   /** Id of the request being answered; decisions for an older request are stale. */
   requestId?: string;
+  /** Without a valid one the decision does not count (incidents begun before signed decisions aside). */
+  signature?: DecisionSignature;
 }
 
 /** An approve or reject answer to an approval request. */
@@ -43,6 +57,14 @@ export interface ApprovalVerdict extends DecisionBase {
   verdict: 'approve' | 'reject';
 }
 
+/** An escalation's answer as the approval API sends it on the acknowledged path. */
+export interface EscalationVerdict extends DecisionBase {
+  verdict: EscalationAction;
+}
+
+/** Any verdict the approval API delivers through the `decideApproval` Update. */
+export type SubmittedVerdict = ApprovalVerdict | EscalationVerdict;
+
 /** What an accepted decision did. */
 export interface DecisionAck {
   requestId: string;
@@ -56,6 +78,6 @@ export interface DecisionAck {
 }
 
 /** A decision the validator refused, with why: recorded so the audit shows refused attempts too. */
-export interface RefusedDecision extends ApprovalVerdict {
+export type RefusedDecision = SubmittedVerdict & {
   note: string;
-}
+};

@@ -122,6 +122,8 @@ export interface IncidentState {
   pausedReason?: string;
   /** Lifecycle events that could not be written to the audit stream. */
   auditGaps?: number;
+  /** `decisionRefused` signals dropped because the approval API had not signed them (none is attributed to anyone). */
+  ignoredRefusals?: number;
   firstFault: FaultEvent;
 }
 

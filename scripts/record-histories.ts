@@ -7,7 +7,7 @@ import type { IncidentInput } from '../schemas/incident-input';
 import type { IncidentResult, IncidentState } from '../schemas/incident-state';
 import { connect } from 'nats';
 import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../activities/effect-ledger';
-import { approve, decide, faultObserved, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
+import { approve, decide, decisionRefused, faultObserved, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
 import { waitFor } from '../stack/wait-for';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../test/helpers/engine';
 import { PROJECT_ROOT } from '../stack/toolchain';
@@ -127,7 +127,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     async drive(handle, c) {
       await c.h.waitForStatus(handle, 'escalated');
       writeFileSync(join(c.dir, 'gate'), '');
-      await handle.signal(decide, { ...by('gated'), action: 'retry' });
+      await handle.signal(decide, c.h.signed(handle.workflowId, 'retry', { ...by('gated'), action: 'retry' }));
     },
     expect: { status: 'resolved', outcome: 'healed' },
     check: (_s, c) => (runsOf(c.log, 'gated') === 2 && runsOf(c.log, 'undo-first') === 0 ? undefined : 'expected one failed run and one retry, with nothing undone'),
@@ -146,7 +146,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     retry: { max_attempts: 2, initial_interval: 100ms }`,
     async drive(handle, c) {
       await c.h.waitForStatus(handle, 'escalated');
-      await handle.signal(decide, { ...by('broken'), action: 'abort' });
+      await handle.signal(decide, c.h.signed(handle.workflowId, 'abort', { ...by('broken'), action: 'abort' }));
     },
     expect: { status: 'aborted', outcome: 'aborted after broken failed' },
     check: (s) => (s.compensations.map((x) => x.forStep).join() === 'second,first' ? undefined : 'compensations did not run in reverse'),
@@ -159,7 +159,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     approval: { approvers: [oncall], timeout: 1h }`,
     async drive(handle, c) {
       await c.h.waitForStatus(handle, 'awaiting_approval');
-      await handle.signal(approve, by('risky'));
+      await handle.signal(approve, c.h.signed(handle.workflowId, 'approve', by('risky')));
     },
     expect: { status: 'resolved', outcome: 'healed' },
   },
@@ -171,9 +171,9 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     approval: { approvers: [oncall], timeout: 1h }`,
     async drive(handle, c) {
       await c.h.waitForStatus(handle, 'awaiting_approval');
-      await handle.signal(decide, { ...by('risky'), action: 'abort' });
+      await handle.signal(decide, c.h.signed(handle.workflowId, 'abort', { ...by('risky'), action: 'abort' }));
       await waitFor('the refusal to be recorded', 30_000, async () => (await c.h.state(handle)).requests[0]?.decisions.some((d) => !d.accepted) ?? false);
-      await handle.signal(approve, by('risky'));
+      await handle.signal(approve, c.h.signed(handle.workflowId, 'approve', by('risky')));
     },
     expect: { status: 'resolved', outcome: 'healed' },
     check: (s, c) => {
@@ -181,6 +181,32 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
       if (runsOf(c.log, 'risky') !== 1) return 'the step did not run exactly once';
       if (refused?.verdict !== 'abort' || refused.accepted || !/does not answer an approval request/.test(refused.note ?? '')) return 'abort was not refused';
       return approved?.verdict === 'approve' && approved.accepted ? undefined : 'the approval after the refusal did not count';
+    },
+  },
+  {
+    name: 'forged-decision-refused',
+    runbook: (c) => `${header('forged-decision-refused', c)}
+  - id: risky
+    action: { kind: command, argv: ${sideEffect(c.log, 'risky')} }
+    approval: { approvers: [oncall], timeout: 1h }`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'awaiting_approval');
+      // Unsigned, as anyone with Temporal access could send them: refused, and ignored.
+      await handle.signal(approve, by('risky'));
+      await handle.signal(decisionRefused, { ...by('risky'), verdict: 'approve', note: 'forged refusal' });
+      await waitFor('the forged decisions to be handled', 30_000, async () => {
+        const s = await c.h.state(handle);
+        return (s.requests[0]?.decisions.length ?? 0) >= 1 && (s.ignoredRefusals ?? 0) >= 1;
+      });
+      await handle.signal(approve, c.h.signed(handle.workflowId, 'approve', by('risky')));
+    },
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s, c) => {
+      const [forged, approved] = s.requests[0]?.decisions ?? [];
+      if (runsOf(c.log, 'risky') !== 1) return 'the step did not run exactly once';
+      if (forged?.accepted !== false || !/not vouched for/.test(forged.note ?? '')) return 'the unsigned approval was not refused';
+      if (s.ignoredRefusals !== 1) return 'the unsigned refusal was not ignored';
+      return approved?.accepted ? undefined : 'the signed approval did not count';
     },
   },
   {
@@ -197,7 +223,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     isolation: requires`,
     async drive(handle, c) {
       await c.h.waitForStatus(handle, 'escalated');
-      await handle.signal(decide, { ...by('isolate'), action: 'skip' });
+      await handle.signal(decide, c.h.signed(handle.workflowId, 'skip', { ...by('isolate'), action: 'skip' }));
     },
     expect: { status: 'aborted', outcome: 'isolation not in force at switch' },
     check: (_s, c) => (runOrder(c.log).some((l) => l.startsWith('step')) ? 'the fenced step ran without its isolation' : undefined),
@@ -213,7 +239,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     approval: { approvers: [oncall], timeout: 1h }`,
     async drive(handle, c) {
       await c.h.waitForStatus(handle, 'awaiting_approval');
-      await handle.signal(reject, by('risky'));
+      await handle.signal(reject, c.h.signed(handle.workflowId, 'reject', by('risky')));
     },
     expect: { status: 'aborted', outcome: 'approval reject at risky' },
     check: (_s, c) => (runsOf(c.log, 'risky') === 0 && runsOf(c.log, 'unprepare') === 1 ? undefined : 'rejected step ran or nothing was undone'),

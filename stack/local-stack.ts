@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ENV, type Config } from '../config/config';
+import { decisionKeyPath, ensureDecisionKey } from '../config/decision-key';
 import { createLogger, type Logger } from '../observability/logger';
 import { superviseComponent, type ComponentStatus, type Respawn, type SupervisedComponent } from './component-supervisor';
 import { componentHealthy } from './health';
@@ -72,6 +73,7 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.intakeWebhookBurst]: String(config.intakeWebhookBurst),
     [ENV.intakeWebhookRatePerSecond]: String(config.intakeWebhookRatePerSecond),
     [ENV.apiAuthFailuresPerMinute]: String(config.apiAuthFailuresPerMinute),
+    [ENV.decisionKeyFile]: resolve(decisionKeyPath(config)),
   };
 }
 
@@ -95,6 +97,8 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
   const stateDir = resolve(given.stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   const config = withWebhookCredential(given, stateDir);
+  // The API signs decisions and the worker verifies them with this key; both read it at start.
+  ensureDecisionKey(decisionKeyPath({ ...config, stateDir }));
   rmSync(stackFilePath(stateDir), { force: true });
 
   const wanted: [number, string, string][] = [

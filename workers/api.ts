@@ -5,6 +5,7 @@ import { tokenAuthenticator } from '../api/auth';
 import { startApiServer } from '../api/server';
 import { ensureAuditStream, jetStreamAuditSink } from '../audit/audit-stream';
 import { loadConfig } from '../config/config';
+import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { loadTokensFile } from '../config/tokens';
 import { closeHttpServer } from '../observability/http-server';
 import { createLogger } from '../observability/logger';
@@ -17,11 +18,13 @@ async function main(): Promise<void> {
   // A malformed tokens file stops start-up with file:line errors rather than locking everyone out later.
   if (tokensFile) await loadTokensFile(tokensFile);
   else logger.warn('no tokens file configured; every request to /incidents will be refused', { variable: 'RUNBOOK_TOKENS_FILE' });
+  // Read once at start: rotating the key means writing a new file and restarting the API and the worker.
+  const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.namespace });
   const nc = await connect({ servers: config.natsUrl, name: 'runbook-api', reconnect: true, maxReconnectAttempts: -1 });
   await ensureAuditStream(await nc.jetstreamManager());
-  const server = await startApiServer({ client, auth: tokenAuthenticator(tokensFile), logger, port: config.apiPort, authFailuresPerMinute: config.apiAuthFailuresPerMinute, audit: jetStreamAuditSink(nc.jetstream()) });
+  const server = await startApiServer({ client, decisionKey, auth: tokenAuthenticator(tokensFile), logger, port: config.apiPort, authFailuresPerMinute: config.apiAuthFailuresPerMinute, audit: jetStreamAuditSink(nc.jetstream()) });
   logger.info('api started', { port: config.apiPort, temporal: config.temporalAddress, namespace: config.namespace });
   await new Promise<void>((done) => {
     process.once('SIGINT', () => done());

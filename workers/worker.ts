@@ -9,6 +9,7 @@ import { kvEffectLedger, openEffectsBucket } from '../activities/effect-ledger';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
 import { loadConfig, type Config } from '../config/config';
+import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { loadServicesFileIfPresent } from '../config/services';
 import { connect } from 'nats';
 import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker', config.logLevel);
   const services = await loadServicesFileIfPresent(resolve(config.servicesFile));
+  // Read once at start (as the API does); it verifies that the approval API signed each decision.
+  const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
   // notify actions publish to NATS; the worker still runs (and says so) when NATS is down.
   const nats = await connect({ servers: config.natsUrl, name: 'runbook-worker', reconnect: true, maxReconnectAttempts: -1 }).catch((err: unknown) => {
     logger.warn('NATS unreachable; notify actions to NATS subjects will fail until restart', { error: err });
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     ...workflowSource(config),
     activities: {
-      ...createActivities({ logger, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, pauseSwitch: () => readPauseSwitch(control), effects: kvEffectLedger(effectsBucket), ...(nats ? { nats } : {}) }),
+      ...createActivities({ logger, decisionKey, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, pauseSwitch: () => readPauseSwitch(control), effects: kvEffectLedger(effectsBucket), ...(nats ? { nats } : {}) }),
       ...createGuardActivities({ client, taskQueue: config.taskQueue, control }),
       ...createApprovalActivities({ logger, rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined, nats }),
       ...createAuditEventActivities({ nats }),

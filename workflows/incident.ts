@@ -1,9 +1,10 @@
-import { ApplicationFailure, condition, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { FaultEvent } from '../schemas/fault-event';
 import type { IncidentInput } from '../schemas/incident-input';
 import type { IncidentResult, IncidentState, IncidentStatus } from '../schemas/incident-state';
 import { SA } from '../schemas/search-attributes';
-import { REFUSAL } from '../engine/approval-rules';
+import { NOT_VOUCHED, REFUSAL, type GateDecision, type Refusal } from '../engine/approval-rules';
+import type { DecisionAck } from '../schemas/decisions';
 import { AuditWriteBehind } from './audit-write-behind';
 import { waitQuietly } from './bounded-waits';
 import { Rollover } from './continue-as-new';
@@ -12,6 +13,7 @@ import { HumanGate } from './human-gate';
 import type { Ending, IncidentContext } from './incident-context';
 import { approve, decide, decideApproval, decisionRefused, faultObserved, faultResolved, faultsObserved, incidentState, reject } from './messages';
 import { RemediationGuards } from './remediation-guards';
+import { receiveVouched, recordVouchedRefusal, signatureWellFormed } from './signed-decisions';
 import { runRunbook } from './runbook-interpreter';
 
 /**
@@ -59,6 +61,8 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
     rolls,
   );
   const gate = new HumanGate(state.requests, now, { verdictMustFit: verdictsFit }, { capRefusals: boundedRecords, ...(rolls ? { rolls: rollover } : {}), ...(carried?.pendingRequestId !== undefined ? { resume: carried.pendingRequestId } : {}) });
+  // Incidents begun while any decision that reached Temporal counted replay without signature checks.
+  const signed = patched('signed-decisions');
 
   const observe = (events: readonly FaultEvent[]): void => {
     const before = state.faults.severity;
@@ -72,26 +76,46 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   setHandler(faultResolved, (event) => {
     if (absorbFault(state.faults, event, seen)) resolvedByMonitor = true;
   });
-  setHandler(approve, (d) => void gate.receive({ ...d, verdict: 'approve' }));
-  setHandler(reject, (d) => void gate.receive({ ...d, verdict: 'reject' }));
-  setHandler(decide, (d) => void gate.receive({ ...d, verdict: d.action }));
-  setHandler(
-    decideApproval,
-    (d) => {
-      const refused = gate.receive(d);
-      if (refused !== undefined) throw ApplicationFailure.create({ type: verdictsFit ? refused.type : REFUSAL.stale, message: refused.note, nonRetryable: true });
-      const request = gate.pending;
-      const outcome = gate.verdict;
-      return { requestId: request?.requestId ?? '', ...(request ? { requestedAt: request.requestedAt } : {}), step: d.step, ...gate.tally(), ...(outcome !== undefined ? { outcome } : {}) };
-    },
-    {
-      validator: (d) => {
-        const refusal = gate.check(d);
-        if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.note, nonRetryable: true });
+  const ack = (d: GateDecision): DecisionAck => {
+    const request = gate.pending;
+    const outcome = gate.verdict;
+    return { requestId: request?.requestId ?? '', ...(request ? { requestedAt: request.requestedAt } : {}), step: d.step, ...gate.tally(), ...(outcome !== undefined ? { outcome } : {}) };
+  };
+  const refusalFailure = (refused: Refusal): ApplicationFailure => ApplicationFailure.create({ type: verdictsFit ? refused.type : REFUSAL.stale, message: refused.note, nonRetryable: true });
+  const validator = (d: GateDecision): void => {
+    const refusal = gate.check(d);
+    if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.note, nonRetryable: true });
+    if (signed && !signatureWellFormed(d)) throw ApplicationFailure.create({ type: NOT_VOUCHED.type, message: NOT_VOUCHED.note, nonRetryable: true });
+  };
+  if (signed) {
+    setHandler(approve, (d) => void receiveVouched(gate, { ...d, verdict: 'approve' }));
+    setHandler(reject, (d) => void receiveVouched(gate, { ...d, verdict: 'reject' }));
+    setHandler(decide, (d) => void receiveVouched(gate, { ...d, verdict: d.action }));
+    setHandler(
+      decideApproval,
+      async (d) => {
+        const refused = await receiveVouched(gate, d);
+        if (refused !== undefined) throw refusalFailure(refused);
+        return ack(d);
       },
-    },
-  );
-  setHandler(decisionRefused, (d) => void gate.refuse(d, d.note));
+      { validator },
+    );
+    setHandler(decisionRefused, (d) => void recordVouchedRefusal(gate, state, d));
+  } else {
+    setHandler(approve, (d) => void gate.receive({ ...d, verdict: 'approve' }));
+    setHandler(reject, (d) => void gate.receive({ ...d, verdict: 'reject' }));
+    setHandler(decide, (d) => void gate.receive({ ...d, verdict: d.action }));
+    setHandler(
+      decideApproval,
+      (d) => {
+        const refused = gate.receive(d);
+        if (refused !== undefined) throw refusalFailure(refused);
+        return ack(d);
+      },
+      { validator },
+    );
+    setHandler(decisionRefused, (d) => void gate.refuse(d, d.note));
+  }
   setHandler(incidentState, () => state);
 
   const setStatus = (status: IncidentStatus): void => {
@@ -129,6 +153,8 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const guards = new RemediationGuards(ctx);
   parts.guards = guards;
   const ending: Ending = runbook ? await guards.releasingLease(() => runRunbook(ctx, runbook, guards)) : await waitForResolution();
+  // A decision still being verified is answered (as stale, since nothing waits now) before the incident closes.
+  if (signed) await condition(allHandlersFinished);
   await guards.releaseLease();
   setStatus(ending.status);
   state.outcome = ending.outcome;

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DecisionAck, DecisionBase, EscalationDecision, ApprovalVerdict, RefusedDecision } from '../schemas/decisions';
+import type { DecisionAck, DecisionBase, EscalationDecision, RefusedDecision, SubmittedVerdict } from '../schemas/decisions';
 import type { FaultEvent } from '../schemas/fault-event';
 import type { IncidentState } from '../schemas/incident-state';
 import type { GuardState, LeaseDecision, LeaseRequest } from '../schemas/isolation-lease';
@@ -33,8 +33,9 @@ export const decide = defineSignal<[EscalationDecision]>('decide');
  * The acknowledged path: the validator refuses an approver outside the
  * required groups, a request already decided, or a step that is not waiting,
  * and the caller learns it at once. Exactly one verdict takes effect per request.
+ * Escalations are answered the same way, with retry, skip or abort.
  */
-export const decideApproval = defineUpdate<DecisionAck, [ApprovalVerdict]>('decideApproval');
+export const decideApproval = defineUpdate<DecisionAck, [SubmittedVerdict]>('decideApproval');
 
 /** Records a refused attempt (a refused Update leaves no trace in the history by itself). */
 export const decisionRefused = defineSignal<[RefusedDecision]>('decisionRefused');

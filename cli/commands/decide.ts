@@ -1,34 +1,24 @@
-import { userInfo } from 'node:os';
-import { decide } from '../../workflows/messages';
-import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
-import { CliError, cliConfig, temporalClient } from '../context';
+import { parseFlags, type CliCommand } from '../command';
+import { CliError } from '../context';
 import { incidentIdArg } from '../incident-arg';
+import { DECISION_FLAGS, postDecision } from './approve';
 
-const USAGE = 'runbook decide <incident> --action retry|skip|abort --step STEP --reason "..."';
+const USAGE = 'runbook decide <incident> --action retry|skip|abort [--step STEP] [--request-id ID] --reason "..." [--api-url URL] [--token-file F] [--json]';
 
-/** `runbook decide`: answers an escalation after a step finally failed. */
+/**
+ * `runbook decide`: answers an escalation after a step finally failed, through
+ * the approval API with the caller's token like `runbook approve` (the API
+ * authenticates and signs the decision; a raw signal would not count).
+ */
 export const decideCommand: CliCommand = {
   name: 'decide',
-  summary: 'answer an escalated incident: retry the failed step, skip it, or abort',
+  summary: 'answer an escalated incident: retry the failed step, skip it, or abort (through the approval API)',
   usage: USAGE,
   async run(args) {
-    const { values, positionals } = parseFlags(
-      args,
-      { ...STACK_FLAGS, action: { type: 'string' }, step: { type: 'string' }, reason: { type: 'string' } },
-      USAGE,
-    );
+    const { values, positionals } = parseFlags(args, { ...DECISION_FLAGS, action: { type: 'string' } }, USAGE);
     const id = incidentIdArg(positionals[0], USAGE);
-    const action = values.action;
+    const { action, ...rest } = values;
     if (action !== 'retry' && action !== 'skip' && action !== 'abort') throw new CliError(`--action must be retry, skip or abort\nusage: ${USAGE}`);
-    if (!values.step) throw new CliError(`--step is required\nusage: ${USAGE}`);
-    if (!values.reason) throw new CliError(`--reason is required\nusage: ${USAGE}`);
-    const { client, close } = await temporalClient(cliConfig(flagsToConfig(values)));
-    try {
-      await client.workflow.getHandle(id).signal(decide, { action, step: values.step, reason: values.reason, by: userInfo().username, channel: 'cli' });
-      process.stdout.write(`sent ${action} for ${values.step} to ${id}\n`);
-      return 0;
-    } finally {
-      await close();
-    }
+    return postDecision(id, action, rest, USAGE);
   },
 };

@@ -6,6 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { tokenAuthenticator } from '../../api/auth';
 import { startApiServer } from '../../api/server';
 import { ensureAuditStream, jetStreamAuditSink } from '../../audit/audit-stream';
+import { decisionKeyPath, readDecisionKey } from '../../config/decision-key';
 import { createToken } from '../../config/tokens';
 import { closeHttpServer } from '../../observability/http-server';
 import { createLogger } from '../../observability/logger';
@@ -74,6 +75,7 @@ export async function startEngineStack(opts: EngineStackOptions = {}): Promise<E
       const port = await freePort();
       const api: Server = await startApiServer({
         client: h.client,
+        decisionKey: readDecisionKey(decisionKeyPath(stack.config)),
         auth: tokenAuthenticator(tokensFile),
         logger: createLogger('test-api', 'warn'),
         port,

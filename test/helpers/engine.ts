@@ -5,6 +5,9 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { kvEffectLedger, openEffectsBucket } from '../../activities/effect-ledger';
+import { decisionKeyPath, readDecisionKey } from '../../config/decision-key';
+import { signDecision } from '../../engine/decision-signature';
+import type { DecisionBase } from '../../schemas/decisions';
 import { createGuardActivities, readPauseSwitch } from '../../activities/guard-activities';
 import { CONTROL_BUCKET } from '../../schemas/control-bucket';
 import { createApprovalActivities } from '../../activities/notify-approvals';
@@ -96,6 +99,11 @@ export interface EngineHarness {
   start(runbook: RunbookSnapshot, fault: FaultEvent, dryRun?: boolean): Promise<WorkflowHandle<typeof incident>>;
   state(handle: WorkflowHandle): Promise<IncidentState>;
   waitForStatus(handle: WorkflowHandle, status: IncidentState['status'], timeoutMs?: number): Promise<IncidentState>;
+  /**
+   * `d` signed with the stack's decision key, as the approval API signs it:
+   * for tests that send a decision signal themselves (an unsigned one is refused).
+   */
+  signed<T extends DecisionBase>(incidentId: string, verdict: string, d: T): T;
   close(): Promise<void>;
 }
 
@@ -110,6 +118,7 @@ export interface EngineHarnessOptions {
 /** Connects to a test stack and runs a worker in this process until close(). */
 export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const taskQueue = opts.taskQueue ?? `engine-${Math.random().toString(36).slice(2)}`;
+  const decisionKey = readDecisionKey(decisionKeyPath(stack.config));
   const connection = await Connection.connect({ address: stack.config.temporalAddress });
   const client = new Client({ connection, namespace: stack.config.namespace });
   let worker: Worker | undefined;
@@ -127,7 +136,7 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
       namespace: stack.config.namespace,
       taskQueue,
       activities: {
-        ...createActivities({ logger: createLogger('test-worker', 'warn'), dryRun: false, secretSource: { env: {} }, pauseSwitch: () => readPauseSwitch(control), effects: kvEffectLedger(() => openEffectsBucket(natsConn.jetstream())) }),
+        ...createActivities({ logger: createLogger('test-worker', 'warn'), decisionKey, dryRun: false, secretSource: { env: {} }, pauseSwitch: () => readPauseSwitch(control), effects: kvEffectLedger(() => openEffectsBucket(natsConn.jetstream())) }),
         ...createGuardActivities({ client, taskQueue, control }),
         ...createApprovalActivities({ logger: createLogger('test-worker', 'warn'), rosterFile: stack.config.rosterFile, nats: natsConn }),
         ...createAuditEventActivities({ nats: natsConn }),
@@ -146,6 +155,7 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
         args: [{ incidentId: `incident/${fault.service}/${fault.target}`, fault, runbook, dryRun }],
       }) as Promise<WorkflowHandle<typeof incident>>,
     state: (handle) => handle.query(incidentState),
+    signed: (incidentId, verdict, d) => ({ ...d, signature: signDecision(decisionKey, { purpose: 'decision', incidentId, verdict, by: d.by, channel: d.channel, reason: d.reason, step: d.step, requestId: d.requestId }) }),
     async waitForStatus(handle, status, timeoutMs = 60_000) {
       let last: IncidentState | undefined;
       await waitFor(`incident status ${status}`, timeoutMs, async () => {

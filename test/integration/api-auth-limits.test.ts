@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -42,7 +43,7 @@ before(async () => {
   const logger = createLogger('test-api', 'debug');
   const capture = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: Record<string, unknown>) => logged.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
   Object.assign(logger, { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') });
-  server = await startApiServer({ client, auth: tokenAuthenticator(tokensFile), logger, port, authFailuresPerMinute: LIMIT, now: () => clock });
+  server = await startApiServer({ client, decisionKey: randomBytes(32), auth: tokenAuthenticator(tokensFile), logger, port, authFailuresPerMinute: LIMIT, now: () => clock });
 });
 
 after(async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { request, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -29,7 +30,7 @@ const auth: Authenticator = {
 before(async () => {
   [port = 0] = await freePorts(1);
   const client = { workflow: {} } as unknown as Client;
-  server = await startApiServer({ client, auth, logger: createLogger('test-api', 'warn'), port, registry: new Registry() });
+  server = await startApiServer({ client, decisionKey: randomBytes(32), auth, logger: createLogger('test-api', 'warn'), port, registry: new Registry() });
 });
 
 after(async () => {

@@ -248,20 +248,22 @@ test('decide --action abort on a step waiting for approval is refused: the step 
   const id = 'incident/ap-v/node-1';
   await h.waitForStatus(handle, 'awaiting_approval');
 
-  const sent = await runCli(['decide', id, '--step', 'act', '--action', 'abort', '--reason', 'wrong command'], stack.env);
-  assert.equal(sent.code, 0, sent.stderr);
+  // runbook decide goes through the approval API with the caller's token, which answers the wrong verdict at once.
+  const sent = await runCli(['decide', id, '--step', 'act', '--action', 'abort', '--reason', 'wrong command'], { ...stack.env, RUNBOOK_API_URL: apiUrl, RUNBOOK_API_TOKEN: tokens.alice });
+  assert.equal(sent.code, 1, sent.stderr);
+  assert.match(sent.stderr, /abort refused \(HTTP 422 VerdictDoesNotFit\)/);
   const waiting = await stateWhere(id, 'the refused abort recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 1);
   assert.equal(waiting.status, 'awaiting_approval', 'the gate is still waiting');
   assert.equal(waiting.requests[0]?.outcome, undefined);
   assert.equal(runsOf(log, 'act'), 0, 'an abort is not an approval');
   const refused = waiting.requests[0]?.decisions[0];
-  assert.deepEqual([refused?.verdict, refused?.accepted, refused?.channel], ['abort', false, 'cli']);
+  assert.deepEqual([refused?.verdict, refused?.accepted, refused?.by, refused?.channel], ['abort', false, 'alice', 'http']);
   assert.equal(refused?.note, "verdict 'abort' does not answer an approval request; use approve or reject");
 
   const shown = await runCli(['show', id], stack.env);
   assert.equal(shown.code, 0, shown.stderr);
   assert.match(shown.stdout, /approval for act at .*: waiting/);
-  assert.match(shown.stdout, /abort by \S+ via cli REFUSED: verdict 'abort' does not answer an approval request; use approve or reject: wrong command/);
+  assert.match(shown.stdout, /abort by alice via http REFUSED: verdict 'abort' does not answer an approval request; use approve or reject: wrong command/);
 
   assert.equal((await post(id, 'alice', { verdict: 'approve', reason: 'now for real' })).status, 200);
   const result = await handle.result();
@@ -274,7 +276,7 @@ test('decide --action abort on a step waiting for approval is refused: the step 
     audit = run.stdout;
     return run.code === 0;
   });
-  assert.match(audit, /REFUSED {2}abort by \S+ via cli at \S+: wrong command \[verdict 'abort' does not answer an approval request; use approve or reject\]/);
+  assert.match(audit, /REFUSED {2}abort by alice via http at \S+: wrong command \[verdict 'abort' does not answer an approval request; use approve or reject\]/);
   assert.match(audit, /ACCEPTED approve by alice via http/);
 });
 
@@ -304,7 +306,7 @@ steps:
   assert.equal(waiting.status, 'escalated');
   assert.equal(waiting.requests.at(-1)?.decisions.filter((d) => d.accepted).length, 0);
 
-  await handle.signal(decide, { action: 'abort', step: 'broken', by: 'alice', channel: 'test', reason: 'give up' });
+  await handle.signal(decide, h.signed(handle.workflowId, 'abort', { action: 'abort', step: 'broken', by: 'alice', channel: 'test', reason: 'give up' }));
   const result = await handle.result();
   assert.equal(result.status, 'aborted');
   assert.equal(runsOf(log, 'broken'), 1, 'the refused approve did not rerun the step');

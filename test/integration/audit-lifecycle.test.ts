@@ -48,7 +48,7 @@ ${auditedPathSteps(log, deadPort)}`);
   const id = 'incident/lc-a/node-1';
   const handle = await h.start(runbook, fault);
   await h.waitForStatus(handle, 'awaiting_approval');
-  await handle.signal(approve, { by: 'alice', channel: 'test', reason: 'go ahead', step: 'isolate' });
+  await handle.signal(approve, h.signed(handle.workflowId, 'approve', { by: 'alice', channel: 'test', reason: 'go ahead', step: 'isolate' }));
   const result = await handle.result();
   assert.equal(result.status, 'resolved');
   assert.equal(result.state.auditGaps, undefined, 'every lifecycle event was stored');

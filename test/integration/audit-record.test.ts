@@ -59,7 +59,7 @@ ${auditedPathSteps(log, deadPort, { compensateFlaky: true })}  - id: fix
   assert.equal(await post(id, 'alice', { verdict: 'approve', reason: 'isolate it' }), 200);
   await h.waitForStatus(handle, 'escalated');
   writeFileSync(gate, '');
-  await handle.signal(decide, { action: 'retry', step: 'fix', by: 'alice', channel: 'test', reason: 'gate fixed' });
+  await handle.signal(decide, h.signed(handle.workflowId, 'retry', { action: 'retry', step: 'fix', by: 'alice', channel: 'test', reason: 'gate fixed' }));
   assert.equal((await handle.result()).status, 'resolved');
 
   let out = '';

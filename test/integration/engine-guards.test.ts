@@ -55,7 +55,7 @@ test('with a budget of 1, a second target\'s isolation waits for approval while 
   const guard = await h.client.workflow.getHandle(guardIdFor('fleet')).query(guardState);
   assert.deepEqual(Object.keys(guard.holders), ['incident/fleet/node-1']);
 
-  await second.signal('approve', { step: 'isolate', by: 'carol', channel: 'test', reason: 'node-1 is known' });
+  await second.signal('approve', h.signed(second.workflowId, 'approve', { step: 'isolate', by: 'carol', channel: 'test', reason: 'node-1 is known' }));
   await waitFor('the approved isolation to run', 30_000, () => runsOf(log, 'isolate-node-2') === 1);
   const { writeFileSync } = await import('node:fs');
   writeFileSync(gate, '');
@@ -116,7 +116,7 @@ steps:
   const waiting = await h.waitForStatus(third, 'awaiting_approval');
   assert.match(waiting.requests.at(-1)?.reason ?? '', /flapping: 3 incidents/);
   assert.equal(runsOf(log, 'act'), 2);
-  await third.signal('reject', { step: 'act', by: 'dave', channel: 'test', reason: 'leave it down' });
+  await third.signal('reject', h.signed(third.workflowId, 'reject', { step: 'act', by: 'dave', channel: 'test', reason: 'leave it down' }));
   const result = await third.result();
   assert.equal(result.status, 'aborted');
   assert.equal(runsOf(log, 'act'), 2);

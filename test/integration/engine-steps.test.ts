@@ -86,7 +86,7 @@ steps:
   assert.equal(escalated.requests.at(-1)?.type, 'escalation');
 
   writeFileSync(gate, '');
-  await handle.signal(decide, { action: 'retry', step: 'third', by: 'alice', channel: 'test', reason: 'gate fixed' });
+  await handle.signal(decide, h.signed(handle.workflowId, 'retry', { action: 'retry', step: 'third', by: 'alice', channel: 'test', reason: 'gate fixed' }));
   const result = await handle.result();
   assert.equal(result.status, 'resolved');
   assert.equal(runsOf(log, 'third'), 2);
@@ -155,7 +155,7 @@ steps:
   const handle = await h.start(runbook, testFault('svc-e', 'node-1'));
   await h.waitForStatus(handle, 'awaiting_approval');
   assert.equal(runsOf(log, 'risky'), 0);
-  await handle.signal('approve', { step: 'risky', by: 'bob', channel: 'test', reason: 'go' });
+  await handle.signal('approve', h.signed(handle.workflowId, 'approve', { step: 'risky', by: 'bob', channel: 'test', reason: 'go' }));
   const result = await handle.result();
   assert.equal(result.status, 'resolved');
   assert.equal(runsOf(log, 'risky'), 1);

@@ -69,7 +69,7 @@ test('at escalation the isolation is still in force, and retry runs the step aga
   assert.equal(escalated.requests.at(-1)?.type, 'escalation');
 
   writeFileSync(f.stepGate, '');
-  await handle.signal(decide, { action: 'retry', step: 'switch', by: 'alice', channel: 'test', reason: 'fixed the standby' });
+  await handle.signal(decide, h.signed(handle.workflowId, 'retry', { action: 'retry', step: 'switch', by: 'alice', channel: 'test', reason: 'fixed the standby' }));
   const result = await handle.result();
   assert.equal(result.status, 'resolved');
   assert.equal(result.outcome, 'healed');
@@ -85,7 +85,7 @@ test('abort undoes the isolation only after the human chose it, then closes the 
   assert.ok(existsSync(f.marker), 'still isolated at escalation');
   assert.ok(!runOrder(f.log).includes('unisolate'));
 
-  await handle.signal(decide, { action: 'abort', step: 'switch', by: 'alice', channel: 'test', reason: 'giving up' });
+  await handle.signal(decide, h.signed(handle.workflowId, 'abort', { action: 'abort', step: 'switch', by: 'alice', channel: 'test', reason: 'giving up' }));
   const result = await handle.result();
   assert.equal(result.status, 'aborted');
   assert.equal(result.outcome, 'aborted after switch failed');
@@ -99,7 +99,7 @@ test('a step that requires isolation is refused, not run, when the isolation was
   const f = files('skipped-isolation');
   const handle = await h.start(fencedRunbook('fenced-skip', f, true), testFault('eo-c', 'node-1'));
   await h.waitForStatus(handle, 'escalated');
-  await handle.signal(decide, { action: 'skip', step: 'isolate', by: 'alice', channel: 'test', reason: 'try without isolating' });
+  await handle.signal(decide, h.signed(handle.workflowId, 'skip', { action: 'skip', step: 'isolate', by: 'alice', channel: 'test', reason: 'try without isolating' }));
   const result = await handle.result();
   assert.equal(result.status, 'aborted');
   assert.equal(result.outcome, 'isolation not in force at switch');

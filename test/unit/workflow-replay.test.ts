@@ -43,6 +43,8 @@ const REQUIRED_PATHS = [
   'bounded-waits-quiet-close',
   'bounded-waits-continued-as-new',
   'bounded-waits-continued-as-new.run-1',
+  'signed-decisions-approval-approve',
+  'signed-decisions-forged-decision-refused',
 ];
 
 const TAMPERED = 'tampered/healed';
