@@ -20,8 +20,8 @@ export async function openLoop(count: number, ratePerSecond: number, fire: (i: n
   let firstError: unknown;
   for (let i = 0; i < count; i++) {
     const due = start + i * interval;
-    const wait = due - epochNowMs();
-    if (wait > 1) await sleep(wait);
+    // Timers may fire a little early; wait again until the intended time has really come.
+    for (let wait = due - epochNowMs(); wait > 0; wait = due - epochNowMs()) await sleep(Math.max(1, wait));
     running.push(
       fire(i, due).catch((err: unknown) => {
         firstError ??= err;

@@ -332,7 +332,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
         await nc.close();
       }
       await c.h.waitForStatus(handle, 'escalated');
-      await handle.signal(decide, { ...by('append'), action: 'abort' });
+      await handle.signal(decide, c.h.signed(handle.workflowId, 'abort', { ...by('append'), action: 'abort' }));
     },
     expect: { status: 'aborted', outcome: /outcome of append unknown/ },
     check: (s, c) => (runsOf(c.log, 'append') === 0 && s.requests.some((r) => /AmbiguousOutcome/.test(r.reason)) ? undefined : 'the ambiguous command ran or was not escalated'),
@@ -418,7 +418,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
         return (await latest.describe()).runId !== first;
       });
       c.earlierRuns.push(first);
-      await latest.signal(approve, by('risky'));
+      await latest.signal(approve, c.h.signed(latest.workflowId, 'approve', by('risky')));
     },
     expect: { status: 'resolved', outcome: 'healed' },
     check: (_s, c) => (runsOf(c.log, 'prepare') === 1 && runsOf(c.log, 'risky') === 1 ? undefined : 'a step ran twice or not at all across the runs'),

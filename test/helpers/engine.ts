@@ -104,6 +104,8 @@ export interface EngineHarness {
    * for tests that send a decision signal themselves (an unsigned one is refused).
    */
   signed<T extends DecisionBase>(incidentId: string, verdict: string, d: T): T;
+  /** A refusal record signed as the approval API signs the ones it writes (an unsigned one is ignored). */
+  signedRefusal<T extends DecisionBase & { verdict: string; note: string }>(incidentId: string, d: T): T;
   close(): Promise<void>;
 }
 
@@ -156,6 +158,7 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
       }) as Promise<WorkflowHandle<typeof incident>>,
     state: (handle) => handle.query(incidentState),
     signed: (incidentId, verdict, d) => ({ ...d, signature: signDecision(decisionKey, { purpose: 'decision', incidentId, verdict, by: d.by, channel: d.channel, reason: d.reason, step: d.step, requestId: d.requestId }) }),
+    signedRefusal: (incidentId, d) => ({ ...d, signature: signDecision(decisionKey, { purpose: 'refusal', incidentId, verdict: d.verdict, by: d.by, channel: d.channel, reason: d.reason, step: d.step, requestId: d.requestId, note: d.note }) }),
     async waitForStatus(handle, status, timeoutMs = 60_000) {
       let last: IncidentState | undefined;
       await waitFor(`incident status ${status}`, timeoutMs, async () => {

@@ -122,14 +122,14 @@ steps:
   const handle = await h.start(runbook, testFault('flood', 'node-1'));
   const waiting = await h.waitForStatus(handle, 'awaiting_approval');
   const requestId = waiting.requests[0]?.requestId;
-  for (let i = 0; i < MAX_REFUSED_KEPT + 15; i++) await handle.signal(decisionRefused, { ...by('risky', `mallory-${i}`), requestId, verdict: 'approve', note: 'not an approver' });
+  for (let i = 0; i < MAX_REFUSED_KEPT + 15; i++) await handle.signal(decisionRefused, h.signedRefusal(handle.workflowId, { ...by('risky', `mallory-${i}`), requestId, verdict: 'approve', note: 'not an approver' }));
   await waitFor('every refusal to be counted', 20_000, async () => {
     const r = (await h.state(handle)).requests[0];
     return (r?.refusedOmitted ?? 0) === 15;
   });
   const request = (await h.state(handle)).requests[0];
   assert.equal(request?.decisions.filter((d) => !d.accepted).length, MAX_REFUSED_KEPT);
-  await handle.signal(approve, by('risky'));
+  await handle.signal(approve, h.signed(handle.workflowId, 'approve', by('risky')));
   const result = (await handle.result()) as IncidentResult;
   assert.equal(result.outcome, 'healed');
 });
@@ -191,7 +191,7 @@ steps:
   assert.equal(resumed.requests[0]?.requestId, requestId);
   assert.equal(resumed.steps[0]?.status, 'succeeded');
 
-  await latest.signal(approve, { ...by('risky'), requestId });
+  await latest.signal(approve, h.signed(id, 'approve', { ...by('risky'), requestId }));
   const result = (await latest.result()) as IncidentResult;
   assert.equal(result.status, 'resolved');
   assert.equal(result.outcome, 'healed');

@@ -89,7 +89,7 @@ test('a command whose worker died after it ran is escalated, not rerun; rerun an
   assert.equal(runsOf(logs.idem, 'append'), 2, 'an idempotent step is simply retried');
 
   assert.equal(runsOf(logs.escalate, 'append'), 1, 'still once while a human decides');
-  await escalating.signal(decide, { action: 'retry', step: 'append', by: 'alice', channel: 'test', reason: 'checked: rerun is safe', requestId: request?.requestId });
+  await escalating.signal(decide, h.signed(escalating.workflowId, 'retry', { action: 'retry', step: 'append', by: 'alice', channel: 'test', reason: 'checked: rerun is safe', requestId: request?.requestId }));
   const decided = await escalating.result();
   assert.equal(decided.outcome, 'healed');
   assert.equal(runsOf(logs.escalate, 'append'), 2, 'a human retry runs it despite the unfinished start');
