@@ -57,6 +57,23 @@ export function runbookFrom(yaml: string): RunbookSnapshot {
 }
 
 /**
+ * A runbook of one command step `act` that appends to `log` (count it with
+ * `runsOf(log, 'act')`); `stepExtra` is YAML added under the step, e.g. an
+ * `approval:` line.
+ */
+export function oneCommandRunbook(name: string, log: string, stepExtra = ''): RunbookSnapshot {
+  return runbookFrom(`
+name: ${name}
+version: 1
+match: { kinds: [node_down] }
+settings: { allowed_executables: [${JSON.stringify(process.execPath)}] }
+steps:
+  - id: act
+    action: { kind: command, argv: ${sideEffect(log, 'act')} }
+${stepExtra ? `    ${stepExtra}\n` : ''}`);
+}
+
+/**
  * The audited path's opening steps, as runbook YAML under `steps:`: confirm
  * against a dead port, isolate behind an `oncall` approval with a secret in
  * its env, then a command that fails once and succeeds on its second try

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { waitFor } from '../../stack/wait-for';
 import { guardIdFor, guardState } from '../../workflows/messages';
 import { runCli } from '../helpers/cli';
-import { runbookFrom, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
+import { runbookFrom, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness, oneCommandRunbook } from '../helpers/engine';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -71,15 +71,7 @@ test('runbook pause holds new remediation steps until runbook resume', async () 
   const log = join(h.scratch, 'pause.log');
   const paused = await runCli(['pause', '--reason', 'maintenance window'], stack.env);
   assert.equal(paused.code, 0, paused.stderr);
-  const runbook = runbookFrom(`
-name: pausable
-version: 1
-match: { kinds: [node_down] }
-settings: { allowed_executables: [${node}] }
-steps:
-  - id: act
-    action: { kind: command, argv: ${sideEffect(log, 'act')} }
-`);
+  const runbook = oneCommandRunbook('pausable', log);
   const handle = await h.start(runbook, testFault('pausing', 'node-1'));
   await waitFor('the incident to report the pause', 30_000, async () => (await h.state(handle)).pausedReason === 'maintenance window');
   assert.equal(runsOf(log, 'act'), 0);

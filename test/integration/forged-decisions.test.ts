@@ -7,7 +7,7 @@ import { waitFor } from '../../stack/wait-for';
 import { approve, decideApproval, decisionRefused } from '../../workflows/messages';
 import type { IncidentState } from '../../schemas/incident-state';
 import { runCli } from '../helpers/cli';
-import { runbookFrom, runsOf, sideEffect, testFault, type EngineHarness } from '../helpers/engine';
+import { oneCommandRunbook, runsOf, testFault, type EngineHarness } from '../helpers/engine';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
 
 /*
@@ -15,7 +15,6 @@ import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
  * approver. Only decisions the approval API signed with the decision key count.
  */
 
-const node = JSON.stringify(process.execPath);
 const NOT_VOUCHED = 'decision signature invalid: not vouched for by the approval API';
 
 let setup: EngineStack | undefined;
@@ -37,17 +36,8 @@ after(async () => {
   await setup?.close();
 });
 
-function gated(name: string, log: string, minApprovals = 1): ReturnType<typeof runbookFrom> {
-  return runbookFrom(`
-name: ${name}
-version: 1
-match: { kinds: [node_down] }
-settings: { allowed_executables: [${node}] }
-steps:
-  - id: act
-    action: { kind: command, argv: ${sideEffect(log, 'act')} }
-    approval: { approvers: [oncall], min_approvals: ${minApprovals}, timeout: 5m, on_timeout: reject }
-`);
+function gated(name: string, log: string, minApprovals = 1): ReturnType<typeof oneCommandRunbook> {
+  return oneCommandRunbook(name, log, `approval: { approvers: [oncall], min_approvals: ${minApprovals}, timeout: 5m, on_timeout: reject }`);
 }
 
 async function stateWhere(incidentId: string, what: string, check: (s: IncidentState) => boolean): Promise<IncidentState> {

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { waitFor } from '../../stack/wait-for';
 import { runCli } from '../helpers/cli';
-import { runbookFrom, runsOf, sideEffect, startEngineHarness, startWorkerProcess, testFault, type EngineHarness } from '../helpers/engine';
+import { oneCommandRunbook, runsOf, startEngineHarness, startWorkerProcess, testFault, type EngineHarness } from '../helpers/engine';
 import { startServerAgain, stopServer } from '../helpers/server-restart';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -35,16 +35,7 @@ test('a worker started while NATS is down holds remediation until the pause stat
   await stopServer(stack, 'nats');
   worker = await startWorkerProcess(stack, 'worker-without-nats');
   const log = join(h.scratch, 'unknown.log');
-  const node = JSON.stringify(process.execPath);
-  const runbook = runbookFrom(`
-name: pause-unknown
-version: 1
-match: { kinds: [node_down] }
-settings: { allowed_executables: [${node}] }
-steps:
-  - id: act
-    action: { kind: command, argv: ${sideEffect(log, 'act')} }
-`);
+  const runbook = oneCommandRunbook('pause-unknown', log);
   const handle = await h.start(runbook, testFault('pause-unknown', 'node-1'));
   await waitFor('the step to be held for an unknown pause state', 60_000, async () => /^pause state unknown: /.test((await h.state(handle)).pausedReason ?? ''));
   assert.equal(runsOf(log, 'act'), 0, 'the step ran although nobody knew whether remediation was paused');
