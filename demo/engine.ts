@@ -16,6 +16,7 @@ import { componentEnv, nodeEntryArgv } from '../stack/local-stack';
 import { startManagedProcess, type ManagedProcess } from '../stack/managed-process';
 import { waitFor } from '../stack/wait-for';
 import { DEMO_SERVICE, DEMO_TASK_QUEUE, type DemoLayout } from './layout';
+import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** Durable consumer of the demo's intake: only the demo service's faults. */
 export const DEMO_CONSUMER = 'demo-intake';
@@ -99,7 +100,7 @@ export async function startDemoEngine(config: Config, layout: DemoLayout): Promi
     await connection?.close();
   };
   try {
-    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 5_000 });
+    connection = await Connection.connect({ ...(await temporalConnectOptions(config)), connectTimeout: 5_000 });
     const client = new Client({ connection, namespace: config.namespace });
     nc = await connect({ servers: config.natsUrl, name: 'runbook-demo', timeout: 5_000 });
     stopIntake = await startDemoIntake(config, layout, nc, client);

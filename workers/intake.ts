@@ -17,6 +17,7 @@ import { closeHttpServer, startHttpServer } from '../observability/http-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { metricsRoute, registry } from '../observability/metrics';
 import { createRateLimiter } from '../observability/rate-limit';
+import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** How many messages one pull asks for. */
 const BATCH = 256;
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
   })();
 
   // Lazy: the intake starts and keeps consuming (and nacking) while Temporal is down.
-  const connection = Connection.lazy({ address: config.temporalAddress });
+  const connection = Connection.lazy(await temporalConnectOptions(config));
   const client = new Client({ connection, namespace: config.namespace });
   const handoff = new Handoff({ client, taskQueue: config.taskQueue, ...(config.quietPeriod ? { quietPeriod: config.quietPeriod } : {}) });
   if (config.intakeAckGateDir) logger.warn('fault-injection ack gate is on: acks wait for a release file', { dir: config.intakeAckGateDir });
