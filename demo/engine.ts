@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connect, DeliverPolicy, type ConsumerMessages, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { ENV, type Config } from '../config/config';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { decisionKeyPath, ensureDecisionKey, readDecisionKey } from '../config/decision-key';
 import { formatRunbookErrors, loadRunbookDir } from '../engine/load-runbook';
 import { Handoff } from '../intake/handoff';
@@ -16,7 +17,6 @@ import { componentEnv, nodeEntryArgv } from '../stack/local-stack';
 import { startManagedProcess, type ManagedProcess } from '../stack/managed-process';
 import { waitFor } from '../stack/wait-for';
 import { DEMO_SERVICE, DEMO_TASK_QUEUE, type DemoLayout } from './layout';
-import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** Durable consumer of the demo's intake: only the demo service's faults. */
 export const DEMO_CONSUMER = 'demo-intake';

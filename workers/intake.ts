@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connect, type ConsumerMessages, type JetStreamManager, type NatsConnection } from 'nats';
 import { loadAlertmanagerMapping } from '../config/alertmanager-mapping';
 import { ENV, loadConfig } from '../config/config';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { loadRunbookDir, formatRunbookErrors, type LoadedRunbook } from '../engine/load-runbook';
 import { fileAckGate } from '../intake/ack-gate';
 import { Handoff } from '../intake/handoff';
@@ -17,7 +18,6 @@ import { closeHttpServer, startHttpServer } from '../observability/http-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { metricsRoute, registry } from '../observability/metrics';
 import { createRateLimiter } from '../observability/rate-limit';
-import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** How many messages one pull asks for. */
 const BATCH = 256;
