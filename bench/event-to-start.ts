@@ -9,6 +9,7 @@ import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYa
 import { epochNowMs, openLoop } from './open-loop';
 import { formatRatio, formatSummary, summarize } from './stats';
 import type { BenchContext, BenchSection, LatencySummary } from './report-types';
+import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** Events per second offered on each path; far below capacity, so queueing does not dominate. */
 const RATE = 50;
@@ -28,7 +29,7 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
   const runbook = snapshotFromYaml(yaml);
   const runbooksDir = writeRunbookDir(join(ctx.workDir, 'runbooks'), yaml);
   const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-', intake: true, overrides: { runbooksDir } });
-  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   const nc = await connect({ servers: stack.config.natsUrl, name: 'bench-event-to-start' });
   try {

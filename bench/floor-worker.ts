@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../config/config';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
 
 /*
@@ -12,7 +13,7 @@ import { closeHttpServer, sendJson, startHttpServer } from '../observability/htt
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.workflowBundle) throw new Error('floor worker: RUNBOOK_WORKFLOW_BUNDLE is not set');
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await NativeConnection.connect(await temporalConnectOptions(config));
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,

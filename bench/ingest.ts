@@ -12,6 +12,7 @@ import { waitFor } from '../stack/wait-for';
 import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml, writeRunbookDir } from './fixtures';
 import { formatRate } from './stats';
 import type { BenchContext, BenchRow, BenchSection } from './report-types';
+import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** How long our intake is measured in each mode. */
 const WINDOW_S = 60;
@@ -156,7 +157,7 @@ async function drainWithIntake(stack: IsolatedStack, jsm: JetStreamManager, tota
 
 /** Starts incidents for new targets directly, INTAKE_CONCURRENCY at a time, for `seconds`: what Temporal alone can take. */
 async function directStarts(stack: IsolatedStack, seconds: number): Promise<Drain> {
-  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   const runbook = snapshotFromYaml(noopRunbookYaml(1));
   try {

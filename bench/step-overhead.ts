@@ -16,6 +16,7 @@ import { epochNowMs, openLoop } from './open-loop';
 import { waitFor } from '../stack/wait-for';
 import { formatMs, summarize } from './stats';
 import type { BenchContext, BenchRow, BenchSection, LatencySummary } from './report-types';
+import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** Steps per run. */
 const STEPS = 10;
@@ -34,9 +35,9 @@ export async function stepOverhead(ctx: BenchContext): Promise<BenchSection> {
   const runs = ctx.smoke ? 3 : Math.ceil(1_000 / (STEPS - 1)) + 1;
   const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-' });
   const nats = await connect({ servers: stack.config.natsUrl, name: 'bench-steps' });
-  const clientConnection = await Connection.connect({ address: stack.config.temporalAddress });
+  const clientConnection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection: clientConnection, namespace: stack.config.namespace });
-  const connection = await NativeConnection.connect({ address: stack.config.temporalAddress });
+  const connection = await NativeConnection.connect(await temporalConnectOptions(stack.config));
   const starts = new Map<string, number[]>();
   const mark = (key: string): void => {
     const list = starts.get(key) ?? [];

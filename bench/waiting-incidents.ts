@@ -19,6 +19,7 @@ import { formatMs, formatRatio, formatSummary, summarize } from './stats';
 import { floorApprove } from './workflows/waiting-floor';
 import type { BenchContext, BenchRow, BenchSection, LatencySummary } from './report-types';
 import type { RunbookSnapshot } from '../schemas/incident-input';
+import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** Workflows opened per second, open loop. */
 const RATE = 100;
@@ -100,7 +101,7 @@ export async function waitingIncidents(ctx: BenchContext): Promise<BenchSection>
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows/waiting-floor'), logger: new DefaultLogger('WARN') });
   writeFileSync(floorBundle, code);
   const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-' });
-  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   const results: { ours: SideResult; floor: SideResult }[] = [];
   try {

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { connect, type NatsConnection } from 'nats';
 import { ENV, loadConfig, type Config, type ConfigKey } from '../config/config';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { readStackFile } from '../stack/stack-file';
 
 /** A command-line failure with a message for the user and an exit code. */
@@ -39,9 +40,11 @@ export function cliConfig(flags: Partial<Record<ConfigKey, unknown>>): Config {
 
 /** A Temporal client for the configured namespace; close the connection when done. */
 export async function temporalClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
+  // Outside the try: an unreadable certificate or key file is a configuration error, not an unreachable server.
+  const options = await temporalConnectOptions(config);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 3_000 });
+    connection = await Connection.connect({ ...options, connectTimeout: 3_000 });
   } catch (err) {
     throw new CliError(`cannot reach Temporal at ${config.temporalAddress} (${(err as Error).message}); is the stack up? Try: runbook status`);
   }

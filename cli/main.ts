@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   reject: () => (require('./commands/approve') as typeof import('./commands/approve')).rejectCommand,
   audit: () => (require('./commands/audit') as typeof import('./commands/audit')).auditCommand,
   token: () => (require('./commands/token') as typeof import('./commands/token')).tokenCommand,
+  certs: () => (require('./commands/certs') as typeof import('./commands/certs')).certsCommand,
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand,
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../engine/duration';
+import { resolveTemporalSecurity } from './temporal-security';
 
 /**
  * Every environment variable the processes read, in one place. Values given as
@@ -8,6 +9,12 @@ import { DURATION_PATTERN } from '../engine/duration';
 export const ENV = {
   stateDir: 'RUNBOOK_STATE_DIR',
   temporalAddress: 'RUNBOOK_TEMPORAL_ADDRESS',
+  temporalTls: 'RUNBOOK_TEMPORAL_TLS',
+  temporalTlsCa: 'RUNBOOK_TEMPORAL_TLS_CA',
+  temporalTlsCert: 'RUNBOOK_TEMPORAL_TLS_CERT',
+  temporalTlsKey: 'RUNBOOK_TEMPORAL_TLS_KEY',
+  temporalTlsServerName: 'RUNBOOK_TEMPORAL_TLS_SERVER_NAME',
+  temporalApiKeyFile: 'RUNBOOK_TEMPORAL_API_KEY_FILE',
   namespace: 'RUNBOOK_NAMESPACE',
   taskQueue: 'RUNBOOK_TASK_QUEUE',
   natsUrl: 'RUNBOOK_NATS_URL',
@@ -54,6 +61,18 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform
 export const Config = z.object({
   stateDir: z.string().min(1).default('.runbook'),
   temporalAddress: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  /** TLS to Temporal; on when unset and any other Temporal TLS or API key setting is given (see config/temporal-security.ts). */
+  temporalTls: bool.optional(),
+  /** PEM file of the CA that signed Temporal's server certificate; the system's trusted CAs when unset. Read at connect time. */
+  temporalTlsCa: z.string().min(1).optional(),
+  /** PEM file of the client certificate for mTLS; needs {@link temporalTlsKey}. */
+  temporalTlsCert: z.string().min(1).optional(),
+  /** PEM file of the client certificate's private key; needs {@link temporalTlsCert}. */
+  temporalTlsKey: z.string().min(1).optional(),
+  /** Name to verify the server certificate against (and send as SNI) instead of the address's host. */
+  temporalTlsServerName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a DNS name').optional(),
+  /** File holding the API key sent as `authorization: Bearer <key>` (hosted Temporal); implies TLS. */
+  temporalApiKeyFile: z.string().min(1).optional(),
   namespace: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').default('runbooks'),
   taskQueue: z.string().min(1).max(128).default('runbooks'),
   natsUrl: z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'must be a nats:// URL').optional(),
@@ -113,7 +132,7 @@ export const Config = z.object({
   /** The decision key the approval API signs decisions with and the worker verifies them with; default `<stateDir>/decision.key`. */
   decisionKeyFile: z.string().min(1).optional(),
 });
-export type Config = z.infer<typeof Config> & { temporalAddress: string; natsUrl: string };
+export type Config = Omit<z.infer<typeof Config>, 'temporalTls'> & { temporalAddress: string; natsUrl: string; temporalTls: boolean };
 
 /** A configuration value that could not be used; names the variable or flag. */
 export class ConfigError extends Error {
@@ -150,8 +169,11 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const c = parsed.data;
+  const temporalSecurity = resolveTemporalSecurity(c, (key) => origin[key] ?? ENV[key]);
+  if (temporalSecurity.problems.length > 0) throw new ConfigError(`invalid configuration: ${temporalSecurity.problems.join('; ')}`);
   return {
     ...c,
+    temporalTls: temporalSecurity.tls,
     temporalAddress: c.temporalAddress ?? `127.0.0.1:${c.temporalPort}`,
     natsUrl: c.natsUrl ?? `nats://127.0.0.1:${c.natsPort}`,
   };

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connect, DeliverPolicy, type ConsumerMessages, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { ENV, type Config } from '../config/config';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { decisionKeyPath, ensureDecisionKey, readDecisionKey } from '../config/decision-key';
 import { formatRunbookErrors, loadRunbookDir } from '../engine/load-runbook';
 import { Handoff } from '../intake/handoff';
@@ -99,7 +100,7 @@ export async function startDemoEngine(config: Config, layout: DemoLayout): Promi
     await connection?.close();
   };
   try {
-    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 5_000 });
+    connection = await Connection.connect({ ...(await temporalConnectOptions(config)), connectTimeout: 5_000 });
     const client = new Client({ connection, namespace: config.namespace });
     nc = await connect({ servers: config.natsUrl, name: 'runbook-demo', timeout: 5_000 });
     stopIntake = await startDemoIntake(config, layout, nc, client);

@@ -1,3 +1,4 @@
+import type { TemporalConnectOptions } from '../config/temporal-connection';
 import type { StackInfo } from './stack-file';
 import { natsHealthy } from './nats-server';
 import { temporalHealthy } from './temporal-server';
@@ -19,11 +20,15 @@ async function httpHealthy(url: string): Promise<ComponentHealth['detail'] | und
   }
 }
 
-/** Checks one component of a stack by name. */
-export async function componentHealthy(name: string, info: StackInfo): Promise<ComponentHealth> {
+/**
+ * Checks one component of a stack by name; Temporal through `temporal`
+ * (temporalConnectOptions of the caller's configuration), plainly at the
+ * stack's address when not given.
+ */
+export async function componentHealthy(name: string, info: StackInfo, temporal?: TemporalConnectOptions): Promise<ComponentHealth> {
   switch (name) {
     case 'temporal': {
-      const ok = await temporalHealthy(info.temporalAddress, info.namespace);
+      const ok = await temporalHealthy(temporal ?? { address: info.temporalAddress }, info.namespace);
       return { name, healthy: ok, detail: ok ? `${info.temporalAddress}, namespace ${info.namespace}` : `not serving namespace ${info.namespace} at ${info.temporalAddress}` };
     }
     case 'nats': {
@@ -47,6 +52,6 @@ export async function componentHealthy(name: string, info: StackInfo): Promise<C
 }
 
 /** Health of every component listed in the stack file. */
-export async function stackHealth(info: StackInfo): Promise<ComponentHealth[]> {
-  return Promise.all(['temporal', 'nats', 'worker', 'intake', 'api'].filter((n) => n in info.components).map((n) => componentHealthy(n, info)));
+export async function stackHealth(info: StackInfo, temporal?: TemporalConnectOptions): Promise<ComponentHealth[]> {
+  return Promise.all(['temporal', 'nats', 'worker', 'intake', 'api'].filter((n) => n in info.components).map((n) => componentHealthy(n, info, temporal)));
 }

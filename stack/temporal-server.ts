@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import type { TemporalConnectOptions } from '../config/temporal-connection';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { temporalBinary } from './toolchain';
@@ -59,7 +60,7 @@ export async function startTemporalServer(opts: TemporalServerOptions, timeoutMs
   try {
     await waitFor(`Temporal on 127.0.0.1:${opts.port}`, timeoutMs, async () => {
       if (!proc.isRunning()) throw new Error(`temporal exited early; see ${proc.logFile}`);
-      return temporalHealthy(`127.0.0.1:${opts.port}`, opts.namespace);
+      return temporalHealthy({ address: `127.0.0.1:${opts.port}` }, opts.namespace);
     });
   } catch (err) {
     await proc.stop();
@@ -68,11 +69,15 @@ export async function startTemporalServer(opts: TemporalServerOptions, timeoutMs
   return proc;
 }
 
-/** True when the frontend serves the namespace with every search attribute registered. */
-export async function temporalHealthy(address: string, namespace: string): Promise<boolean> {
+/**
+ * True when the frontend serves the namespace with every search attribute
+ * registered; `temporal` comes from temporalConnectOptions (our own dev
+ * server is plain, `{ address }`).
+ */
+export async function temporalHealthy(temporal: TemporalConnectOptions, namespace: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    connection = await Connection.connect({ ...temporal, connectTimeout: 1_000 });
     const res = await connection.operatorService.listSearchAttributes({ namespace });
     const have = Object.keys(res.customAttributes ?? {});
     return Object.keys(SEARCH_ATTRIBUTES).every((name) => have.includes(name));

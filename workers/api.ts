@@ -5,6 +5,7 @@ import { tokenAuthenticator } from '../api/auth';
 import { startApiServer } from '../api/server';
 import { ensureAuditStream, jetStreamAuditSink } from '../audit/audit-stream';
 import { loadConfig } from '../config/config';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { loadTokensFile } from '../config/tokens';
 import { closeHttpServer } from '../observability/http-server';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   else logger.warn('no tokens file configured; every request to /incidents will be refused', { variable: 'RUNBOOK_TOKENS_FILE' });
   // Read once at start: rotating the key means writing a new file and restarting the API and the worker.
   const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(await temporalConnectOptions(config));
   const client = new Client({ connection, namespace: config.namespace });
   const nc = await connect({ servers: config.natsUrl, name: 'runbook-api', reconnect: true, maxReconnectAttempts: -1 });
   await ensureAuditStream(await nc.jetstreamManager());

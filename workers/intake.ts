@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connect, type ConsumerMessages, type JetStreamManager, type NatsConnection } from 'nats';
 import { loadAlertmanagerMapping } from '../config/alertmanager-mapping';
 import { ENV, loadConfig } from '../config/config';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { loadRunbookDir, formatRunbookErrors, type LoadedRunbook } from '../engine/load-runbook';
 import { fileAckGate } from '../intake/ack-gate';
 import { Handoff } from '../intake/handoff';
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
   })();
 
   // Lazy: the intake starts and keeps consuming (and nacking) while Temporal is down.
-  const connection = Connection.lazy({ address: config.temporalAddress });
+  const connection = Connection.lazy(await temporalConnectOptions(config));
   const client = new Client({ connection, namespace: config.namespace });
   const handoff = new Handoff({ client, taskQueue: config.taskQueue, ...(config.quietPeriod ? { quietPeriod: config.quietPeriod } : {}) });
   if (config.intakeAckGateDir) logger.warn('fault-injection ack gate is on: acks wait for a release file', { dir: config.intakeAckGateDir });

@@ -11,6 +11,7 @@ import { createAuditEventActivities } from '../activities/audit-events';
 import { loadConfig, type Config } from '../config/config';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { loadServicesFileIfPresent } from '../config/services';
+import { temporalConnectOptions } from '../config/temporal-connection';
 import { connect } from 'nats';
 import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
 import { createLogger } from '../observability/logger';
@@ -43,8 +44,9 @@ async function main(): Promise<void> {
     logger.warn('NATS unreachable; notify actions to NATS subjects will fail until restart', { error: err });
     return undefined;
   });
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const temporal = await temporalConnectOptions(config);
+  const connection = await NativeConnection.connect(temporal);
+  const clientConnection = await Connection.connect(temporal);
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   // Opened when first read and retried after each failure: until then remediation holds as "pause state unknown".
   const bucket = lazyControlBucket({ natsUrl: config.natsUrl, logger, ...(nats ? { connection: nats } : {}) });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/config';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 import { stackHealth, type ComponentHealth } from '../../stack/health';
 import { describeProcesses, liveComponents, supervisorRunning, type RecordedProcess } from '../../stack/recorded-processes';
 import { readStackFile, type ComponentRecord } from '../../stack/stack-file';
@@ -32,7 +33,7 @@ export const statusCommand: CliCommand = {
     const info = readStackFile(stateDir);
     const running = info !== undefined && supervisorRunning(info);
     const orphans: RecordedProcess[] = info && !running ? liveComponents(info) : [];
-    const components: ComponentReport[] = info && running ? (await stackHealth(info)).map((h) => {
+    const components: ComponentReport[] = info && running ? (await stackHealth(info, await temporalConnectOptions({ ...config, temporalAddress: info.temporalAddress }))).map((h) => {
       const rec = info.components[h.name];
       return rec ? { ...h, state: rec.state, pid: rec.pid, restarts: rec.restarts, ...(rec.lastExit ? { lastExit: rec.lastExit } : {}) } : h;
     }) : [];

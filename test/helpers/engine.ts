@@ -28,6 +28,7 @@ import { incidentState } from '../../workflows/messages';
 import type { RunbookSnapshot } from '../../schemas/incident-input';
 import type { TestStack } from './stack';
 import { workerOptionsForTests } from './worker';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 /** The fixture program that records each run of a command action. */
 export const SIDE_EFFECT = join(PROJECT_ROOT, 'test', 'fixtures', 'engine', 'side-effect.js');
@@ -138,7 +139,7 @@ export interface EngineHarnessOptions {
 export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const taskQueue = opts.taskQueue ?? `engine-${Math.random().toString(36).slice(2)}`;
   const decisionKey = readDecisionKey(decisionKeyPath(stack.config));
-  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
@@ -148,7 +149,7 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
     nc = await connect({ servers: stack.config.natsUrl });
     const natsConn = nc;
     const control = (): Promise<KV> => natsConn.jetstream().views.kv(CONTROL_BUCKET);
-    native = await NativeConnection.connect({ address: stack.config.temporalAddress });
+    native = await NativeConnection.connect(await temporalConnectOptions(stack.config));
     worker = await Worker.create({
       ...workerOptionsForTests(),
       connection: native,

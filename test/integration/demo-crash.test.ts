@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from '../../stack/toolchain';
 import type { incident } from '../../workflows';
 import { runCli } from '../helpers/cli';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 let stack: TestStack;
 
@@ -61,7 +62,7 @@ test('runbook demo crash --auto-approve heals the primary and prints the report'
   assert.match(run.stdout, /identical on primary and standby/);
   assert.match(run.stdout, /npx runbook audit incident\/demo\/primary/);
 
-  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   try {
     const handle = new Client({ connection, namespace: stack.config.namespace }).workflow.getHandle<typeof incident>('incident/demo/primary');
     const result = await handle.result();

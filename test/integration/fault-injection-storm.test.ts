@@ -18,6 +18,7 @@ import { metricValue, natsFor, publishFault, startIntake, testFault, waitForDrai
 import { crash } from '../helpers/processes';
 import { startServerAgain } from '../helpers/server-restart';
 import type { TestStack } from '../helpers/stack';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 /*
  * A storm of faults over many targets while the worker and the Temporal dev
@@ -97,7 +98,7 @@ before(async () => {
   // Short nak delays keep the catch-up after the Temporal outages within the test's bound.
   intake = await startIntake(stack, 'intake', stack.config.intakePort, { [ENV.intakeNakBaseMs]: '250', [ENV.intakeNakMaxMs]: '3000' });
   worker = await startWorkerProcess(stack, 'worker-0');
-  connection = await Connection.connect({ address: stack.config.temporalAddress });
+  connection = await Connection.connect(await temporalConnectOptions(stack.config));
   client = new Client({ connection, namespace: stack.config.namespace });
 });
 

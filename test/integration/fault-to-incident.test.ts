@@ -8,6 +8,7 @@ import { waitFor } from '../../stack/wait-for';
 import { runCli } from '../helpers/cli';
 import { webhookAuthorization } from '../helpers/intake-harness';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 let stack: TestStack;
 let connection: Connection;
@@ -15,7 +16,7 @@ let client: Client;
 
 before(async () => {
   stack = await startTestStack({ worker: true, intake: true, overrides: { runbooksDir: join(PROJECT_ROOT, 'test/fixtures/runbooks-hold') } });
-  connection = await Connection.connect({ address: stack.config.temporalAddress });
+  connection = await Connection.connect(await temporalConnectOptions(stack.config));
   client = new Client({ connection, namespace: stack.config.namespace });
 });
 

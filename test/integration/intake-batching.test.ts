@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import { faultsOf, metricValue, natsFor, publishFault, startIntake, testFault, waitForDrained } from '../helpers/intake-harness';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 let stack: TestStack;
 let connection: Connection;
@@ -20,7 +21,7 @@ let intake: ManagedProcess | undefined;
 
 before(async () => {
   stack = await startTestStack({ worker: true, intake: false, overrides: { runbooksDir: join(PROJECT_ROOT, 'test/fixtures/intake/runbooks') } });
-  connection = await Connection.connect({ address: stack.config.temporalAddress });
+  connection = await Connection.connect(await temporalConnectOptions(stack.config));
   client = new Client({ connection, namespace: stack.config.namespace });
   nc = await natsFor(stack);
   await ensureJetStream(await nc.jetstreamManager(), createLogger('test', 'error'));

@@ -13,6 +13,7 @@ import { waitFor } from '../../stack/wait-for';
 import { consumerBacklog, faultsOf, incidentIds, metricValue, natsFor, publishFault, startIntake, testFault, waitForDrained } from '../helpers/intake-harness';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { crash } from '../helpers/processes';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 let stack: TestStack;
 let nc: NatsConnection;
@@ -25,7 +26,7 @@ before(async () => {
   stack = await startTestStack({ worker: true, intake: false, overrides: { runbooksDir: join(PROJECT_ROOT, 'test/fixtures/intake/runbooks') } });
   ports = await freePorts(3);
   nc = await natsFor(stack);
-  connection = await Connection.connect({ address: stack.config.temporalAddress });
+  connection = await Connection.connect(await temporalConnectOptions(stack.config));
   client = new Client({ connection, namespace: stack.config.namespace });
 });
 

@@ -12,6 +12,7 @@ import { waitFor } from '../../stack/wait-for';
 import { runCli } from '../helpers/cli';
 import { faultsOf, incidentIds, metricValue, natsFor, publishFault, publishRaw, testFault, waitForDrained } from '../helpers/intake-harness';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 let stack: TestStack;
 let connection: Connection;
@@ -20,7 +21,7 @@ let nc: NatsConnection;
 
 before(async () => {
   stack = await startTestStack({ worker: true, intake: true, overrides: { runbooksDir: join(PROJECT_ROOT, 'test/fixtures/intake/runbooks') } });
-  connection = await Connection.connect({ address: stack.config.temporalAddress });
+  connection = await Connection.connect(await temporalConnectOptions(stack.config));
   client = new Client({ connection, namespace: stack.config.namespace });
   nc = await natsFor(stack);
 });

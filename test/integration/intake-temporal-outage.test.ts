@@ -9,6 +9,7 @@ import { waitFor } from '../../stack/wait-for';
 import { consumerBacklog, faultsOf, incidentIds, metricValue, natsFor, publishFault, testFault, waitForDrained } from '../helpers/intake-harness';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { startServerAgain, stopServer } from '../helpers/server-restart';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 /** How long Temporal stays down: the issue asks for about a minute. */
 const OUTAGE_MS = 60_000;
@@ -52,7 +53,7 @@ test('events published while Temporal is down for a minute are all handled once 
   await waitFor('the outage to last a minute', OUTAGE_MS + 5_000, () => Date.now() - stoppedAt >= OUTAGE_MS, 1_000);
   await startServerAgain(stack, 'temporal');
 
-  connection = await Connection.connect({ address: stack.config.temporalAddress });
+  connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   const expected = targets.map((t) => `incident/outagesvc/${t}`);
   await waitFor('all 100 events to reach their incidents', 120_000, async () => {

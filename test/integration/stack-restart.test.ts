@@ -9,6 +9,7 @@ import { incident } from '../../workflows';
 import { faultResolved } from '../../workflows/messages';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { workerOptionsForTests } from '../helpers/worker';
+import { temporalConnectOptions } from '../../config/temporal-connection';
 
 let stack: TestStack;
 
@@ -35,7 +36,7 @@ const fault: FaultEvent = {
 
 test('an incident started before the stack stops is still there after it starts again, and completes', async () => {
   const taskQueue = 'restart-test';
-  let connection = await Connection.connect({ address: stack.config.temporalAddress });
+  let connection = await Connection.connect(await temporalConnectOptions(stack.config));
   let client = new Client({ connection, namespace: stack.config.namespace });
   const handle = await client.workflow.start(incident, {
     workflowId: 'incident/store/node-3',
@@ -47,9 +48,9 @@ test('an incident started before the stack stops is still there after it starts 
 
   await stack.restart();
 
-  connection = await Connection.connect({ address: stack.config.temporalAddress });
+  connection = await Connection.connect(await temporalConnectOptions(stack.config));
   client = new Client({ connection, namespace: stack.config.namespace });
-  const nativeConnection = await NativeConnection.connect({ address: stack.config.temporalAddress });
+  const nativeConnection = await NativeConnection.connect(await temporalConnectOptions(stack.config));
   // No NATS here: the audit activity fails at once and the incident counts an audit gap.
   const worker = await Worker.create({ ...workerOptionsForTests(), connection: nativeConnection, namespace: stack.config.namespace, taskQueue, activities: createAuditEventActivities({}) });
   try {
