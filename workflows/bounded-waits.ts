@@ -42,6 +42,7 @@ export async function boundedEscalation(ctx: IncidentContext, step: Step, error:
   };
   for (let sent = notices; ; ) {
     const asked = await roster?.asked(sent);
+    ctx.setStatus('escalated');
     const { verdict, request } = await ctx.gate.ask({ type: 'escalation', step: step.id, reason, ...asked }, escalationVerdict, timeoutMs, async (r) => {
       await ctx.audit.record({ event: 'escalated', requestId: r.requestId, type: 'escalation', step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt });
       await notify(sent === 0 ? 'requested' : 'escalated', r);

@@ -19,14 +19,16 @@ export interface EscalationBounds {
  * `timeout:<on_timeout>`; older incidents wait as long as it takes.
  */
 export async function escalate(ctx: IncidentContext, step: Step, error: string, bounds?: EscalationBounds): Promise<string> {
-  ctx.setStatus('escalated');
   const roster = escalationRoster(bounds?.settings ?? ctx.input.runbook?.definition.settings.escalation);
+  // With a roster the status changes together with the request it waits on, not while the roster is read.
+  if (!roster) ctx.setStatus('escalated');
   if (bounds) {
     const verdict = await boundedEscalation(ctx, step, error, bounds.settings, bounds.onNotice, bounds.notices, roster);
     ctx.setStatus('remediating');
     return verdict;
   }
   const asked = await roster?.asked(0);
+  ctx.setStatus('escalated');
   const { verdict, request } = await ctx.gate.ask(
     { type: 'escalation', step: step.id, reason: `step ${step.id} failed: ${error}`, ...asked },
     escalationVerdict,
