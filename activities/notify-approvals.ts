@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { EMPTY_ROSTER, escalationOf, loadRosterFile, membersOf, type Roster } from '../config/roster';
+import { EMPTY_ROSTER, escalationChainAt, escalationOf, loadRosterFile, membersOf, type Roster } from '../config/roster';
 import type { Logger } from '../observability/logger';
 import { postWebhook } from './adapters/http-webhook';
 
@@ -18,6 +18,16 @@ export interface ApproverSet {
   members: string[];
   /** The roster's escalation chain after `groups`. */
   escalateTo: string[];
+}
+
+/** Who one request of an escalation asks. */
+export interface EscalationAudience {
+  /** False when no roster is configured: membership is then not checked. */
+  configured: boolean;
+  /** The groups asked: the escalation's own, widened along the roster's chain for later requests. */
+  approvers: string[];
+  /** Members of `approvers`. */
+  members: string[];
 }
 
 /** Moments people are told about. */
@@ -80,6 +90,13 @@ export function createApprovalActivities(deps: ApprovalActivityDeps) {
     async resolveApprovers(groups: string[]): Promise<ApproverSet> {
       const r = await roster();
       return { configured: deps.rosterFile !== undefined, members: membersOf(r, groups), escalateTo: escalationOf(r, groups) };
+    },
+
+    /** Who the `round`-th request (0 = the first) of an escalation that asks `groups` goes to, read when it opens. */
+    async resolveEscalation(req: { groups: string[]; round: number }): Promise<EscalationAudience> {
+      const r = await roster();
+      const approvers = escalationChainAt(r, req.groups, req.round);
+      return { configured: deps.rosterFile !== undefined, approvers, members: membersOf(r, approvers) };
     },
 
     /**

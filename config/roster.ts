@@ -76,6 +76,22 @@ export function escalationOf(roster: Roster, groups: readonly string[]): string[
   return out;
 }
 
+/**
+ * The groups asked by the `round`-th request of an escalation that began with
+ * `groups` (round 0): each unanswered request adds the `escalate_to` chain of
+ * those asked so far, and those asked before stay asked, so a late answer
+ * from on-call still counts.
+ */
+export function escalationChainAt(roster: Roster, groups: readonly string[], round: number): string[] {
+  const out = [...new Set(groups)];
+  for (let i = 0; i < round; i++) {
+    const added = escalationOf(roster, out).filter((g) => !out.includes(g));
+    if (added.length === 0) break;
+    out.push(...added);
+  }
+  return out;
+}
+
 /** A file whose content does not match its schema; the message lists `file:line: field: problem`. */
 export class ConfigFileError extends ConfigError {
   override name = 'ConfigFileError';

@@ -106,7 +106,9 @@ export function refusalFor(
   }
   const eligible = open.request.eligible;
   if (eligible !== undefined && !eligible.includes(d.by)) {
-    return { type: REFUSAL.notApprover, note: `not an approver: ${d.by} is not in ${(open.request.approvers ?? []).join(', ') || 'the required groups'}` };
+    const groups = (open.request.approvers ?? []).join(', ') || 'the required groups';
+    if (open.request.type === 'escalation') return { type: REFUSAL.notApprover, note: `not on the escalation roster: ${d.by} is not in ${groups}, who may decide this escalation` };
+    return { type: REFUSAL.notApprover, note: `not an approver: ${d.by} is not in ${groups}` };
   }
   if (open.request.type !== 'escalation' && d.verdict === 'approve' && open.request.decisions.some((x) => x.accepted && x.by === d.by && x.verdict === 'approve')) {
     return { type: REFUSAL.stale, note: `stale: ${d.by} already approved this request` };
@@ -152,6 +154,19 @@ export function afterTimeout(approval: Pick<Approval, 'on_timeout' | 'escalate_t
   if (approval.on_timeout === 'approve') return { settle: 'approve' };
   if (approval.on_timeout === 'reject') return { settle: 'timeout' };
   return { escalateTo: approval.escalate_to ?? (roster && roster.escalateTo.length > 0 ? roster.escalateTo : approvers) };
+}
+
+/**
+ * Groups asked about an escalation when the runbook names none
+ * (`settings.escalation.approvers`): the on-call group, the same default as
+ * an approval's.
+ */
+export const DEFAULT_ESCALATION_GROUPS: readonly string[] = ['oncall'];
+
+/** The groups first asked about a failed step's escalation. */
+export function escalationGroups(settings: { approvers?: readonly string[] | undefined } | undefined): string[] {
+  const named = settings?.approvers;
+  return [...(named && named.length > 0 ? named : DEFAULT_ESCALATION_GROUPS)];
 }
 
 /** Escalation rounds of one gate before the incident gives up. */

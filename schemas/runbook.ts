@@ -475,6 +475,8 @@ export type Match = z.infer<typeof Match>;
  * never goes on by itself.
  */
 export const EscalationSettings = z.strictObject({
+  /** Roster groups who may decide (retry, skip, abort); each unanswered request adds the roster's `escalate_to` chain after them. @default [oncall] */
+  approvers: z.array(NonEmpty).min(1, 'approvers must name at least one group').optional(),
   timeout: Duration.default('1h'),
   renotify: z.int().min(0).max(20).default(3),
   on_timeout: z.enum(['abort', 'fail']).default('abort'),

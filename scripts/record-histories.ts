@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -89,6 +90,16 @@ const by = (step: string) => ({ step, by: 'recorder', channel: 'test', reason: '
 
 /** argv of the fencing fixture (test/fixtures/engine/fenced.js). */
 const fenced = (...args: string[]): string => JSON.stringify([process.execPath, join(PROJECT_ROOT, 'test', 'fixtures', 'engine', 'fenced.js'), ...args]);
+
+/**
+ * The roster of the recording stack: the recorder is on call (so its
+ * decisions count), a lead is reached only through the escalation chain,
+ * and an outsider is on no group.
+ */
+export const RECORDING_ROSTER = `groups:
+  oncall: { members: [recorder], escalate_to: [leads] }
+  leads: { members: [lead] }
+`;
 
 /** The paths every workflow change must still replay. */
 export const RECORDED_PATHS: readonly RecordedPath[] = [
@@ -423,6 +434,49 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     expect: { status: 'resolved', outcome: 'healed' },
     check: (_s, c) => (runsOf(c.log, 'prepare') === 1 && runsOf(c.log, 'risky') === 1 ? undefined : 'a step ran twice or not at all across the runs'),
   },
+  {
+    name: 'escalation-member-decides',
+    runbook: (c) => `${header('escalation-member-decides', c, ', escalation: { approvers: [oncall], timeout: 1h }')}
+  - id: gated
+    action: { kind: command, argv: ${sideEffect(c.log, 'gated', '--until-file', join(c.dir, 'gate'))} }
+    retry: { max_attempts: 1 }
+    on_failure: escalate`,
+    async drive(handle, c) {
+      await c.h.waitForStatus(handle, 'escalated');
+      // Signed, as the API would sign it for anyone with a token, but the outsider is on no roster group.
+      await handle.signal(decide, c.h.signed(handle.workflowId, 'abort', { ...by('gated'), by: 'outsider', action: 'abort' }));
+      await waitFor('the outsider to be refused', 30_000, async () => (await c.h.state(handle)).requests[0]?.decisions.some((d) => !d.accepted) ?? false);
+      writeFileSync(join(c.dir, 'gate'), '');
+      await handle.signal(decide, c.h.signed(handle.workflowId, 'retry', { ...by('gated'), action: 'retry' }));
+    },
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s) => {
+      const r = s.requests[0];
+      if (r?.approvers?.join() !== 'oncall' || r.eligible?.join() !== 'recorder') return 'the escalation did not name oncall and its members';
+      const [refused, accepted] = r.decisions;
+      if (refused?.by !== 'outsider' || refused.accepted || !/not on the escalation roster/.test(refused.note ?? '')) return 'the outsider was not refused';
+      return accepted?.by === 'recorder' && accepted.accepted ? undefined : "the member's retry did not count";
+    },
+  },
+  {
+    name: 'escalation-chain-widens',
+    runbook: (c) => `${header('escalation-chain-widens', c, ', escalation: { timeout: 1s, renotify: 1, on_timeout: abort }')}
+  - id: broken
+    action: { kind: command, argv: ${sideEffect(c.log, 'broken', '--fail-until', '99')} }
+    retry: { max_attempts: 1 }
+    on_failure: escalate`,
+    async drive(handle, c) {
+      await waitFor('the escalation to be sent again', 30_000, async () => (await c.h.state(handle)).requests.length === 2);
+      await handle.signal(decide, c.h.signed(handle.workflowId, 'abort', { ...by('broken'), by: 'lead', action: 'abort' }));
+    },
+    expect: { status: 'aborted', outcome: 'aborted after broken failed' },
+    check: (s) => {
+      const [first, second] = s.requests;
+      if (first?.approvers?.join() !== 'oncall' || first.outcome !== 'timeout') return 'the first request did not ask oncall alone';
+      if (second?.approvers?.join() !== 'oncall,leads' || second.eligible?.join() !== 'lead,recorder') return 'the second request did not add the roster chain';
+      return second.decisions[0]?.by === 'lead' && second.decisions[0].accepted ? undefined : "the lead's abort did not count";
+    },
+  },
 ];
 
 /** Starts a path's incident, with a runbook or without one and with any further input. */
@@ -496,7 +550,10 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
     throw new Error(`refusing to overwrite stored histories in test/histories (${taken.join(', ')}); record into a scratch directory and copy the new files in under a new patch prefix (docs/testing.md)`);
   }
   mkdirSync(out, { recursive: true });
-  const stack = await startTestStack();
+  const rosterDir = mkdtempSync(join(tmpdir(), 'record-roster-'));
+  const rosterFile = join(rosterDir, 'roster.yaml');
+  writeFileSync(rosterFile, RECORDING_ROSTER);
+  const stack = await startTestStack({ overrides: { rosterFile } });
   const healthy = createServer((_req, res) => res.end('ok'));
   let h: EngineHarness | undefined;
   const written: string[] = [];
@@ -545,6 +602,7 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
     if (h) rmSync(h.scratch, { recursive: true, force: true });
     await h?.close();
     await stack.stop();
+    rmSync(rosterDir, { recursive: true, force: true });
   }
   return written;
 }

@@ -22,7 +22,7 @@ export interface IsolatedStack {
 export interface IsolatedStackOptions {
   worker?: boolean;
   intake?: boolean;
-  /** Pre-built workflow bundle; the worker then runs in production mode. */
+  /** Pre-built workflow bundle the worker loads instead of the sources (development mode, so no roster is required). */
   workflowBundle?: string;
   /** Prefix of the temporary state directory's name. @default "runbook-stack-" */
   dirPrefix?: string;
@@ -49,13 +49,13 @@ export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promi
       workerMetricsPort,
       apiPort,
       temporalUiPort,
-      ...(opts.workflowBundle ? { mode: 'production', workflowBundle: opts.workflowBundle } : {}),
+      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : {}),
       ...opts.overrides,
     },
     {},
   ), stateDir);
   const start = (): Promise<LocalStack> =>
-    startLocalStack(config, { worker: opts.worker ?? false, intake: opts.intake ?? false, headless: true });
+    startLocalStack(config, { worker: opts.worker ?? false, intake: opts.intake ?? false, headless: true, localRoster: false });
   let stack: LocalStack;
   try {
     stack = await start();

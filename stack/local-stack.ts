@@ -5,6 +5,7 @@ import { decisionKeyPath, ensureDecisionKey } from '../config/decision-key';
 import { createLogger, type Logger } from '../observability/logger';
 import { superviseComponent, type ComponentStatus, type Respawn, type SupervisedComponent } from './component-supervisor';
 import { componentHealthy } from './health';
+import { ensureLocalRoster, type LocalRoster } from './local-roster';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { startNatsServer } from './nats-server';
 import { assertPortFree } from './ports';
@@ -33,6 +34,13 @@ export interface LocalStackOptions {
   restart?: RestartPolicy;
   /** Where restarts are logged. @default a "stack" logger on stderr */
   logger?: Logger;
+  /**
+   * Unless a roster is configured, write the state directory's roster (the
+   * local operator in every group) and give it to the worker and API.
+   * Private test and benchmark stacks turn it off: their decisions come from
+   * made-up identities. @default true
+   */
+  localRoster?: boolean;
   /** Called when a component dies on its own (not during stop) and is not restarted. */
   onComponentExit?: (name: string, code: number | null) => void;
 }
@@ -77,6 +85,13 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
   };
 }
 
+/** What the start-up output says about the roster the worker and API check decisions against. */
+export function rosterLine(config: Pick<Config, 'rosterFile'>, local: LocalRoster | undefined): string {
+  if (!local) return `roster ${resolve(config.rosterFile ?? '')} (${ENV.rosterFile})`;
+  if (!local.created) return `roster ${local.file} (kept as it is; groups ${local.groups.join(', ')})`;
+  return `wrote roster ${local.file}: ${local.operator ?? ''} may approve and decide escalations in ${local.groups.join(', ')}; edit it to name your team (it is never overwritten). API tokens: runbook token create --identity ${local.operator ?? ''}`;
+}
+
 /** argv that runs one of our TypeScript entry points. */
 export function nodeEntryArgv(entry: string): string[] {
   return [process.execPath, '--import', 'tsx', join(PROJECT_ROOT, entry)];
@@ -89,14 +104,18 @@ export function nodeEntryArgv(entry: string): string[] {
  * started and rethrows. Once up, a component that dies is restarted when
  * `opts.restart` is given (see superviseComponent). Unless a receiver
  * credential is configured (or turned off), the intake gets the state
- * directory's generated bearer token (see ensureWebhookToken).
+ * directory's generated bearer token (see ensureWebhookToken); unless a
+ * roster is configured, the worker and API get the state directory's roster
+ * with the local operator in every group (see ensureLocalRoster).
  */
 export async function startLocalStack(given: Config, opts: LocalStackOptions = {}): Promise<LocalStack> {
   const log = opts.log ?? (() => undefined);
   const logger = opts.logger ?? createLogger('stack', given.logLevel);
   const stateDir = resolve(given.stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
-  const config = withWebhookCredential(given, stateDir);
+  const local = given.rosterFile || opts.localRoster === false ? undefined : await ensureLocalRoster(stateDir, resolve(given.runbooksDir));
+  const config = withWebhookCredential(local ? { ...given, rosterFile: local.file } : given, stateDir);
+  if (config.rosterFile) log(rosterLine(config, local));
   // The API signs decisions and the worker verifies them with this key; both read it at start.
   ensureDecisionKey(decisionKeyPath({ ...config, stateDir }));
   rmSync(stackFilePath(stateDir), { force: true });
@@ -129,6 +148,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
     intakeUrl: `http://127.0.0.1:${config.intakePort}`,
     ...(config.intakeWebhookTokenFile ? { intakeWebhookTokenFile: resolve(config.intakeWebhookTokenFile) } : {}),
     workerUrl: `http://127.0.0.1:${config.workerMetricsPort}`,
+    ...(config.rosterFile ? { rosterFile: resolve(config.rosterFile) } : {}),
     ports: {
       temporal: config.temporalPort,
       temporalUi: config.temporalUiPort,

@@ -45,6 +45,8 @@ export const StackInfo = z.object({
   /** File holding the bearer token the Alertmanager receiver takes, when it is one. */
   intakeWebhookTokenFile: z.string().optional(),
   workerUrl: z.string(),
+  /** The roster the worker and API check decisions against. */
+  rosterFile: z.string().optional(),
   ports: z.record(z.string(), z.number().int()),
   components: z.record(z.string(), ComponentRecord),
 });

@@ -7,6 +7,7 @@ import { ensureAuditStream, jetStreamAuditSink } from '../audit/audit-stream';
 import { loadConfig } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
+import { rosterAtStart } from '../config/roster-required';
 import { loadTokensFile } from '../config/tokens';
 import { closeHttpServer } from '../observability/http-server';
 import { createLogger } from '../observability/logger';
@@ -14,6 +15,8 @@ import { createLogger } from '../observability/logger';
 /** The approval API process: decisions and incident reads over HTTP, authenticated by bearer tokens. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // The API signs what the worker will count; in production it refuses to run where membership would not be checked.
+  await rosterAtStart(config);
   const logger = createLogger('api', config.logLevel);
   const tokensFile = config.tokensFile ? resolve(config.tokensFile) : undefined;
   // A malformed tokens file stops start-up with file:line errors rather than locking everyone out later.

@@ -10,6 +10,7 @@ import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
 import { loadConfig, type Config } from '../config/config';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
+import { rosterAtStart } from '../config/roster-required';
 import { loadServicesFileIfPresent } from '../config/services';
 import { temporalConnectOptions } from '../config/temporal-connection';
 import { connect } from 'nats';
@@ -20,10 +21,11 @@ import { lazyControlBucket } from './control-bucket';
 
 /**
  * Where the worker gets workflow code: the pre-built bundle in production
- * (no webpack at start-up, identical code on every worker), sources otherwise.
+ * (no webpack at start-up, identical code on every worker) or whenever
+ * `RUNBOOK_WORKFLOW_BUNDLE` names one, sources otherwise.
  */
 export function workflowSource(config: Config): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  if (config.mode === 'production') {
+  if (config.mode === 'production' || config.workflowBundle) {
     // From sources the bundle is dist/workflow-bundle.js; compiled, this file is dist/workers/worker.js.
     const candidates = config.workflowBundle ? [config.workflowBundle] : [resolve(__dirname, '..', 'dist', 'workflow-bundle.js'), resolve(__dirname, '..', 'workflow-bundle.js')];
     const codePath = resolve(candidates.find((c) => existsSync(c)) ?? candidates[0] ?? '');
@@ -35,6 +37,8 @@ export function workflowSource(config: Config): Pick<WorkerOptions, 'workflowBun
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Before anything connects: in production, without a roster any token holder could decide.
+  await rosterAtStart(config);
   const logger = createLogger('worker', config.logLevel);
   const services = await loadServicesFileIfPresent(resolve(config.servicesFile));
   // Read once at start (as the API does); it verifies that the approval API signed each decision.

@@ -4,6 +4,7 @@ import { parseDuration } from '../engine/duration';
 import { escalationVerdict } from '../engine/approval-rules';
 import type { HumanRequest } from '../schemas/incident-state';
 import type { EscalationSettings, Step } from '../schemas/runbook';
+import type { EscalationRoster } from './escalation-roster';
 import type { Ending, IncidentContext } from './incident-context';
 
 /** Notifications about a waiting escalation: quick, retried, never fatal to the incident. */
@@ -12,7 +13,7 @@ const notifyActivities = proxyActivities<ApprovalActivities>({ startToCloseTimeo
 /** What an escalation waits for when the runbook does not say (the schema fills the same in). */
 export const DEFAULT_ESCALATION: EscalationSettings = { timeout: '1h', renotify: 3, on_timeout: 'abort' };
 
-/** Who is told about an escalation (the default approver group; escalations name no approvers of their own). */
+/** Who is told about an escalation that names nobody (incidents escalating before the roster named who may decide). */
 const ESCALATION_AUDIENCE: readonly string[] = ['oncall'];
 
 /** How long an incident without a runbook stays open after its last fault. @default 24h */
@@ -26,21 +27,24 @@ export type EscalationTimeout = 'timeout:abort' | 'timeout:fail';
  * each unanswered request is followed by a new one (and a new notice), up to
  * `renotify` times, `timeout` apart; then it ends with `timeout:<on_timeout>`.
  * `notices` counts requests already sent by a previous run of the incident.
+ * With `roster`, each request names who may decide it, widening with `sent`.
  */
-export async function boundedEscalation(ctx: IncidentContext, step: Step, error: string, settings: EscalationSettings | undefined, onNotice: (sent: number) => void, notices = 0): Promise<string> {
+export async function boundedEscalation(ctx: IncidentContext, step: Step, error: string, settings: EscalationSettings | undefined, onNotice: (sent: number) => void, notices = 0, roster?: EscalationRoster): Promise<string> {
   const s = settings ?? DEFAULT_ESCALATION;
   const timeoutMs = parseDuration(s.timeout);
   const reason = `step ${step.id} failed: ${error}`;
   const notify = async (event: ApprovalEvent, r: HumanRequest): Promise<void> => {
     try {
-      await notifyActivities.notifyApproval({ event, incidentId: ctx.input.incidentId, service: ctx.state.service, target: ctx.state.target, step: step.id, requestId: r.requestId, reason, approvers: [...ESCALATION_AUDIENCE], members: [], timeout: s.timeout, onTimeout: s.on_timeout });
+      await notifyActivities.notifyApproval({ event, incidentId: ctx.input.incidentId, service: ctx.state.service, target: ctx.state.target, step: step.id, requestId: r.requestId, reason, approvers: r.approvers ?? [...ESCALATION_AUDIENCE], members: r.eligible ?? [], timeout: s.timeout, onTimeout: s.on_timeout });
     } catch {
       // The request stays visible in `runbook incidents`; a lost message must not stop the incident.
     }
   };
   for (let sent = notices; ; ) {
-    const { verdict, request } = await ctx.gate.ask({ type: 'escalation', step: step.id, reason }, escalationVerdict, timeoutMs, async (r) => {
-      await ctx.audit.record({ event: 'escalated', requestId: r.requestId, type: 'escalation', step: r.step, reason: r.reason, approvers: r.approvers ?? [], requestedAt: r.requestedAt });
+    const asked = await roster?.asked(sent);
+    ctx.setStatus('escalated');
+    const { verdict, request } = await ctx.gate.ask({ type: 'escalation', step: step.id, reason, ...asked }, escalationVerdict, timeoutMs, async (r) => {
+      await ctx.audit.record({ event: 'escalated', requestId: r.requestId, type: 'escalation', step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt });
       await notify(sent === 0 ? 'requested' : 'escalated', r);
       sent += 1;
       onNotice(sent);

@@ -1,4 +1,4 @@
-import type { IncidentState, StepRecord } from '../../schemas/incident-state';
+import type { HumanRequest, IncidentState, StepRecord } from '../../schemas/incident-state';
 import { readIncidentState } from '../../incidents/read-incident';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
@@ -12,6 +12,14 @@ function stepLine(s: StepRecord): string {
   const took = s.durationMs !== undefined ? `${s.durationMs} ms` : '';
   const detail = s.lastError ?? s.summary ?? s.skipReason ?? '';
   return `  ${s.id.padEnd(16)} ${s.kind.padEnd(16)} ${s.status.padEnd(16)} ${attempts.padEnd(11)} ${took.padEnd(9)} ${detail}`.trimEnd();
+}
+
+/** The groups a request asks and who is in them, as the roster said when it opened. */
+function whoMayDecide(r: HumanRequest): string {
+  const groups = (r.approvers ?? []).join(', ');
+  if (r.eligible === undefined) return `${groups} (no roster configured: any authenticated identity)`;
+  if (r.eligible.length === 0) return `${groups} (nobody: the roster has no member in these groups)`;
+  return `${groups} (${r.eligible.join(', ')})`;
 }
 
 /**
@@ -39,6 +47,7 @@ export function renderIncident(state: IncidentState): string {
     lines.push('', 'requests:');
     for (const r of s.requests) {
       lines.push(`  ${r.type} for ${r.step} at ${r.requestedAt}: ${r.outcome ?? 'waiting'} (${r.reason})`);
+      if (r.approvers) lines.push(`    ${r.outcome === undefined ? 'may decide' : 'asked'}: ${whoMayDecide(r)}`);
       for (const d of r.decisions) lines.push(`    ${d.verdict} by ${d.by} via ${d.channel}${d.accepted ? '' : ` REFUSED: ${d.note ?? ''}`}: ${d.reason}`);
     }
   }

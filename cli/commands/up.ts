@@ -58,6 +58,7 @@ export function readyBanner(info: StackInfo): string {
     `  Intake        ${info.intakeUrl}/metrics, Alertmanager webhook ${info.intakeUrl}/alertmanager`,
     `  Worker        ${info.workerUrl}/metrics`,
     ...(info.ports.api ? [`  Approval API  http://127.0.0.1:${info.ports.api}/incidents`] : []),
+    ...(info.rosterFile ? [`  Roster        ${info.rosterFile}  (who may approve and decide escalations)`] : []),
     `  State         ${info.stateDir}`,
     '',
     'Send a test fault:',

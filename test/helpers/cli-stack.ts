@@ -44,7 +44,7 @@ export async function prepareCliStack(): Promise<CliStack> {
     [ENV.intakePort]: String(intake),
     [ENV.workerMetricsPort]: String(worker),
     [ENV.apiPort]: String(api),
-    ...(bundle ? { [ENV.mode]: 'production', [ENV.workflowBundle]: bundle } : {}),
+    ...(bundle ? { [ENV.workflowBundle]: bundle } : {}),
   };
   const info = (): StackInfo => {
     const found = readStackFile(stateDir);

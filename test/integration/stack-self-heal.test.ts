@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { loadRosterFile } from '../../config/roster';
+import { localOperator } from '../../stack/local-roster';
 import { isSameProcess } from '../../stack/process-identity';
 import type { StackInfo } from '../../stack/stack-file';
 import { waitFor } from '../../stack/wait-for';
 import { liveRecordedPids, prepareCliStack, type CliStack } from '../helpers/cli-stack';
 
 let stack: CliStack;
+let firstUp = '';
 
 before(async () => {
   stack = await prepareCliStack();
   const up = await stack.up();
   assert.equal(up.code, 0, up.stdout + up.stderr);
+  firstUp = up.stdout;
 });
 
 after(async () => {
@@ -38,6 +42,23 @@ async function killSupervisor(): Promise<StackInfo> {
   await waitFor('the supervisor to be gone', 30_000, () => !isSameProcess(info.supervisorPid, info.supervisorStartTime));
   return info;
 }
+
+test('up writes a roster with the local operator in every group the runbooks ask, says so, and gives it to the worker and API', async () => {
+  const info = stack.info();
+  const file = join(info.stateDir, 'roster.yaml');
+  assert.equal(info.rosterFile, file);
+  assert.match(firstUp, new RegExp(`Roster +${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  const roster = await loadRosterFile(file);
+  const operator = localOperator();
+  for (const group of ['oncall']) assert.deepEqual(roster.groups[group]?.members, [operator], `${operator} is in ${group}`);
+  assert.match(readFileSync(join(info.stateDir, 'logs', 'up.log'), 'utf8'), new RegExp(`wrote roster .*roster\\.yaml: ${operator} may approve and decide escalations in .*oncall`));
+  for (const name of ['worker', 'api']) {
+    const pid = info.components[name]?.pid ?? 0;
+    assert.match(readFileSync(`/proc/${pid}/environ`, 'utf8'), new RegExp(`(^|\\0)RUNBOOK_ROSTER_FILE=${file}(\\0|$)`), `${name} reads the roster`);
+  }
+  // An operator's edit: the next up (after the supervisor crash below) must keep it.
+  appendFileSync(file, '# edited by the operator\n');
+});
 
 for (const name of ['worker', 'intake']) {
   test(`a SIGKILLed ${name} is restarted and healthy again while the others keep their pids`, async () => {
@@ -104,6 +125,7 @@ test('up straight after a supervisor crash stops what was left behind and starts
 
   const fresh = stack.info();
   assert.notEqual(fresh.supervisorPid, info.supervisorPid);
+  assert.match(readFileSync(join(fresh.stateDir, 'roster.yaml'), 'utf8'), /# edited by the operator/, 'the roster is written once and never overwritten');
   const status = await stack.status(true);
   assert.equal(status.code, 0, status.stdout);
   const report = JSON.parse(status.stdout) as StatusJson;

@@ -79,3 +79,12 @@ test('the approval API gets a tokens file and the worker a roster, both of which
   const parsed = await loadRosterFile(hostPath(roster));
   assert.ok(Object.keys(parsed.groups).length > 0);
 });
+
+test('in production the worker and the approval API both get the same roster, since neither starts without one', () => {
+  const worker = compose.services.worker?.environment ?? {};
+  const api = compose.services.api?.environment ?? {};
+  assert.equal(worker[ENV.mode], 'production');
+  assert.ok(worker[ENV.rosterFile], 'the worker names a roster');
+  assert.equal(api[ENV.rosterFile], worker[ENV.rosterFile], 'the API names the same roster');
+});
+

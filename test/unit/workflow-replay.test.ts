@@ -45,6 +45,11 @@ const REQUIRED_PATHS = [
   'bounded-waits-continued-as-new.run-1',
   'signed-decisions-approval-approve',
   'signed-decisions-forged-decision-refused',
+  // Escalations name who may decide them: a non-member refused, a member deciding, the chain widening.
+  'escalation-roster-escalation-member-decides',
+  'escalation-roster-escalation-chain-widens',
+  'escalation-roster-escalate-abort',
+  'escalation-roster-ambiguous-escalate',
 ];
 
 const TAMPERED = 'tampered/healed';
