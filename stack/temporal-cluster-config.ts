@@ -1,44 +1,6 @@
 import { stringify } from 'yaml';
+import { assertClusterPortRange, type ClusterPorts } from './cluster-ports';
 import type { DatabaseEndpoint } from './postgres';
-
-/** Loopback ports of one Temporal server process running every role. */
-export interface ClusterPorts {
-  frontend: number;
-  frontendHttp: number;
-  frontendMembership: number;
-  history: number;
-  historyMembership: number;
-  matching: number;
-  matchingMembership: number;
-  worker: number;
-  workerMembership: number;
-}
-
-/**
- * Ports unless told otherwise: the dev server's layout shifted by 10000, so a
- * dev server (7233, 7234–7239, 6933–6939, 8233) can run beside a cluster.
- */
-export const DEFAULT_CLUSTER_PORTS: ClusterPorts = {
-  frontend: 17233,
-  frontendHttp: 17243,
-  frontendMembership: 16933,
-  history: 17234,
-  historyMembership: 16934,
-  matching: 17235,
-  matchingMembership: 16935,
-  worker: 17239,
-  workerMembership: 16939,
-};
-
-/** How many ports {@link ClusterPorts} holds (for picking free ones). */
-export const CLUSTER_PORT_COUNT = Object.keys(DEFAULT_CLUSTER_PORTS).length;
-
-/** Names `ports` (e.g. from `freePorts(CLUSTER_PORT_COUNT)`) in the order of {@link DEFAULT_CLUSTER_PORTS}. */
-export function clusterPortsFrom(ports: number[]): ClusterPorts {
-  if (new Set(ports).size !== CLUSTER_PORT_COUNT) throw new Error(`need ${CLUSTER_PORT_COUNT} distinct ports, got ${ports.join(', ')}`);
-  const names = Object.keys(DEFAULT_CLUSTER_PORTS) as (keyof ClusterPorts)[];
-  return Object.fromEntries(names.map((name, i) => [name, ports[i]])) as unknown as ClusterPorts;
-}
 
 /**
  * Shards are fixed when the cluster is first created and cannot change
@@ -96,6 +58,7 @@ function role(grpcPort: number, membershipPort: number, extra: Record<string, un
  */
 export function temporalClusterConfig(opts: TemporalClusterConfigOptions): string {
   const { ports } = opts;
+  assertClusterPortRange(Object.values(ports));
   return stringify({
     log: { stdout: true, level: opts.logLevel ?? 'warn', format: 'json' },
     persistence: {

@@ -9,7 +9,7 @@ import type { ManagedProcess } from '../../stack/managed-process';
 import { startNatsServer } from '../../stack/nats-server';
 import { freePorts } from '../../stack/ports';
 import { startPostgres, type PostgresServer } from '../../stack/postgres';
-import { CLUSTER_PORT_COUNT, clusterPortsFrom, type ClusterPorts } from '../../stack/temporal-cluster-config';
+import { freeClusterPorts, type ClusterPorts } from '../../stack/cluster-ports';
 import { startTemporalClusterServer } from '../../stack/temporal-cluster-server';
 import { applyTemporalSchemas, schemaVersion, type SchemaResult } from '../../stack/temporal-schema';
 import { temporalPostgresSchemaDir } from '../../stack/toolchain';
@@ -44,8 +44,8 @@ async function stopAll(): Promise<void> {
 
 before(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'temporal-on-postgres-'));
-  const [pgPort, natsPort, natsMonitorPort, ...rest] = await freePorts(3 + CLUSTER_PORT_COUNT);
-  ports = clusterPortsFrom(rest);
+  const [pgPort, natsPort, natsMonitorPort] = await freePorts(3);
+  ports = await freeClusterPorts();
   pg = await startPostgres({ stateDir, port: pgPort ?? 0 });
   firstSchemas = await applyTemporalSchemas(pg.endpoint);
   temporal = await startTemporalClusterServer({ stateDir, ports, database: pg.endpoint, namespace: NAMESPACE });
@@ -87,12 +87,16 @@ test('an incident runs to the end through the Temporal server on PostgreSQL and 
   assert.equal(runsOf(log, 'act'), 1);
   // The visibility store (temporal_visibility) answers queries on the product's attributes.
   const client = h.client;
-  await waitFor('the incident in visibility', 30_000, async () => {
-    for await (const wf of client.workflow.list({ query: `service = 'on-postgres' AND incidentStatus = 'resolved'` })) {
-      if (wf.workflowId === handle.workflowId) return true;
-    }
-    return false;
-  }, 500);
+  const found = async (query: string): Promise<string[]> => {
+    const ids: string[] = [];
+    for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+    return ids;
+  };
+  await waitFor('the incident in visibility', 30_000, async () => (await found(`incidentStatus = 'resolved'`)).includes(handle.workflowId), 500).catch(async (err: unknown) => {
+    const all = [];
+    for await (const wf of client.workflow.list()) all.push({ id: wf.workflowId, status: wf.status.name, attributes: wf.searchAttributes });
+    throw new Error(`${String(err)}; visibility holds ${JSON.stringify(all)}`);
+  });
 });
 
 test('stopping the servers by pid leaves none of their processes behind', { timeout: 120_000 }, async () => {

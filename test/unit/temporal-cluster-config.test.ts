@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { CLUSTER_PORT_COUNT, clusterPortsFrom, DEFAULT_CLUSTER_PORTS, temporalClusterConfig } from '../../stack/temporal-cluster-config';
+import { CLUSTER_PORT_COUNT, clusterPortsFrom, DEFAULT_CLUSTER_PORTS, MAX_CLUSTER_PORT } from '../../stack/cluster-ports';
+import { temporalClusterConfig } from '../../stack/temporal-cluster-config';
 
 const database = { host: '127.0.0.1', port: 15432, user: 'temporal', password: 's3cret' };
 
@@ -40,11 +41,13 @@ test('every role binds to loopback on its own ports, none of them a dev server d
   assert.equal(cfg.persistence.numHistoryShards, 8);
 });
 
-test('ports are named in order and must be distinct', () => {
-  const ports = Array.from({ length: CLUSTER_PORT_COUNT }, (_, i) => 40_000 + i);
+test('ports are named in order, must be distinct and must fit the smallint the server stores them in', () => {
+  const ports = Array.from({ length: CLUSTER_PORT_COUNT }, (_, i) => 30_000 + i);
   const named = clusterPortsFrom(ports);
-  assert.equal(named.frontend, 40_000);
+  assert.equal(named.frontend, 30_000);
   assert.equal(new Set(Object.values(named)).size, CLUSTER_PORT_COUNT);
   assert.throws(() => clusterPortsFrom([1, 1, 2, 3, 4, 5, 6, 7, 8]), /distinct/);
   assert.throws(() => clusterPortsFrom([1, 2]), /need 9/);
+  assert.throws(() => clusterPortsFrom([...ports.slice(1), MAX_CLUSTER_PORT + 1]), /between 1 and 32767: 32768/);
+  assert.throws(() => temporalClusterConfig({ ports: { ...named, workerMembership: 40_000 }, database, dynamicConfigFile: 'dc.yaml' }), /32767: 40000/);
 });
