@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent bootstrap: pinned Temporal CLI and nats-server built from their Go
-# modules into a cache outside the clone, Debian packages the runbooks drive
-# (haproxy, rsync), and node_modules from package-lock.json. Says what it built
-# and what it reused.
+# modules into a cache outside the clone, the Temporal server, its SQL schema
+# tool and schema files (and the Web UI server where it builds) for cluster
+# mode, Debian packages the runbooks drive (haproxy, rsync) and PostgreSQL,
+# and node_modules from package-lock.json. Says what it built and what it reused.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,12 +52,75 @@ build_go_tool() {
   say "built $name $version ($dir/$binary)"
 }
 
+# go_mod_dir MODULE VERSION TOOLCHAIN: the module's source directory in the Go module cache.
+go_mod_dir() {
+  GOTOOLCHAIN="$3" go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+
+# The Temporal server and temporal-sql-tool from one module, plus the PostgreSQL
+# schema files the tool applies, into $CACHE/temporal-server-VERSION once.
+build_temporal_server() {
+  local version="$TEMPORAL_SERVER_VERSION" toolchain="$TEMPORAL_SERVER_GOTOOLCHAIN"
+  local dir="$CACHE/temporal-server-$version"
+  if [ -x "$dir/temporal-server" ] && [ -x "$dir/temporal-sql-tool" ] && [ -d "$dir/schema/postgresql/v12/temporal/versioned" ] && [ -d "$dir/schema/postgresql/v12/visibility/versioned" ]; then
+    say "reused temporal-server $version and temporal-sql-tool ($dir)"
+    return
+  fi
+  check_go
+  say "building temporal-server $version and temporal-sql-tool with $toolchain (first run only, takes ten minutes or more)"
+  local tmp; tmp="$(mktemp -d "$CACHE/.build-temporal-server.XXXXXX")"
+  GOTOOLCHAIN="$toolchain" GOBIN="$tmp" go install "go.temporal.io/server/cmd/server@$version" "go.temporal.io/server/cmd/tools/sql@$version" \
+    || { rm -rf "$tmp"; fail "could not build go.temporal.io/server@$version with $toolchain"; }
+  mv "$tmp/server" "$tmp/temporal-server"
+  mv "$tmp/sql" "$tmp/temporal-sql-tool"
+  local src; src="$(go_mod_dir go.temporal.io/server "$version" "$toolchain")"
+  [ -d "$src/schema/postgresql/v12" ] || { rm -rf "$tmp"; fail "go.temporal.io/server@$version has no schema/postgresql/v12 (looked in '$src')"; }
+  mkdir -p "$tmp/schema/postgresql"
+  cp -R "$src/schema/postgresql/v12" "$tmp/schema/postgresql/v12"
+  # The module cache is read-only; the copy must not be, or the next rebuild cannot remove it.
+  chmod -R u+w "$tmp/schema"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  say "built temporal-server $version and temporal-sql-tool ($dir)"
+}
+
+# The Web UI server is optional: a cluster runs without it, so a failed build is
+# reported and remembered (until the pinned version changes) instead of failing setup.
+build_temporal_ui_server() {
+  local version="$TEMPORAL_UI_SERVER_VERSION" toolchain="$TEMPORAL_SERVER_GOTOOLCHAIN"
+  local dir="$CACHE/temporal-ui-server-$version"
+  if [ -x "$dir/temporal-ui-server" ]; then
+    say "reused temporal-ui-server $version ($dir/temporal-ui-server)"
+    return
+  fi
+  if [ -f "$CACHE/temporal-ui-server-$version.failed" ]; then
+    say "skipped temporal-ui-server $version: its build failed before (see $CACHE/temporal-ui-server-$version.failed; delete it to try again)"
+    return
+  fi
+  check_go
+  say "building temporal-ui-server $version with $toolchain (first run only)"
+  local tmp; tmp="$(mktemp -d "$CACHE/.build-temporal-ui-server.XXXXXX")"
+  if ! GOTOOLCHAIN="$toolchain" GOBIN="$tmp" go install "github.com/temporalio/ui-server/v2/cmd/server@$version" >"$tmp/build.log" 2>&1; then
+    mv "$tmp/build.log" "$CACHE/temporal-ui-server-$version.failed"
+    rm -rf "$tmp"
+    say "skipped temporal-ui-server $version: it did not build (see $CACHE/temporal-ui-server-$version.failed); clusters run without the Web UI"
+    return
+  fi
+  rm -f "$tmp/build.log"
+  mv "$tmp/server" "$tmp/temporal-ui-server"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  say "built temporal-ui-server $version ($dir/temporal-ui-server)"
+}
+
 install_debian_packages() {
   local missing=()
   command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+  # Cluster mode runs this major's own binaries (never the system service).
+  [ -x "/usr/lib/postgresql/$POSTGRES_MAJOR/bin/postgres" ] || missing+=("postgresql-$POSTGRES_MAJOR")
   if [ ${#missing[@]} -eq 0 ]; then
-    say "reused haproxy $(haproxy -v 2>/dev/null | head -n1 | awk '{print $3}'), rsync $(rsync --version | head -n1 | awk '{print $3}')"
+    say "reused haproxy $(haproxy -v 2>/dev/null | head -n1 | awk '{print $3}'), rsync $(rsync --version | head -n1 | awk '{print $3}'), postgresql $("/usr/lib/postgresql/$POSTGRES_MAJOR/bin/postgres" --version | awk '{print $3}')"
     return
   fi
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -90,6 +154,8 @@ install_node_modules() {
 check_node
 build_go_tool temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION" temporal
 build_go_tool nats-server github.com/nats-io/nats-server/v2 "$NATS_SERVER_VERSION" nats-server
+build_temporal_server
+build_temporal_ui_server
 install_debian_packages
 install_node_modules
 say "ready (tools cached in $CACHE)"

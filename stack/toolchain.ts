@@ -45,3 +45,39 @@ export function temporalBinary(): string {
 export function natsServerBinary(): string {
   return cachedBinary('nats-server', 'NATS_SERVER_VERSION', 'nats-server');
 }
+
+/** Path of the pinned Temporal server binary (cluster mode). */
+export function temporalServerBinary(): string {
+  return cachedBinary('temporal-server', 'TEMPORAL_SERVER_VERSION', 'temporal-server');
+}
+
+/** Path of the pinned temporal-sql-tool, which creates and migrates the server's databases. */
+export function temporalSqlToolBinary(): string {
+  return cachedBinary('temporal-server', 'TEMPORAL_SERVER_VERSION', 'temporal-sql-tool');
+}
+
+/** The server's PostgreSQL schema directory (`temporal/versioned`, `visibility/versioned`), copied beside its binary. */
+export function temporalPostgresSchemaDir(): string {
+  return cachedBinary('temporal-server', 'TEMPORAL_SERVER_VERSION', join('schema', 'postgresql', 'v12'));
+}
+
+/** Path of the pinned Temporal Web UI server, or undefined when setup could not build it here. */
+export function temporalUiServerBinary(): string | undefined {
+  try {
+    return cachedBinary('temporal-ui-server', 'TEMPORAL_UI_SERVER_VERSION', 'temporal-ui-server');
+  } catch (err) {
+    if (err instanceof ToolMissingError) return undefined;
+    throw err;
+  }
+}
+
+/** Directory of the pinned PostgreSQL major's programs (Debian's layout). */
+export function postgresBinDir(): string {
+  const major = pinnedVersions().POSTGRES_MAJOR;
+  if (!major) throw new ToolMissingError('scripts/versions.env has no POSTGRES_MAJOR');
+  const dir = join('/usr/lib/postgresql', major, 'bin');
+  if (!existsSync(join(dir, 'postgres'))) {
+    throw new ToolMissingError(`PostgreSQL ${major} is not installed (looked for ${dir}/postgres). Run: npm run setup (as root it installs postgresql-${major})`);
+  }
+  return dir;
+}

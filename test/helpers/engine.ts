@@ -135,8 +135,8 @@ export interface EngineHarnessOptions {
   taskQueue?: string;
 }
 
-/** Connects to a test stack and runs a worker in this process until close(). */
-export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
+/** Connects to a test stack (or any servers its config names) and runs a worker in this process until close(). */
+export async function startEngineHarness(stack: Pick<TestStack, 'config'>, opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const taskQueue = opts.taskQueue ?? `engine-${Math.random().toString(36).slice(2)}`;
   const decisionKey = readDecisionKey(decisionKeyPath(stack.config));
   const connection = await Connection.connect(await temporalConnectOptions(stack.config));

@@ -10,6 +10,9 @@ test('running setup again rebuilds nothing and says what it reused', () => {
   assert.doesNotMatch(res.stdout, /building|installing/);
   assert.match(res.stdout, /reused temporal v1\.5\.1/);
   assert.match(res.stdout, /reused nats-server v2\.14\.9/);
+  assert.match(res.stdout, /reused temporal-server v1\.32\.2 and temporal-sql-tool/);
+  assert.match(res.stdout, /(reused|skipped) temporal-ui-server v2\.58\.1/);
+  assert.match(res.stdout, /postgresql 15\.\d+/);
   assert.match(res.stdout, /reused node_modules/);
 });
 
