@@ -70,7 +70,7 @@ async function prepareNamespace(address: string, namespace: string): Promise<boo
   } finally {
     await connection.close();
   }
-  return temporalHealthy(address, namespace);
+  return temporalHealthy({ address }, namespace);
 }
 
 /**
