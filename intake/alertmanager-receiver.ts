@@ -63,6 +63,20 @@ function refuse(res: ServerResponse, status: number, error: string): void {
   sendJson(res, status, { error });
 }
 
+/**
+ * The bytes a dead letter keeps for an unmappable alert: the alert as sent,
+ * or the whole notification when the alert nests too deeply for
+ * JSON.stringify (which recurses and would overflow the stack).
+ */
+function unmappableBytes(raw: unknown, body: Uint8Array): { data: Uint8Array; whole: boolean } {
+  try {
+    return { data: encoder.encode(JSON.stringify(raw ?? null)), whole: false };
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return { data: body, whole: true };
+  }
+}
+
 /** Whether a Content-Type names JSON (parameters such as charset allowed). */
 function isJson(contentType: string | undefined): boolean {
   return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() === 'application/json';
@@ -135,10 +149,11 @@ export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
       return { eventId: event.id, subject, incidentId: incidentIdFor(event.service, event.target), status: event.status, seq: ack.seq, duplicate: ack.duplicate };
     });
     const dead = rejected.map((r) => {
-      const alert = parsed.payload.alerts[r.index];
-      const data = encoder.encode(JSON.stringify(alert ?? null));
-      const msgId = `am-unmappable-${createHash('sha256').update(data).digest('hex').slice(0, 32)}`;
-      return storeDeadLetter(deps.js, { data, originalSubject: `http:${ALERTMANAGER_PATH}` }, 'unmappable_alert', r.error, msgId, deps.maxPayload ? { maxPayload: deps.maxPayload() } : {});
+      const kept = unmappableBytes(parsed.rawAlerts[r.index], body);
+      const digest = createHash('sha256').update(kept.data).digest('hex').slice(0, 32);
+      const msgId = kept.whole ? `am-unmappable-${digest}-${r.index}` : `am-unmappable-${digest}`;
+      const error = kept.whole ? `${r.error} (alert ${r.index} nests too deeply to encode on its own; the whole notification is kept)` : r.error;
+      return storeDeadLetter(deps.js, { data: kept.data, originalSubject: `http:${ALERTMANAGER_PATH}` }, 'unmappable_alert', error, msgId, deps.maxPayload ? { maxPayload: deps.maxPayload() } : {});
     });
     const results = await Promise.allSettled(stores);
     const deadResults = await Promise.allSettled(dead);
