@@ -132,8 +132,11 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
       return true;
     }
     if (!target.decisions || req.method !== 'POST') return false;
-    const raw = await readBody(req, BODY_LIMIT);
+    // A declared size over the limit is refused unread; the connection is closed either way rather than read on.
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    const raw = declared > BODY_LIMIT ? undefined : await readBody(req, BODY_LIMIT);
     if (!raw) {
+      res.setHeader('connection', 'close');
       sendJson(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
       return true;
     }
