@@ -136,6 +136,8 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
     const declared = Number(req.headers['content-length'] ?? NaN);
     const raw = declared > BODY_LIMIT ? undefined : await readBody(req, BODY_LIMIT);
     if (!raw) {
+      // Drop what is still coming instead of leaving it unread, which would reset the connection before the 413 is read.
+      req.resume();
       res.setHeader('connection', 'close');
       sendJson(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
       return true;

@@ -131,6 +131,8 @@ export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
     const declared = Number(req.headers['content-length'] ?? NaN);
     const body = declared > maxBytes ? undefined : await readBody(req, maxBytes);
     if (body === undefined) {
+      // Drop what is still coming instead of leaving it unread, which would reset the connection before the 413 is read.
+      req.resume();
       res.setHeader('connection', 'close');
       sendJson(res, 413, { error: `body exceeds the limit of ${maxBytes} bytes` });
       return true;
