@@ -62,9 +62,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /**
  * Reads a request body up to `limit` bytes; undefined when it is larger.
- * Past the limit the rest is read and dropped rather than the request
- * destroyed: destroying it resets the connection, and the client then never
- * sees the 413 the caller answers (send that with `connection: close`).
+ * Past the limit the body keeps flowing (and is dropped) rather than the
+ * request being destroyed, which would reset the connection before the
+ * client reads the 413; answer that with `refuseUnread`
+ * (observability/refuse-unread.ts), which bounds how much more is read.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
