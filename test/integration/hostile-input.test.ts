@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
+import { createToken } from '../../config/tokens';
+import { MAX_ALERTMANAGER_BODY_BYTES } from '../../intake/alertmanager';
 import { listDeadLetters, type DeadLetter } from '../../intake/dead-letter-store';
 import { FAULTS_STREAM } from '../../intake/streams';
 import { MAX_EVENT_BYTES } from '../../schemas/fault-event';
@@ -18,16 +22,22 @@ import { startTestStack, type TestStack } from '../helpers/stack';
  * A barrage of hostile fault messages and webhook bodies against the real
  * intake, NATS and Temporal: every message published is accounted for
  * (handed to an incident or dead-lettered with a reason naming the field and
- * the original bytes), and the intake keeps working afterwards.
+ * the original bytes), and the intake keeps working afterwards. Oversized
+ * webhook and decision bodies sent to the intake and approval API processes
+ * are answered 413 naming the limit, however they are sent.
  */
 
 let stack: TestStack;
 let connection: Connection;
 let client: Client;
 let nc: NatsConnection;
+const tokensDir = mkdtempSync(join(tmpdir(), 'hostile-tokens-'));
+const tokensFile = join(tokensDir, 'tokens.yaml');
+let apiToken = '';
 
 before(async () => {
-  stack = await startTestStack({ worker: true, intake: true, overrides: { runbooksDir: join(PROJECT_ROOT, 'test/fixtures/intake/runbooks') } });
+  apiToken = await createToken(tokensFile, 'alice');
+  stack = await startTestStack({ worker: true, intake: true, overrides: { runbooksDir: join(PROJECT_ROOT, 'test/fixtures/intake/runbooks'), tokensFile } });
   connection = await Connection.connect({ address: stack.config.temporalAddress });
   client = new Client({ connection, namespace: stack.config.namespace });
   nc = await natsFor(stack);
@@ -37,6 +47,7 @@ after(async () => {
   await nc?.close();
   await connection?.close();
   await stack?.stop();
+  rmSync(tokensDir, { recursive: true, force: true });
 });
 
 const SUBJECT = 'faults.hostile.intake_test';
@@ -161,6 +172,33 @@ test('hostile webhook bodies get clear 4xx answers or are dead-lettered, and the
   assertNotPolluted();
   assert.ok(intakeRunning() && (await healthy()));
 });
+
+const OVERSIZED = [['1 MiB + 1 byte', MAX_ALERTMANAGER_BODY_BYTES + 1], ['10 MiB', 10 * 1024 * 1024]] as const;
+
+for (const [name, size] of OVERSIZED) {
+  for (const chunked of [false, true]) {
+    test(`a ${name} webhook body ${chunked ? 'streamed without Content-Length' : 'with Content-Length'} gets 413 naming the limit from the intake process`, async () => {
+      const headers = { authorization: webhookAuthorization(stack), 'content-type': 'application/json' };
+      const res = await postBody(`http://127.0.0.1:${stack.config.intakePort}/alertmanager`, 'x'.repeat(size), headers, chunked);
+      assert.equal(res.status, 413);
+      assert.deepEqual(res.json, { error: `body exceeds the limit of ${MAX_ALERTMANAGER_BODY_BYTES} bytes` });
+      assert.ok(intakeRunning() && (await healthy()));
+    });
+  }
+}
+
+for (const [name, size] of OVERSIZED) {
+  for (const chunked of [false, true]) {
+    test(`a ${name} decision body ${chunked ? 'streamed without Content-Length' : 'with Content-Length'} gets 413 naming the limit from the approval API process`, async () => {
+      const headers = { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' };
+      const body = JSON.stringify({ verdict: 'approve', step: 'isolate', reason: 'x'.repeat(size) });
+      const res = await postBody(`http://127.0.0.1:${stack.config.apiPort}/incidents/hostile/node-1/decisions`, body, headers, chunked);
+      assert.equal(res.status, 413);
+      assert.deepEqual(res.json, { error: 'body larger than 16384 bytes' });
+      assert.equal(stack.stack.processes.find((p) => p.name === 'api')?.isRunning(), true);
+    });
+  }
+}
 
 test('after the barrage a valid event still starts an incident', async () => {
   await publishRaw(nc, SUBJECT, JSON.stringify(fault('h-after', 'node-after')));
