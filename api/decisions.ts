@@ -2,11 +2,20 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { AuditSink } from '../audit/audit-stream';
+import { RunbookId } from '../schemas/runbook';
 import type { IncidentState } from '../schemas/incident-state';
 import type { DecisionAck, DecisionBase, EscalationAction, SubmittedVerdict } from '../schemas/decisions';
 import { APPROVAL_VERDICTS, ESCALATION_VERDICTS, NOTHING_WAITING, REFUSAL } from '../engine/approval-rules';
 import { signDecision } from '../engine/decision-signature';
 import { approve, decide, decideApproval, decisionRefused, incidentState, reject } from '../workflows/messages';
+
+/**
+ * Request ids are the workflow's UUIDs; the rule is only as wide as an id
+ * needs, so a control character, a line break or a shell metacharacter is
+ * refused at the edge, naming the field, instead of travelling on.
+ */
+const REQUEST_ID_PATTERN = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const REQUEST_ID_RULE = "must be 1-64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit, without '..'";
 
 /**
  * A decision as an approver posts it. There is deliberately no `by` field:
@@ -16,10 +25,10 @@ export const DecisionBody = z.strictObject({
   /** approve or reject for an approval (or a guard's override); retry, skip or abort for an escalation. */
   verdict: z.enum([...APPROVAL_VERDICTS, ...(ESCALATION_VERDICTS as readonly EscalationAction[])] as [string, ...string[]]),
   reason: z.string().trim().min(1, 'a reason is required').max(2_000),
-  /** The step waiting for approval; looked up when omitted. */
-  step: z.string().min(1).max(64).optional(),
+  /** The step waiting for approval (a runbook step id); looked up when omitted. */
+  step: RunbookId.optional(),
   /** The request being answered; a decision for an older request is stale. */
-  requestId: z.string().min(1).max(64).optional(),
+  requestId: z.string().regex(REQUEST_ID_PATTERN, REQUEST_ID_RULE).optional(),
 });
 export type DecisionBody = z.infer<typeof DecisionBody>;
 

@@ -6,6 +6,7 @@ import { incidentsQuery, InvalidFilterError, sinceToIso } from '../incidents/que
 import { readIncidentState } from '../incidents/read-incident';
 import type { Logger } from '../observability/logger';
 import { readBody, sendJson, startHttpServer, type Route } from '../observability/http-server';
+import { refuseUnread } from '../observability/refuse-unread';
 import { Counter, type Registry } from 'prom-client';
 import { metricsRoute, registry as processRegistry } from '../observability/metrics';
 import { createRateLimiter } from '../observability/rate-limit';
@@ -132,9 +133,11 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
       return true;
     }
     if (!target.decisions || req.method !== 'POST') return false;
-    const raw = await readBody(req, BODY_LIMIT);
+    // A declared size over the limit is refused without buffering any of it; either way the connection is closed once the sender is done.
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    const raw = declared > BODY_LIMIT ? undefined : await readBody(req, BODY_LIMIT);
     if (!raw) {
-      sendJson(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
+      refuseUnread(req, res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
       return true;
     }
     let json: unknown;

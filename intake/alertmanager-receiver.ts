@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JetStreamClient } from 'nats';
 import { readBody, sendJson, type Route } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
+import { refuseUnread } from '../observability/refuse-unread';
 import type { RateLimiter } from '../observability/rate-limit';
 import { faultSubjectFor, type FaultEvent } from '../schemas/fault-event';
 import { incidentIdFor } from '../schemas/identifiers';
@@ -57,10 +58,23 @@ export interface AlertmanagerReply {
 
 const encoder = new TextEncoder();
 
-/** Answers before the body is read; the connection is closed rather than reading an unwanted body to keep it alive. */
-function refuse(res: ServerResponse, status: number, error: string): void {
-  res.setHeader('connection', 'close');
-  sendJson(res, status, { error });
+/** Answers before (or instead of) using the body; the connection is closed once the sender has finished sending it. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string): void {
+  refuseUnread(req, res, status, { error });
+}
+
+/**
+ * The bytes a dead letter keeps for an unmappable alert: the alert as sent,
+ * or the whole notification when the alert nests too deeply for
+ * JSON.stringify (which recurses and would overflow the stack).
+ */
+function unmappableBytes(raw: unknown, body: Uint8Array): { data: Uint8Array; whole: boolean } {
+  try {
+    return { data: encoder.encode(JSON.stringify(raw ?? null)), whole: false };
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return { data: body, whole: true };
+  }
 }
 
 /** Whether a Content-Type names JSON (parameters such as charset allowed). */
@@ -94,7 +108,7 @@ export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
     if (!rate.allowed) {
       deps.metrics.webhookRateLimited.inc();
       res.setHeader('retry-after', String(rate.retryAfterSeconds));
-      refuse(res, 429, `too many requests from this address; retry after ${rate.retryAfterSeconds} s`);
+      refuse(req, res, 429, `too many requests from this address; retry after ${rate.retryAfterSeconds} s`);
       return true;
     }
     const verdict = deps.auth.check(req.headers.authorization);
@@ -103,22 +117,21 @@ export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
       if (verdict.reason === 'not_configured' || verdict.reason === 'unavailable') {
         const error = verdict.reason === 'unavailable' ? `the receiver's credential could not be loaded (${verdict.error}); every request is refused until it is fixed` : NOT_CONFIGURED_MESSAGE;
         deps.logger.warn('Alertmanager notification refused: no usable credential', { reason: verdict.reason });
-        refuse(res, 503, error);
+        refuse(req, res, 503, error);
         return true;
       }
       res.setHeader('www-authenticate', deps.auth.challenge());
-      refuse(res, 401, verdict.reason === 'missing' ? 'credentials are required (bearer token or basic auth)' : verdict.reason === 'malformed' ? 'the Authorization header is not a bearer token or basic credentials' : 'the credentials are not valid');
+      refuse(req, res, 401, verdict.reason === 'missing' ? 'credentials are required (bearer token or basic auth)' : verdict.reason === 'malformed' ? 'the Authorization header is not a bearer token or basic credentials' : 'the credentials are not valid');
       return true;
     }
     if (!isJson(req.headers['content-type'])) {
-      refuse(res, 415, 'send the notification as Content-Type: application/json');
+      refuse(req, res, 415, 'send the notification as Content-Type: application/json');
       return true;
     }
     const declared = Number(req.headers['content-length'] ?? NaN);
     const body = declared > maxBytes ? undefined : await readBody(req, maxBytes);
     if (body === undefined) {
-      res.setHeader('connection', 'close');
-      sendJson(res, 413, { error: `body exceeds the limit of ${maxBytes} bytes` });
+      refuse(req, res, 413, `body exceeds the limit of ${maxBytes} bytes`);
       return true;
     }
     const parsed = parseAlertmanagerBody(body);
@@ -135,10 +148,11 @@ export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
       return { eventId: event.id, subject, incidentId: incidentIdFor(event.service, event.target), status: event.status, seq: ack.seq, duplicate: ack.duplicate };
     });
     const dead = rejected.map((r) => {
-      const alert = parsed.payload.alerts[r.index];
-      const data = encoder.encode(JSON.stringify(alert ?? null));
-      const msgId = `am-unmappable-${createHash('sha256').update(data).digest('hex').slice(0, 32)}`;
-      return storeDeadLetter(deps.js, { data, originalSubject: `http:${ALERTMANAGER_PATH}` }, 'unmappable_alert', r.error, msgId, deps.maxPayload ? { maxPayload: deps.maxPayload() } : {});
+      const kept = unmappableBytes(parsed.rawAlerts[r.index], body);
+      const digest = createHash('sha256').update(kept.data).digest('hex').slice(0, 32);
+      const msgId = kept.whole ? `am-unmappable-${digest}-${r.index}` : `am-unmappable-${digest}`;
+      const error = kept.whole ? `${r.error} (alert ${r.index} nests too deeply to encode on its own; the whole notification is kept)` : r.error;
+      return storeDeadLetter(deps.js, { data: kept.data, originalSubject: `http:${ALERTMANAGER_PATH}` }, 'unmappable_alert', error, msgId, deps.maxPayload ? { maxPayload: deps.maxPayload() } : {});
     });
     const results = await Promise.allSettled(stores);
     const deadResults = await Promise.allSettled(dead);

@@ -31,8 +31,11 @@ import {
 /** Largest accepted webhook body, in bytes (1 MiB); a group of many alerts is larger than one fault. */
 export const MAX_ALERTMANAGER_BODY_BYTES = 1024 * 1024;
 
-/** Outcome of {@link parseAlertmanagerBody}. */
-export type AlertmanagerParseResult = { ok: true; payload: AlertmanagerPayload } | ParseFailure;
+/**
+ * Outcome of {@link parseAlertmanagerBody}. `rawAlerts` are the alerts as
+ * sent (before defaults, with every key), which is what a dead letter keeps.
+ */
+export type AlertmanagerParseResult = { ok: true; payload: AlertmanagerPayload; rawAlerts: readonly unknown[] } | ParseFailure;
 
 /** Size-checks, decodes and validates a webhook body; never throws. */
 export function parseAlertmanagerBody(bytes: Uint8Array): AlertmanagerParseResult {
@@ -40,7 +43,7 @@ export function parseAlertmanagerBody(bytes: Uint8Array): AlertmanagerParseResul
   if (!decoded.ok) return decoded;
   const payload = AlertmanagerPayload.safeParse(decoded.value, { error: readableErrors });
   if (!payload.success) return invalidFrom(payload.error);
-  return { ok: true, payload: payload.data };
+  return { ok: true, payload: payload.data, rawAlerts: (decoded.value as { alerts: unknown[] }).alerts };
 }
 
 function shortHash(text: string): string {

@@ -60,16 +60,31 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** Reads a request body up to `limit` bytes; undefined when it is larger. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a request body up to `limit` bytes; undefined when it is larger.
+ * Past the limit the body keeps flowing (and is dropped) rather than the
+ * request being destroyed, which would reset the connection before the
+ * client reads the 413; answer that with `refuseUnread`
+ * (observability/refuse-unread.ts), which bounds how much more is read.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+      req.resume();
+      resolve(undefined);
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks));
+    const onError = (err: Error): void => reject(err);
+    req.on('data', onData).once('end', onEnd).once('error', onError);
+  });
 }
 
 /** Closes a server, resolving once all connections have ended. */

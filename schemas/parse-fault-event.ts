@@ -167,8 +167,8 @@ function parseCloudEvent(value: Record<string, unknown>): ParseResult {
   const envelope = CloudEventEnvelope.safeParse(value, { error: readableErrors });
   if (!envelope.success) return invalidFrom(envelope.error);
 
-  const { data } = envelope.data;
-  const merged: Record<string, unknown> = { ...data };
+  // The raw data, not zod's copy: z.record leaves an own `__proto__` key out, which would let it pass unnamed.
+  const merged: Record<string, unknown> = { ...(value.data as Record<string, unknown>) };
   const filled = new Set<string>();
   for (const [field, attribute] of Object.entries(FILLED_FROM_ENVELOPE)) {
     const fromEnvelope = envelope.data[attribute];
