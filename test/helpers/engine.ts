@@ -12,7 +12,7 @@ import { createGuardActivities, readPauseSwitch } from '../../activities/guard-a
 import { CONTROL_BUCKET } from '../../schemas/control-bucket';
 import { createApprovalActivities } from '../../activities/notify-approvals';
 import { createAuditEventActivities } from '../../activities/audit-events';
-import { connect, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import { ENV } from '../../config/config';
 import { loadRunbookText } from '../../engine/load-runbook';
 import { createLogger } from '../../observability/logger';
@@ -145,7 +145,7 @@ export async function startEngineHarness(stack: TestStack, opts: EngineHarnessOp
   let native: NativeConnection | undefined;
   let nc: NatsConnection | undefined;
   if (opts.worker !== false) {
-    nc = await connect({ servers: stack.config.natsUrl });
+    nc = await stack.natsConnect('worker', { name: 'test-worker' });
     const natsConn = nc;
     const control = (): Promise<KV> => natsConn.jetstream().views.kv(CONTROL_BUCKET);
     native = await NativeConnection.connect({ address: stack.config.temporalAddress });
