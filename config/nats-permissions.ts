@@ -75,6 +75,8 @@ const consumerCreate = (stream: string, durable: string): string[] => [
 ];
 /** Reading a stream with short-lived ordered consumers (what `consumers.get(stream, { filterSubjects })` does). */
 const orderedRead = (stream: string): string[] => [
+  // An ephemeral consumer with several filter subjects is created on the bare subject.
+  `${API}.CONSUMER.CREATE.${stream}`,
   `${API}.CONSUMER.CREATE.${stream}.>`,
   `${API}.CONSUMER.INFO.${stream}.>`,
   `${API}.CONSUMER.MSG.NEXT.${stream}.>`,
