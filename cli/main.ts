@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   audit: () => (require('./commands/audit') as typeof import('./commands/audit')).auditCommand,
   token: () => (require('./commands/token') as typeof import('./commands/token')).tokenCommand,
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
+  'nats-credentials': () => (require('./commands/nats-credentials') as typeof import('./commands/nats-credentials')).natsCredentialsCommand,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand,
 };
 
