@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { type ConsumerMessages, type JetStreamManager, type NatsConnection } from 'nats';
+import type { ConsumerMessages, JetStreamManager, NatsConnection } from 'nats';
 import { loadAlertmanagerMapping } from '../config/alertmanager-mapping';
 import { ENV, loadConfig } from '../config/config';
 import { connectNats } from '../config/nats-connect';
