@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { connect } from 'nats';
 import { initialSearchAttributes } from '../intake/handoff';
 import { incidentIdFor } from '../schemas/identifiers';
 import { startIsolatedStack } from '../stack/isolated-stack';
@@ -31,7 +30,7 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
   const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-', intake: true, overrides: { runbooksDir } });
   const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
-  const nc = await connect({ servers: stack.config.natsUrl, name: 'bench-event-to-start' });
+  const nc = await stack.natsConnect('producer', { name: 'bench-event-to-start' });
   try {
     const js = nc.jetstream();
     const startedAt = async (workflowId: string): Promise<number> => {

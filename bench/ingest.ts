@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import type { JetStreamManager, NatsConnection } from 'nats';
 import { ENV, loadConfig } from '../config/config';
 import { initialSearchAttributes } from '../intake/handoff';
 import { incidentIdFor } from '../schemas/identifiers';
@@ -87,7 +87,7 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
 async function measureMix(ctx: BenchContext, mix: Mix, backlog: number, windowS: number, startCapacityS: number): Promise<{ ours: Drain; floor: Drain; incidents: number; startCapacity?: Drain }> {
   const runbooksDir = writeRunbookDir(join(ctx.workDir, `runbooks-${mix}`), noopRunbookYaml(1));
   const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-', overrides: { runbooksDir } });
-  const nc = await connect({ servers: stack.config.natsUrl, name: 'bench-ingest' });
+  const nc = await stack.natsConnect('admin', { name: 'bench-ingest' });
   try {
     const jsm = await nc.jetstreamManager();
     await ensureJetStream(jsm, createLogger('bench', 'warn'));

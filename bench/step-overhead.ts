@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { connect, type KV } from 'nats';
+import type { KV } from 'nats';
 import { createActivities } from '../activities';
 import { createAuditEventActivities } from '../activities/audit-events';
 import { createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
@@ -34,7 +34,7 @@ const TASK_QUEUE = 'bench-steps';
 export async function stepOverhead(ctx: BenchContext): Promise<BenchSection> {
   const runs = ctx.smoke ? 3 : Math.ceil(1_000 / (STEPS - 1)) + 1;
   const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-' });
-  const nats = await connect({ servers: stack.config.natsUrl, name: 'bench-steps' });
+  const nats = await stack.natsConnect('worker', { name: 'bench-steps' });
   const clientConnection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection: clientConnection, namespace: stack.config.namespace });
   const connection = await NativeConnection.connect(await temporalConnectOptions(stack.config));

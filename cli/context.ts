@@ -1,7 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { ENV, loadConfig, type Config, type ConfigKey } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
+import { connectNats } from '../config/nats-connect';
+import { NatsCredentialError } from '../config/nats-credentials';
+import type { NatsRole } from '../config/nats-permissions';
 import { readStackFile } from '../stack/stack-file';
 
 /** A command-line failure with a message for the user and an exit code. */
@@ -51,11 +54,12 @@ export async function temporalClient(config: Config): Promise<{ client: Client; 
   return { client: new Client({ connection, namespace: config.namespace }), close: () => connection.close() };
 }
 
-/** A NATS connection that fails fast with a clear message. */
-export async function natsConnection(config: Config): Promise<NatsConnection> {
+/** A NATS connection as `role` (`producer` for faults, `operator` for the rest) that fails fast with a clear message. */
+export async function natsConnection(config: Config, role: NatsRole): Promise<NatsConnection> {
   try {
-    return await connect({ servers: config.natsUrl, timeout: 3_000, name: 'runbook-cli' });
+    return await connectNats(config, role, { timeout: 3_000, name: `runbook-cli-${role}` });
   } catch (err) {
+    if (err instanceof NatsCredentialError) throw new CliError(err.message);
     throw new CliError(`cannot reach NATS at ${config.natsUrl} (${(err as Error).message}); is the stack up? Try: runbook status`);
   }
 }

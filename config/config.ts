@@ -18,6 +18,12 @@ export const ENV = {
   namespace: 'RUNBOOK_NAMESPACE',
   taskQueue: 'RUNBOOK_TASK_QUEUE',
   natsUrl: 'RUNBOOK_NATS_URL',
+  natsCreds: 'RUNBOOK_NATS_CREDS',
+  natsUser: 'RUNBOOK_NATS_USER',
+  natsPasswordFile: 'RUNBOOK_NATS_PASSWORD_FILE',
+  natsTlsCa: 'RUNBOOK_NATS_TLS_CA',
+  natsTlsCert: 'RUNBOOK_NATS_TLS_CERT',
+  natsTlsKey: 'RUNBOOK_NATS_TLS_KEY',
   mode: 'RUNBOOK_MODE',
   workflowBundle: 'RUNBOOK_WORKFLOW_BUNDLE',
   runbooksDir: 'RUNBOOK_RUNBOOKS_DIR',
@@ -76,6 +82,18 @@ export const Config = z.object({
   namespace: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').default('runbooks'),
   taskQueue: z.string().min(1).max(128).default('runbooks'),
   natsUrl: z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'must be a nats:// URL').optional(),
+  /** A NATS .creds file (JWT + nkey seed); wins over user and password. */
+  natsCreds: z.string().min(1).optional(),
+  /** NATS user name; needs {@link natsPasswordFile}. Without both, a process uses its role's file in the state directory. */
+  natsUser: z.string().min(1).max(256).regex(/^[^\s]+$/, 'must have no white space').optional(),
+  /** File holding the NATS user's password. */
+  natsPasswordFile: z.string().min(1).optional(),
+  /** CA certificate (PEM) the NATS server's certificate is checked against; turns TLS on. */
+  natsTlsCa: z.string().min(1).optional(),
+  /** Client certificate (PEM) for mutual TLS; needs {@link natsTlsKey}. */
+  natsTlsCert: z.string().min(1).optional(),
+  /** Client certificate's private key (PEM). */
+  natsTlsKey: z.string().min(1).optional(),
   mode: z.enum(['development', 'production']).default('development'),
   workflowBundle: z.string().min(1).optional(),
   runbooksDir: z.string().min(1).default('runbooks'),

@@ -1,10 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { connect, DeliverPolicy, type ConsumerMessages, type NatsConnection } from 'nats';
+import { DeliverPolicy, type ConsumerMessages, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { ENV, type Config } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
+import { connectNats } from '../config/nats-connect';
 import { decisionKeyPath, ensureDecisionKey, readDecisionKey } from '../config/decision-key';
 import { formatRunbookErrors, loadRunbookDir } from '../engine/load-runbook';
 import { Handoff } from '../intake/handoff';
@@ -102,7 +103,8 @@ export async function startDemoEngine(config: Config, layout: DemoLayout): Promi
   try {
     connection = await Connection.connect({ ...(await temporalConnectOptions(config)), connectTimeout: 5_000 });
     const client = new Client({ connection, namespace: config.namespace });
-    nc = await connect({ servers: config.natsUrl, name: 'runbook-demo', timeout: 5_000 });
+    // The demo's intake (and its prober, which publishes faults as the Alertmanager receiver does) runs as the intake.
+    nc = await connectNats(config, 'intake', { name: 'runbook-demo', timeout: 5_000 });
     stopIntake = await startDemoIntake(config, layout, nc, client);
     await waitFor('the demo worker to become healthy', 120_000, async () => {
       if (!worker.isRunning()) throw new Error(`the demo worker exited during start-up; see ${worker.logFile}`);

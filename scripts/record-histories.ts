@@ -6,7 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { IncidentInput } from '../schemas/incident-input';
 import type { IncidentResult, IncidentState } from '../schemas/incident-state';
-import { connect } from 'nats';
+import type { NatsConnection } from 'nats';
 import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../activities/effect-ledger';
 import { approve, decide, decisionRefused, faultObserved, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
 import { waitFor } from '../stack/wait-for';
@@ -36,8 +36,8 @@ export interface PathContext {
   node: string;
   /** A local URL that always answers 200. */
   healthyUrl: string;
-  /** The stack's NATS, e.g. to seed the effect ledger. */
-  natsUrl: string;
+  /** Connects to the stack's NATS as the worker, e.g. to seed the effect ledger. */
+  natsWorker: () => Promise<NatsConnection>;
   /** Earlier runs of the incident (continued as new) whose histories belong with this path too. */
   earlierRuns: string[];
 }
@@ -335,7 +335,7 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     // The ledger holds a start of `append` nobody finished, as a worker killed mid-command leaves it.
     async drive(handle, c) {
       const { runId } = await handle.describe();
-      const nc = await connect({ servers: c.natsUrl });
+      const nc = await c.natsWorker();
       try {
         const ledger = kvEffectLedger(() => openEffectsBucket(nc.jetstream()));
         await ledger.claim(ledgerKey(`incident/ambiguous-escalate/node-1/${runId}/append/e0`), { state: 'started', attempt: 1, at: new Date().toISOString() }, undefined);
@@ -565,7 +565,7 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
     for (const path of RECORDED_PATHS.filter((p) => !only?.length || only.includes(p.name))) {
       const dir = join(h.scratch, path.name);
       mkdirSync(dir);
-      const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl, natsUrl: stack.config.natsUrl, earlierRuns: [] };
+      const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl, natsWorker: () => stack.natsConnect('worker'), earlierRuns: [] };
       await within(60_000, `${path.name} to be prepared`, path.prepare?.(ctx) ?? Promise.resolve());
       const handle = await startPath(h, path, ctx);
       await within(60_000, `${path.name} to be driven`, path.drive?.(handle, ctx) ?? Promise.resolve());

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NatsConnection } from 'nats';
 import { loadConfig, type Config } from '../config/config';
+import { connectNats, type NatsConnectExtras } from '../config/nats-connect';
+import type { NatsRole } from '../config/nats-permissions';
 import { componentEnv, startLocalStack, type LocalStack } from './local-stack';
 import { freePorts } from './ports';
 import { withWebhookCredential } from './webhook-token';
@@ -12,6 +15,8 @@ export interface IsolatedStack {
   stack: LocalStack;
   /** Environment that points our processes (worker, intake, CLI) at this stack. */
   env: NodeJS.ProcessEnv;
+  /** A NATS connection to this stack as `role`, with that role's generated credential. */
+  natsConnect(role: NatsRole, extras?: NatsConnectExtras): Promise<NatsConnection>;
   /** Stops the stack and removes its state directory. */
   stop(): Promise<void>;
   /** Stops and starts the servers again on the same ports and state. */
@@ -69,6 +74,7 @@ export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promi
       return stack;
     },
     env: componentEnv(config),
+    natsConnect: (role, extras) => connectNats(config, role, extras),
     async stop() {
       await stack.stop();
       rmSync(stateDir, { recursive: true, force: true });

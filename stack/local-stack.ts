@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ENV, type Config } from '../config/config';
 import { decisionKeyPath, ensureDecisionKey } from '../config/decision-key';
+import { credentialsDir, ensureNatsCredentials } from '../config/nats-credentials';
 import { createLogger, type Logger } from '../observability/logger';
 import { superviseComponent, type ComponentStatus, type Respawn, type SupervisedComponent } from './component-supervisor';
 import { componentHealthy } from './health';
@@ -56,13 +57,19 @@ export interface LocalStack {
 
 /** Environment for our own processes, carrying the resolved configuration. */
 export function componentEnv(config: Config): NodeJS.ProcessEnv {
+  // Each component connects as its own role from the state directory; a credential meant for the caller must not leak into them.
+  const inherited = { ...process.env };
+  for (const key of [ENV.natsCreds, ENV.natsUser, ENV.natsPasswordFile]) delete inherited[key];
   return {
-    ...process.env,
+    ...inherited,
     [ENV.stateDir]: config.stateDir,
     [ENV.temporalAddress]: config.temporalAddress,
     [ENV.namespace]: config.namespace,
     [ENV.taskQueue]: config.taskQueue,
     [ENV.natsUrl]: config.natsUrl,
+    ...(config.natsTlsCa ? { [ENV.natsTlsCa]: resolve(config.natsTlsCa) } : {}),
+    ...(config.natsTlsCert ? { [ENV.natsTlsCert]: resolve(config.natsTlsCert) } : {}),
+    ...(config.natsTlsKey ? { [ENV.natsTlsKey]: resolve(config.natsTlsKey) } : {}),
     [ENV.mode]: config.mode,
     ...(config.workflowBundle ? { [ENV.workflowBundle]: resolve(config.workflowBundle) } : {}),
     [ENV.runbooksDir]: resolve(config.runbooksDir),
@@ -92,6 +99,16 @@ export function rosterLine(config: Pick<Config, 'rosterFile'>, local: LocalRoste
   return `wrote roster ${local.file}: ${local.operator ?? ''} may approve and decide escalations in ${local.groups.join(', ')}; edit it to name your team (it is never overwritten). API tokens: runbook token create --identity ${local.operator ?? ''}`;
 }
 
+/**
+ * Runs `workers/provision.ts` (as the NATS admin user) to completion: the
+ * streams, buckets and consumers exist before any component uses them.
+ */
+async function provisionNats(env: NodeJS.ProcessEnv, stateDir: string): Promise<void> {
+  const proc = startManagedProcess({ name: 'nats-provision', argv: nodeEntryArgv('workers/provision.ts'), env, logFile: join(stateDir, 'logs', 'nats-provision.log') });
+  const { code, signal } = await proc.exited;
+  if (code !== 0) throw new Error(`provisioning NATS streams and buckets failed (${signal ?? `exit ${code}`}); see ${proc.logFile}`);
+}
+
 /** argv that runs one of our TypeScript entry points. */
 export function nodeEntryArgv(entry: string): string[] {
   return [process.execPath, '--import', 'tsx', join(PROJECT_ROOT, entry)];
@@ -119,6 +136,8 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
   // The API signs decisions and the worker verifies them with this key; both read it at start.
   ensureDecisionKey(decisionKeyPath({ ...config, stateDir }));
   rmSync(stackFilePath(stateDir), { force: true });
+  // One password per role, made once; the server config gets their bcrypt hashes.
+  const natsUsers = ensureNatsCredentials(credentialsDir(stateDir));
 
   const wanted: [number, string, string][] = [
     [config.temporalPort, 'Temporal frontend', '--temporal-port'],
@@ -207,7 +226,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
     };
   const servers: [string, Respawn][] = [
     ['temporal', (onSpawn) => startTemporalServer({ stateDir, port: config.temporalPort, uiPort: config.temporalUiPort, namespace: config.namespace, headless: opts.headless ?? false, onSpawn })],
-    ['nats', (onSpawn) => startNatsServer({ stateDir, port: config.natsPort, monitorPort: config.natsMonitorPort, onSpawn })],
+    ['nats', (onSpawn) => startNatsServer({ stateDir, port: config.natsPort, monitorPort: config.natsMonitorPort, users: natsUsers, onSpawn })],
   ];
   const components: [string, Respawn][] = [];
   if (opts.worker !== false) components.push(['worker', ours('worker', 'workers/worker.ts')]);
@@ -221,6 +240,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
   try {
     log(`starting Temporal (127.0.0.1:${config.temporalPort}) and NATS (127.0.0.1:${config.natsPort}) in ${stateDir}`);
     await startAll(servers);
+    await provisionNats(env, stateDir);
     if (components.length > 0) log(`starting ${components.map(([name]) => (name === 'api' ? 'the approval API' : `the ${name}`)).join(', ')}`);
     await startAll(components);
   } catch (err) {

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderAuthorization, type NatsUserEntry } from '../config/nats-permissions';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { natsServerBinary } from './toolchain';
 import { waitFor } from './wait-for';
@@ -9,11 +10,39 @@ export interface NatsServerOptions {
   stateDir: string;
   port: number;
   monitorPort: number;
+  /** The users (roles) the server accepts, with bcrypt hashes; without them the server takes anyone (tests of the refusal only). */
+  users?: NatsUserEntry[];
+  /** TLS on the client port: the server's certificate and key, and a CA to require client certificates signed by it (mutual TLS). */
+  tls?: NatsServerTls;
   /** Told about the process as soon as it exists, before it is healthy (so it can be recorded). */
   onSpawn?: (proc: ManagedProcess) => void;
 }
 
-/** nats-server configuration: loopback only, JetStream on disk, fsync before every ack. */
+/** Files of the server's TLS block. */
+export interface NatsServerTls {
+  certFile: string;
+  keyFile: string;
+  /** With it, clients must present a certificate this CA signed. */
+  clientCaFile?: string;
+}
+
+/** The `tls {}` block of nats-server's config. */
+export function natsTlsBlock(tls: NatsServerTls): string {
+  return [
+    'tls {',
+    `  cert_file: ${JSON.stringify(tls.certFile)}`,
+    `  key_file: ${JSON.stringify(tls.keyFile)}`,
+    ...(tls.clientCaFile ? [`  ca_file: ${JSON.stringify(tls.clientCaFile)}`, '  verify: true'] : []),
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * nats-server configuration: loopback only, JetStream on disk, fsync before
+ * every ack, each role's user and permissions (config/nats-permissions.ts),
+ * and TLS when asked.
+ */
 export function natsServerConfig(opts: NatsServerOptions): string {
   const storeDir = join(opts.stateDir, 'nats');
   return [
@@ -24,6 +53,8 @@ export function natsServerConfig(opts: NatsServerOptions): string {
     `  store_dir: ${JSON.stringify(storeDir)}`,
     '  sync_interval: always',
     '}',
+    ...(opts.tls ? [natsTlsBlock(opts.tls)] : []),
+    ...(opts.users ? [renderAuthorization(opts.users)] : []),
     '',
   ].join('\n');
 }
@@ -32,7 +63,8 @@ export function natsServerConfig(opts: NatsServerOptions): string {
 export async function startNatsServer(opts: NatsServerOptions, timeoutMs = 30_000): Promise<ManagedProcess> {
   mkdirSync(join(opts.stateDir, 'nats'), { recursive: true });
   const configFile = join(opts.stateDir, 'nats', 'nats-server.conf');
-  writeFileSync(configFile, natsServerConfig(opts));
+  // The config holds only bcrypt hashes, but it is nobody else's business who the users are.
+  writeFileSync(configFile, natsServerConfig(opts), { mode: 0o600 });
   const proc = startManagedProcess({
     name: 'nats',
     argv: [natsServerBinary(), '-c', configFile],

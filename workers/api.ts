@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { connect } from 'nats';
 import { tokenAuthenticator } from '../api/auth';
 import { startApiServer } from '../api/server';
 import { ensureAuditStream, jetStreamAuditSink } from '../audit/audit-stream';
 import { loadConfig } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
+import { connectNats } from '../config/nats-connect';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { rosterAtStart } from '../config/roster-required';
 import { loadTokensFile } from '../config/tokens';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
   const connection = await Connection.connect(await temporalConnectOptions(config));
   const client = new Client({ connection, namespace: config.namespace });
-  const nc = await connect({ servers: config.natsUrl, name: 'runbook-api', reconnect: true, maxReconnectAttempts: -1 });
+  const nc = await connectNats(config, 'api', { name: 'runbook-api', reconnect: true, maxReconnectAttempts: -1 });
   await ensureAuditStream(await nc.jetstreamManager());
   const server = await startApiServer({ client, decisionKey, auth: tokenAuthenticator(tokensFile), logger, port: config.apiPort, authFailuresPerMinute: config.apiAuthFailuresPerMinute, audit: jetStreamAuditSink(nc.jetstream()) });
   logger.info('api started', { port: config.apiPort, temporal: config.temporalAddress, namespace: config.namespace });

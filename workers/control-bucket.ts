@@ -1,4 +1,4 @@
-import { connect, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import { CONTROL_BUCKET } from '../schemas/control-bucket';
 import type { Logger } from '../observability/logger';
 
@@ -16,7 +16,10 @@ export interface ControlBucket {
 
 /** What {@link lazyControlBucket} needs. */
 export interface ControlBucketOptions {
+  /** For messages only. */
   natsUrl: string;
+  /** Opens a connection as the worker (see connectNats), with a short timeout so a held step asks again later. */
+  connect: () => Promise<NatsConnection>;
   logger: Logger;
   /** The worker's own connection, if it had one at start-up. */
   connection?: NatsConnection;
@@ -36,7 +39,7 @@ export function lazyControlBucket(opts: ControlBucketOptions): ControlBucket {
   const connection = async (): Promise<NatsConnection> => {
     if (opts.connection && !opts.connection.isClosed()) return opts.connection;
     if (own && !own.isClosed()) return own;
-    own = await connect({ servers: opts.natsUrl, name: 'runbook-worker-control', timeout: CONTROL_CONNECT_TIMEOUT_MS, reconnect: true, maxReconnectAttempts: -1 });
+    own = await opts.connect();
     opts.logger.info('NATS reached; the pause switch can be read');
     return own;
   };

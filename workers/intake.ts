@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { connect, type ConsumerMessages, type JetStreamManager, type NatsConnection } from 'nats';
+import type { ConsumerMessages, JetStreamManager, NatsConnection } from 'nats';
 import { loadAlertmanagerMapping } from '../config/alertmanager-mapping';
 import { ENV, loadConfig } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
+import { connectNats } from '../config/nats-connect';
 import { loadRunbookDir, formatRunbookErrors, type LoadedRunbook } from '../engine/load-runbook';
 import { fileAckGate } from '../intake/ack-gate';
 import { Handoff } from '../intake/handoff';
@@ -83,8 +84,7 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const isStopping = (): boolean => stopping;
-  const nc: NatsConnection = await connect({
-    servers: config.natsUrl,
+  const nc: NatsConnection = await connectNats(config, 'intake', {
     name: 'runbook-intake',
     reconnect: true,
     maxReconnectAttempts: -1,

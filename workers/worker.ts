@@ -13,11 +13,11 @@ import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { rosterAtStart } from '../config/roster-required';
 import { loadServicesFileIfPresent } from '../config/services';
 import { temporalConnectOptions } from '../config/temporal-connection';
-import { connect } from 'nats';
+import { connectNats } from '../config/nats-connect';
 import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
 import { createLogger } from '../observability/logger';
 import { metricsRoute } from '../observability/metrics';
-import { lazyControlBucket } from './control-bucket';
+import { CONTROL_CONNECT_TIMEOUT_MS, lazyControlBucket } from './control-bucket';
 
 /**
  * Where the worker gets workflow code: the pre-built bundle in production
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   // Read once at start (as the API does); it verifies that the approval API signed each decision.
   const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
   // notify actions publish to NATS; the worker still runs (and says so) when NATS is down.
-  const nats = await connect({ servers: config.natsUrl, name: 'runbook-worker', reconnect: true, maxReconnectAttempts: -1 }).catch((err: unknown) => {
+  const nats = await connectNats(config, 'worker', { name: 'runbook-worker', reconnect: true, maxReconnectAttempts: -1 }).catch((err: unknown) => {
     logger.warn('NATS unreachable; notify actions to NATS subjects will fail until restart', { error: err });
     return undefined;
   });
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect(temporal);
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   // Opened when first read and retried after each failure: until then remediation holds as "pause state unknown".
-  const bucket = lazyControlBucket({ natsUrl: config.natsUrl, logger, ...(nats ? { connection: nats } : {}) });
+  const bucket = lazyControlBucket({ natsUrl: config.natsUrl, connect: () => connectNats(config, 'worker', { name: 'runbook-worker-control', timeout: CONTROL_CONNECT_TIMEOUT_MS, reconnect: true, maxReconnectAttempts: -1 }), logger, ...(nats ? { connection: nats } : {}) });
   const control = bucket.control;
   // Non-idempotent actions record their start and end here; without it they fail rather than run blind.
   let effectsKv: Promise<KV> | undefined;

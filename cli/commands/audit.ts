@@ -20,7 +20,7 @@ export const auditCommand: CliCommand = {
     const { client, close } = await temporalClient(config);
     try {
       let events: AuditEvent[] = [];
-      const nc = await natsConnection(config).catch(() => undefined);
+      const nc = await natsConnection(config, 'operator').catch(() => undefined);
       if (nc) {
         events = await readAuditEvents(nc, id).catch(() => []);
         await nc.close();

@@ -66,7 +66,7 @@ export const deadLettersCommand: CliCommand = {
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError(`--limit ${JSON.stringify(values.limit)}: expected an integer from 1 to 10000`);
     const id = action === undefined ? undefined : parseId(rawId);
-    const nc = await natsConnection(cliConfig(flagsToConfig(values)));
+    const nc = await natsConnection(cliConfig(flagsToConfig(values)), 'operator');
     try {
       const jsm = await nc.jetstreamManager();
       if (action === 'replay' && id !== undefined) {

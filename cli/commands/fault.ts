@@ -65,7 +65,7 @@ export const faultCommand: CliCommand = {
     const { values } = parseFlags(args, OPTIONS, USAGE);
     const event = faultFromFlags(values, new Date(), `cli-${randomUUID()}`);
     const config = cliConfig(flagsToConfig(values));
-    const nc = await natsConnection(config);
+    const nc = await natsConnection(config, 'producer');
     try {
       const h = natsHeaders();
       h.set('Nats-Msg-Id', event.id);

@@ -5,7 +5,7 @@ import { cliConfig, natsConnection } from '../context';
 
 async function setPaused(args: string[], paused: boolean, usage: string): Promise<number> {
   const { values } = parseFlags(args, { ...STACK_FLAGS, reason: { type: 'string' } }, usage);
-  const nc = await natsConnection(cliConfig(flagsToConfig(values)));
+  const nc = await natsConnection(cliConfig(flagsToConfig(values)), 'operator');
   try {
     const kv = await nc.jetstream().views.kv(CONTROL_BUCKET);
     const record = { paused, by: userInfo().username, reason: values.reason ?? (paused ? 'paused from the CLI' : 'resumed from the CLI'), at: new Date().toISOString() };

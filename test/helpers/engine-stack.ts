@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { tokenAuthenticator } from '../../api/auth';
 import { startApiServer } from '../../api/server';
 import { ensureAuditStream, jetStreamAuditSink } from '../../audit/audit-stream';
@@ -62,7 +62,8 @@ export async function startEngineStack(opts: EngineStackOptions = {}): Promise<E
     for (const who of opts.users ?? []) tokens[who] = await createToken(tokensFile, who);
     const stack = await startTestStack({ overrides: { ...(opts.roster !== undefined ? { rosterFile } : {}), ...(opts.users ? { tokensFile } : {}) } });
     undo.push(() => stack.stop());
-    const nc = await connect({ servers: stack.config.natsUrl });
+    // admin: tests subscribe to notices and inspect streams; the in-process worker and API run as their own roles.
+    const nc = await stack.natsConnect('admin', { name: 'test-engine-stack' });
     undo.push(() => nc.close());
     const h = await startEngineHarness(stack);
     undo.push(

@@ -12,7 +12,7 @@ import { createGuardActivities, readPauseSwitch } from '../../activities/guard-a
 import { CONTROL_BUCKET } from '../../schemas/control-bucket';
 import { createApprovalActivities } from '../../activities/notify-approvals';
 import { createAuditEventActivities } from '../../activities/audit-events';
-import { connect, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import { ENV } from '../../config/config';
 import { loadRunbookText } from '../../engine/load-runbook';
 import { createLogger } from '../../observability/logger';
@@ -136,7 +136,7 @@ export interface EngineHarnessOptions {
 }
 
 /** Connects to a test stack (or any servers its config names) and runs a worker in this process until close(). */
-export async function startEngineHarness(stack: Pick<TestStack, 'config'>, opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
+export async function startEngineHarness(stack: Pick<TestStack, 'config' | 'natsConnect'>, opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const taskQueue = opts.taskQueue ?? `engine-${Math.random().toString(36).slice(2)}`;
   const decisionKey = readDecisionKey(decisionKeyPath(stack.config));
   const connection = await Connection.connect(await temporalConnectOptions(stack.config));
@@ -146,7 +146,7 @@ export async function startEngineHarness(stack: Pick<TestStack, 'config'>, opts:
   let native: NativeConnection | undefined;
   let nc: NatsConnection | undefined;
   if (opts.worker !== false) {
-    nc = await connect({ servers: stack.config.natsUrl });
+    nc = await stack.natsConnect('worker', { name: 'test-worker' });
     const natsConn = nc;
     const control = (): Promise<KV> => natsConn.jetstream().views.kv(CONTROL_BUCKET);
     native = await NativeConnection.connect(await temporalConnectOptions(stack.config));

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import type { NatsRole } from '../../config/nats-permissions';
 import { ENV } from '../../config/config';
 import { FAULTS_STREAM, INTAKE_CONSUMER } from '../../intake/streams';
 import { faultSubjectFor, type FaultEventInput } from '../../schemas/fault-event';
@@ -39,9 +40,12 @@ export async function publishRaw(nc: NatsConnection, subject: string, data: Uint
   return ack.seq;
 }
 
-/** A NATS connection to the test stack that keeps reconnecting (servers may be restarted). */
-export function natsFor(stack: TestStack): Promise<NatsConnection> {
-  return connect({ servers: stack.config.natsUrl, name: 'intake-test', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+/**
+ * A NATS connection to the test stack that keeps reconnecting (servers may be
+ * restarted), as `admin` by default: tests inspect streams and consumers.
+ */
+export function natsFor(stack: TestStack, role: NatsRole = 'admin'): Promise<NatsConnection> {
+  return stack.natsConnect(role, { name: `intake-test-${role}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
 }
 
 /** Workflow ids of incidents whose id starts with `incident/<service>/`, open or closed. */

@@ -30,14 +30,14 @@ before(async () => {
     roster: `groups:
   oncall: { members: [alice, bob], escalate_to: [leads] }
   leads: { members: [carol] }
-notify: { subject: test.approvals }
+notify: { subject: runbook.test-approvals }
 `,
     users: ['alice', 'bob', 'carol', 'mallory'],
     updateWaitMs: 3_000,
     auditToStream: true,
   });
   ({ stack, h, nc, dir, apiUrl, tokens } = setup);
-  const approvals = nc.subscribe('test.approvals.>');
+  const approvals = nc.subscribe('runbook.test-approvals.>');
   sub = approvals;
   void (async () => {
     for await (const m of approvals) notices.push(m.json());

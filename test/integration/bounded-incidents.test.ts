@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { connect, type NatsConnection, type Subscription } from 'nats';
+import type { NatsConnection, Subscription } from 'nats';
 import type { ApprovalNotice } from '../../activities/notify-approvals';
 import { ensureAuditStream, readAuditEvents } from '../../audit/audit-stream';
 import { buildAuditRecordFromStream, fetchAuditRecord } from '../../audit/build-audit';
@@ -35,10 +35,10 @@ let nc: NatsConnection;
 let sub: Subscription;
 
 before(async () => {
-  writeFileSync(rosterFile, 'groups:\n  oncall: { members: [alice] }\nnotify: { subject: bounded.notices }\n');
+  writeFileSync(rosterFile, 'groups:\n  oncall: { members: [alice] }\nnotify: { subject: runbook.bounded-notices }\n');
   stack = await startTestStack({ overrides: { rosterFile } });
-  nc = await connect({ servers: stack.config.natsUrl });
-  sub = nc.subscribe('bounded.notices.>');
+  nc = await stack.natsConnect('admin');
+  sub = nc.subscribe('runbook.bounded-notices.>');
   void (async () => {
     for await (const m of sub) notices.push(m.json());
   })();

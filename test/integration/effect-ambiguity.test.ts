@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../../activities/effect-ledger';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { waitFor } from '../../stack/wait-for';
@@ -20,7 +20,7 @@ let release = '';
 before(async () => {
   stack = await startTestStack({ worker: false, intake: false });
   h = await startEngineHarness(stack, { worker: false, taskQueue: stack.config.taskQueue });
-  nc = await connect({ servers: stack.config.natsUrl });
+  nc = await stack.natsConnect('worker');
   release = join(h.scratch, 'release');
 });
 

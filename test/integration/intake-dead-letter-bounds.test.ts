@@ -31,6 +31,8 @@ before(async () => {
   // nacked redeliveries along it (minutes for five), without one it honours the intake's nak delays.
   const jsm = await nc.jetstreamManager();
   for (const cfg of streamConfigs()) await jsm.streams.add(cfg);
+  // The stack provisioned today's consumer; put the old one in its place.
+  await jsm.consumers.delete(FAULTS_STREAM, INTAKE_CONSUMER);
   await jsm.consumers.add(FAULTS_STREAM, { ...intakeConsumerConfig(), max_deliver: -1, backoff: [], ack_wait: nanos(10_000) });
   [port] = (await freePorts(1)) as [number];
   // A namespace the server does not have: Temporal answers, and refuses every hand-off at once.

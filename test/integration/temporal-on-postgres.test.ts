@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadConfig } from '../../config/config';
 import { decisionKeyPath, ensureDecisionKey } from '../../config/decision-key';
+import { connectNats } from '../../config/nats-connect';
+import { credentialsDir, ensureNatsCredentials } from '../../config/nats-credentials';
+import { createLogger } from '../../observability/logger';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { startNatsServer } from '../../stack/nats-server';
 import { freePorts } from '../../stack/ports';
@@ -16,6 +19,7 @@ import { temporalPostgresSchemaDir } from '../../stack/toolchain';
 import { waitFor } from '../../stack/wait-for';
 import { oneCommandRunbook, runsOf, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
 import { alive } from '../helpers/processes';
+import { provisionWithConfig } from '../../workers/provision';
 
 const NAMESPACE = 'runbooks';
 
@@ -49,10 +53,12 @@ before(async () => {
   pg = await startPostgres({ stateDir, port: pgPort ?? 0 });
   firstSchemas = await applyTemporalSchemas(pg.endpoint);
   temporal = await startTemporalClusterServer({ stateDir, ports, database: pg.endpoint, namespace: NAMESPACE });
-  nats = await startNatsServer({ stateDir, port: natsPort ?? 0, monitorPort: natsMonitorPort ?? 0 });
+  const users = ensureNatsCredentials(credentialsDir(stateDir));
+  nats = await startNatsServer({ stateDir, port: natsPort ?? 0, monitorPort: natsMonitorPort ?? 0, users });
   const config = loadConfig({ stateDir, temporalAddress: `127.0.0.1:${ports.frontend}`, natsPort, natsMonitorPort, namespace: NAMESPACE }, {});
+  await provisionWithConfig(config, createLogger('provision', 'warn'));
   ensureDecisionKey(decisionKeyPath(config));
-  h = await startEngineHarness({ config });
+  h = await startEngineHarness({ config, natsConnect: (role, extras) => connectNats(config, role, extras) });
 });
 
 after(async () => {

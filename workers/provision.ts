@@ -1,0 +1,46 @@
+import type { NatsConnection } from 'nats';
+import { openEffectsBucket } from '../activities/effect-ledger';
+import { ensureAuditStream } from '../audit/audit-stream';
+import { loadConfig, type Config } from '../config/config';
+import { connectNats } from '../config/nats-connect';
+import { DEFAULT_MAX_DELIVER, ensureJetStream } from '../intake/streams';
+import { createLogger, type Logger } from '../observability/logger';
+import { CONTROL_BUCKET } from '../schemas/control-bucket';
+
+/**
+ * Creates every stream, KV bucket and consumer the product uses, as the NATS
+ * `admin` user: the fault streams and the intake's consumer, the audit stream,
+ * the control bucket and the effects ledger. Idempotent: what exists is
+ * checked, not rewritten. The other roles only use these, and may not create
+ * (except the intake, see docs/security.md), update, delete or purge them.
+ */
+export async function provisionNats(nc: NatsConnection, logger: Logger, maxDeliver = DEFAULT_MAX_DELIVER): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  await ensureJetStream(jsm, logger, { maxDeliver });
+  await ensureAuditStream(jsm);
+  const js = nc.jetstream();
+  await js.views.kv(CONTROL_BUCKET);
+  await openEffectsBucket(js);
+}
+
+/** Connects as `admin` and provisions; the connection is closed afterwards. */
+export async function provisionWithConfig(config: Config, logger: Logger): Promise<void> {
+  const nc = await connectNats(config, 'admin', { name: 'runbook-provision', timeout: 5_000 });
+  try {
+    await provisionNats(nc, logger, config.intakeMaxDeliver ?? DEFAULT_MAX_DELIVER);
+  } finally {
+    await nc.close();
+  }
+}
+
+if (require.main === module) {
+  const config = loadConfig();
+  const logger = createLogger('provision', config.logLevel);
+  provisionWithConfig(config, logger).then(
+    () => logger.info('NATS streams, buckets and consumers provisioned'),
+    (err: unknown) => {
+      process.stderr.write(`provision: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
