@@ -61,7 +61,7 @@ export async function loadTokensFile(file: string): Promise<TokensFile> {
   return parseConfigText(text, file, TokensFile);
 }
 
-/** Creates a token for `identity`, stores its hash (file mode 0600) and returns the token. */
+/** Creates a token for `identity`, stores its hash (file mode 0600; JSON when the name ends in .json, else YAML) and returns the token. */
 export async function createToken(file: string, identity: string, now: Date = new Date()): Promise<string> {
   const who = Identity.safeParse(identity);
   if (!who.success) throw new ConfigFileError(`identity: ${who.error.issues[0]?.message ?? 'invalid'}`);
@@ -69,7 +69,9 @@ export async function createToken(file: string, identity: string, now: Date = ne
   const token = generateToken();
   const next: TokensFile = { tokens: [...current.tokens, { sha256: hashToken(token), identity: who.data, created: now.toISOString() }] };
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, stringify(next), { mode: 0o600 });
+  // A .json file stays JSON (YAML reads it either way), so its name does not lie to a reader.
+  const text = file.endsWith('.json') ? `${JSON.stringify(next, null, 2)}\n` : stringify(next);
+  await writeFile(`${file}.tmp`, text, { mode: 0o600 });
   await rename(`${file}.tmp`, file);
   return token;
 }

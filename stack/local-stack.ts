@@ -9,6 +9,7 @@ import { componentHealthy } from './health';
 import { ensureLocalRoster, type LocalRoster } from './local-roster';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { startNatsServer } from './nats-server';
+import { operatorTokenLine, withOperatorToken } from './operator-token';
 import { assertPortFree } from './ports';
 import { processStartTime } from './process-identity';
 import type { RestartPolicy } from './restart-policy';
@@ -96,7 +97,7 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
 export function rosterLine(config: Pick<Config, 'rosterFile'>, local: LocalRoster | undefined): string {
   if (!local) return `roster ${resolve(config.rosterFile ?? '')} (${ENV.rosterFile})`;
   if (!local.created) return `roster ${local.file} (kept as it is; groups ${local.groups.join(', ')})`;
-  return `wrote roster ${local.file}: ${local.operator ?? ''} may approve and decide escalations in ${local.groups.join(', ')}; edit it to name your team (it is never overwritten). API tokens: runbook token create --identity ${local.operator ?? ''}`;
+  return `wrote roster ${local.file}: ${local.operator ?? ''} may approve and decide escalations in ${local.groups.join(', ')}; edit it to name your team (it is never overwritten)`;
 }
 
 /**
@@ -131,8 +132,11 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
   const stateDir = resolve(given.stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   const local = given.rosterFile || opts.localRoster === false ? undefined : await ensureLocalRoster(stateDir, resolve(given.runbooksDir));
-  const config = withWebhookCredential(local ? { ...given, rosterFile: local.file } : given, stateDir);
-  if (config.rosterFile) log(rosterLine(config, local));
+  const rostered = withWebhookCredential(local ? { ...given, rosterFile: local.file } : given, stateDir);
+  if (rostered.rosterFile) log(rosterLine(rostered, local));
+  // Same switch as the roster: private test stacks bring their own identities and tokens.
+  const { config, operator } = opts.localRoster === false ? { config: rostered, operator: undefined } : await withOperatorToken(rostered, stateDir);
+  if (operator) log(operatorTokenLine(operator));
   // The API signs decisions and the worker verifies them with this key; both read it at start.
   ensureDecisionKey(decisionKeyPath({ ...config, stateDir }));
   rmSync(stackFilePath(stateDir), { force: true });
@@ -168,6 +172,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
     ...(config.intakeWebhookTokenFile ? { intakeWebhookTokenFile: resolve(config.intakeWebhookTokenFile) } : {}),
     workerUrl: `http://127.0.0.1:${config.workerMetricsPort}`,
     ...(config.rosterFile ? { rosterFile: resolve(config.rosterFile) } : {}),
+    ...(operator ? { operatorTokenFile: operator.tokenFile } : {}),
     ports: {
       temporal: config.temporalPort,
       temporalUi: config.temporalUiPort,

@@ -47,6 +47,8 @@ export const StackInfo = z.object({
   workerUrl: z.string(),
   /** The roster the worker and API check decisions against. */
   rosterFile: z.string().optional(),
+  /** The local operator's approval API token file, when the stack made one. */
+  operatorTokenFile: z.string().optional(),
   ports: z.record(z.string(), z.number().int()),
   components: z.record(z.string(), ComponentRecord),
 });

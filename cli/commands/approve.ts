@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/config';
 import { readStackFile } from '../../stack/stack-file';
+import { apiToken } from '../api-token';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig } from '../context';
 import { incidentIdArg } from '../incident-arg';
@@ -22,19 +22,6 @@ export function apiBaseUrl(config: Config): string {
   return `http://127.0.0.1:${port}`;
 }
 
-/** The bearer token: --token-file, else RUNBOOK_API_TOKEN. Never a flag value, which other users could read from the process list. */
-function bearerToken(config: Config, tokenFile: string | undefined): string {
-  if (tokenFile) {
-    try {
-      return readFileSync(tokenFile, 'utf8').trim();
-    } catch (err) {
-      throw new CliError(`cannot read --token-file ${tokenFile}: ${(err as Error).message}`);
-    }
-  }
-  if (config.apiToken) return config.apiToken;
-  throw new CliError('no token: set RUNBOOK_API_TOKEN or pass --token-file (create one with: runbook token create --identity NAME)');
-}
-
 /** The flags every decision command takes (`runbook approve`, `reject`, `decide`). */
 export const DECISION_FLAGS = FLAGS;
 
@@ -52,7 +39,7 @@ export async function postDecision(
   if (!values.reason) throw new CliError(`--reason is required\nusage: ${usage}`);
   const { step, reason, json } = values;
   const config = cliConfig(flagsToConfig({ ...values, step: undefined, reason: undefined, 'request-id': undefined, 'token-file': undefined, json: undefined }));
-  const token = bearerToken(config, values['token-file']);
+  const { token } = apiToken(config, values['token-file']);
   const url = `${apiBaseUrl(config)}/incidents/${encodeURIComponent(id)}/decisions`;
   let res: Response;
   try {

@@ -1,11 +1,16 @@
 import { resolve } from 'node:path';
 import { createToken } from '../../config/tokens';
+import { localTokensPath } from '../../stack/operator-token';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig } from '../context';
 
-const USAGE = 'runbook token create --identity NAME [--tokens-file F]';
+const USAGE = 'runbook token create --identity NAME [--tokens-file F] [--state-dir DIR]';
 
-/** `runbook token create`: prints a new API token once and stores only its sha256 hash. */
+/**
+ * `runbook token create`: prints a new API token once and stores only its
+ * sha256 hash, in --tokens-file, else RUNBOOK_TOKENS_FILE, else the local
+ * stack's `<stateDir>/tokens.json`.
+ */
 export const tokenCommand: CliCommand = {
   name: 'token',
   summary: 'create an approval API token for an identity (printed once; only its hash is stored)',
@@ -15,8 +20,8 @@ export const tokenCommand: CliCommand = {
     if (positionals[0] !== 'create') throw new CliError(`unknown subcommand ${JSON.stringify(positionals[0] ?? '')}\nusage: ${USAGE}`);
     if (!values.identity) throw new CliError(`--identity is required\nusage: ${USAGE}`);
     const config = cliConfig(flagsToConfig({ ...values, identity: undefined }));
-    if (!config.tokensFile) throw new CliError(`no tokens file: pass --tokens-file or set RUNBOOK_TOKENS_FILE\nusage: ${USAGE}`);
-    const file = resolve(config.tokensFile);
+    // The default is the file the local stack's approval API reads, so adding a teammate is this one command.
+    const file = resolve(config.tokensFile ?? localTokensPath(config.stateDir));
     const token = await createToken(file, values.identity).catch((err: unknown) => {
       throw new CliError((err as Error).message);
     });

@@ -59,6 +59,7 @@ export function readyBanner(info: StackInfo): string {
     `  Worker        ${info.workerUrl}/metrics`,
     ...(info.ports.api ? [`  Approval API  http://127.0.0.1:${info.ports.api}/incidents`] : []),
     ...(info.rosterFile ? [`  Roster        ${info.rosterFile}  (who may approve and decide escalations)`] : []),
+    ...(info.operatorTokenFile ? [`  Your token    ${info.operatorTokenFile}  (runbook approve, reject and decide use it)`] : []),
     `  State         ${info.stateDir}`,
     '',
     'Send a test fault:',

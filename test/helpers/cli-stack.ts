@@ -29,8 +29,12 @@ export function liveRecordedPids(info: StackInfo): number[] {
   return recorded.filter((r) => isSameProcess(r.pid, r.startTime)).map((r) => r.pid);
 }
 
-/** Prepares (does not start) a CLI stack on free loopback ports in a fresh temporary directory. */
-export async function prepareCliStack(): Promise<CliStack> {
+/**
+ * Prepares (does not start) a CLI stack on free loopback ports in a fresh
+ * temporary directory, with `extraEnv` on top. The environment carries no API
+ * token or tokens file of whoever runs the tests: the stack is a new user's.
+ */
+export async function prepareCliStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<CliStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'runbook-test-cli-'));
   const [temporal, temporalUi, nats, natsMonitor, intake, worker, api] = await freePorts(7);
   const bundle = process.env.RUNBOOK_TEST_WORKFLOW_BUNDLE;
@@ -45,7 +49,10 @@ export async function prepareCliStack(): Promise<CliStack> {
     [ENV.workerMetricsPort]: String(worker),
     [ENV.apiPort]: String(api),
     ...(bundle ? { [ENV.workflowBundle]: bundle } : {}),
+    ...extraEnv,
   };
+  delete env[ENV.apiToken];
+  delete env[ENV.tokensFile];
   const info = (): StackInfo => {
     const found = readStackFile(stateDir);
     if (!found) throw new Error(`no stack.json in ${stateDir}`);

@@ -1,22 +1,29 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { ENV } from '../../config/config';
 import { loadRosterFile } from '../../config/roster';
+import type { IncidentState } from '../../schemas/incident-state';
 import { localOperator } from '../../stack/local-roster';
 import { isSameProcess } from '../../stack/process-identity';
+import { PROJECT_ROOT } from '../../stack/toolchain';
 import type { StackInfo } from '../../stack/stack-file';
 import { waitFor } from '../../stack/wait-for';
+import { runCli } from '../helpers/cli';
 import { liveRecordedPids, prepareCliStack, type CliStack } from '../helpers/cli-stack';
 
 let stack: CliStack;
 let firstUp = '';
+let operatorToken = '';
 
 before(async () => {
-  stack = await prepareCliStack();
+  // One approval-gated step that touches nothing, so a plain `runbook approve` has something to decide.
+  stack = await prepareCliStack({ [ENV.runbooksDir]: join(PROJECT_ROOT, 'test/fixtures/runbooks-gate') });
   const up = await stack.up();
   assert.equal(up.code, 0, up.stdout + up.stderr);
   firstUp = up.stdout;
+  operatorToken = readFileSync(join(stack.stateDir, 'operator.token'), 'utf8');
 });
 
 after(async () => {
@@ -58,6 +65,43 @@ test('up writes a roster with the local operator in every group the runbooks ask
   }
   // An operator's edit: the next up (after the supervisor crash below) must keep it.
   appendFileSync(file, '# edited by the operator\n');
+});
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+async function incidentState(id: string): Promise<IncidentState | undefined> {
+  const run = await runCli(['show', id, '--json'], stack.env);
+  return run.code === 0 ? (JSON.parse(run.stdout) as IncidentState) : undefined;
+}
+
+test('after up, a plain runbook approve with no token in the environment decides as the local operator via http', async () => {
+  const info = stack.info();
+  const tokenFile = join(info.stateDir, 'operator.token');
+  const tokensFile = join(info.stateDir, 'tokens.json');
+  assert.equal(info.operatorTokenFile, tokenFile);
+  assert.match(firstUp, new RegExp(`Your token +${escape(tokenFile)}`));
+  assert.match(readFileSync(join(info.stateDir, 'logs', 'up.log'), 'utf8'), new RegExp(`wrote the approval API token of ${escape(localOperator())} in ${escape(tokenFile)}`));
+  for (const file of [tokenFile, tokensFile]) assert.equal(statSync(file).mode & 0o777, 0o600, `${file} is its owner's only`);
+  const token = readFileSync(tokenFile, 'utf8').trim();
+  assert.ok(!firstUp.includes(token) && !readFileSync(join(info.stateDir, 'logs', 'up.log'), 'utf8').includes(token), 'the token is never printed');
+  const api = info.components.api?.pid ?? 0;
+  assert.match(readFileSync(`/proc/${api}/environ`, 'utf8'), new RegExp(`(^|\\0)${ENV.tokensFile}=${escape(tokensFile)}(\\0|$)`), 'the API reads the state directory tokens');
+  assert.equal(stack.env[ENV.apiToken], undefined);
+
+  const fault = await runCli(['fault', '--service', 'app', '--target', 'gated', '--kind', 'node_down'], stack.env);
+  assert.equal(fault.code, 0, fault.stdout + fault.stderr);
+  await waitFor('the approval request', 60_000, async () => (await incidentState('app/gated'))?.requests.some((r) => r.type === 'approval' && r.outcome === undefined) ?? false, 500);
+
+  const approve = await runCli(['approve', 'app/gated', '--reason', 'checked the plan'], stack.env);
+  assert.equal(approve.code, 0, approve.stdout + approve.stderr);
+  let state: IncidentState | undefined;
+  await waitFor('the incident to resolve', 60_000, async () => (state = await incidentState('app/gated'))?.status === 'resolved', 500);
+  const decisions = state?.requests.flatMap((r) => r.decisions.map((d) => [r.type, r.outcome, d.verdict, d.by, d.channel, d.accepted]));
+  assert.deepEqual(decisions, [['approval', 'approve', 'approve', localOperator(), 'http', true]]);
+
+  const audit = await runCli(['audit', 'app/gated'], stack.env);
+  assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+  assert.match(audit.stdout, new RegExp(`ACCEPTED approve by ${escape(localOperator())} via http at .*: checked the plan`));
 });
 
 for (const name of ['worker', 'intake']) {
@@ -126,6 +170,8 @@ test('up straight after a supervisor crash stops what was left behind and starts
   const fresh = stack.info();
   assert.notEqual(fresh.supervisorPid, info.supervisorPid);
   assert.match(readFileSync(join(fresh.stateDir, 'roster.yaml'), 'utf8'), /# edited by the operator/, 'the roster is written once and never overwritten');
+  assert.equal(readFileSync(join(fresh.stateDir, 'operator.token'), 'utf8'), operatorToken, 'the operator token is generated once and reused');
+  assert.match(readFileSync(join(fresh.stateDir, 'logs', 'up.log'), 'utf8'), /kept the approval API token of /);
   const status = await stack.status(true);
   assert.equal(status.code, 0, status.stdout);
   const report = JSON.parse(status.stdout) as StatusJson;
