@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   token: () => (require('./commands/token') as typeof import('./commands/token')).tokenCommand,
   certs: () => (require('./commands/certs') as typeof import('./commands/certs')).certsCommand,
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
+  'deploy-secrets': () => (require('./commands/deploy-secrets') as typeof import('./commands/deploy-secrets')).deploySecretsCommand,
   'nats-credentials': () => (require('./commands/nats-credentials') as typeof import('./commands/nats-credentials')).natsCredentialsCommand,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand,
 };
