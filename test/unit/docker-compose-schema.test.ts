@@ -12,7 +12,12 @@ import { PROJECT_ROOT } from '../../stack/toolchain';
  * value of the wrong shape fails here rather than on a user's host.
  */
 function composeSchemaValidator(): ReturnType<Ajv['compile']> {
-  const dir = dirname(require.resolve('dclint/package.json'));
+  let dir: string;
+  try {
+    dir = dirname(require.resolve('dclint/package.json'));
+  } catch (err) {
+    throw new Error('the devDependency dclint, which ships the Compose Specification schema, is not installed: run npm install', { cause: err });
+  }
   const schema = JSON.parse(readFileSync(join(dir, 'schemas', 'compose.schema.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(schema['title'], 'Compose Specification');
   // The schema names its draft-07 meta-schema by a URL ajv does not carry; its own keywords are draft-07.
