@@ -17,7 +17,7 @@ export interface AuditEvent {
 }
 
 /** Creates the audit stream when it is missing (file storage, limits retention by age). */
-export async function ensureAuditStream(jsm: JetStreamManager, retentionDays = DEFAULT_AUDIT_RETENTION_DAYS): Promise<void> {
+export async function ensureAuditStream(jsm: JetStreamManager, retentionDays = DEFAULT_AUDIT_RETENTION_DAYS, replicas = 1): Promise<void> {
   const exists = await jsm.streams.info(AUDIT_STREAM).then(() => true, () => false);
   if (exists) return;
   await jsm.streams.add({
@@ -27,6 +27,7 @@ export async function ensureAuditStream(jsm: JetStreamManager, retentionDays = D
     retention: RetentionPolicy.Limits,
     max_age: nanos(retentionDays * 86_400_000),
     duplicate_window: nanos(120_000),
+    num_replicas: replicas,
   });
 }
 

@@ -24,6 +24,7 @@ export const ENV = {
   natsTlsCa: 'RUNBOOK_NATS_TLS_CA',
   natsTlsCert: 'RUNBOOK_NATS_TLS_CERT',
   natsTlsKey: 'RUNBOOK_NATS_TLS_KEY',
+  natsReplicas: 'RUNBOOK_NATS_REPLICAS',
   mode: 'RUNBOOK_MODE',
   workflowBundle: 'RUNBOOK_WORKFLOW_BUNDLE',
   runbooksDir: 'RUNBOOK_RUNBOOKS_DIR',
@@ -81,7 +82,11 @@ export const Config = z.object({
   temporalApiKeyFile: z.string().min(1).optional(),
   namespace: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').default('runbooks'),
   taskQueue: z.string().min(1).max(128).default('runbooks'),
-  natsUrl: z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'must be a nats:// URL').optional(),
+  /** One server URL, or several comma-separated (the nodes of a cluster; the client picks one and fails over). */
+  natsUrl: z
+    .string()
+    .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'must be a nats:// URL or a comma-separated list of them')
+    .optional(),
   /** A NATS .creds file (JWT + nkey seed); wins over user and password. */
   natsCreds: z.string().min(1).optional(),
   /** NATS user name; needs {@link natsPasswordFile}. Without both, a process uses its role's file in the state directory. */
@@ -94,6 +99,8 @@ export const Config = z.object({
   natsTlsCert: z.string().min(1).optional(),
   /** Client certificate's private key (PEM). */
   natsTlsKey: z.string().min(1).optional(),
+  /** Copies of each stream and KV bucket that provisioning creates: 1 on a single server, the node count on a cluster (at most 5, as JetStream allows). */
+  natsReplicas: z.coerce.number().int().min(1).max(5).default(1),
   mode: z.enum(['development', 'production']).default('development'),
   workflowBundle: z.string().min(1).optional(),
   runbooksDir: z.string().min(1).default('runbooks'),

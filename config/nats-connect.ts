@@ -33,7 +33,7 @@ export function natsConnectOptions(config: NatsConnectConfig, role: NatsRole, ex
           ...(config.natsTlsCert && config.natsTlsKey ? { certFile: resolve(config.natsTlsCert), keyFile: resolve(config.natsTlsKey) } : {}),
         }
       : undefined;
-  return { ...extras, servers: config.natsUrl, ...auth, ...(tls ? { tls } : {}), inboxPrefix: inboxPrefix(role) };
+  return { ...extras, servers: config.natsUrl.split(','), ...auth, ...(tls ? { tls } : {}), inboxPrefix: inboxPrefix(role) };
 }
 
 /**

@@ -48,13 +48,13 @@ export const FAULTS_MAX_MSG_BYTES = 1024 * 1024;
 
 const DAY_MS = 86_400_000;
 
-/** Stream configurations the intake owns. */
-export function streamConfigs(): Partial<StreamConfig>[] {
+/** Stream configurations the intake owns, each with `replicas` copies (the node count on a cluster). */
+export function streamConfigs(replicas = 1): Partial<StreamConfig>[] {
   const base = {
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    num_replicas: 1,
+    num_replicas: replicas,
     duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
   };
   return [
@@ -152,9 +152,9 @@ export class JetStreamSetupError extends Error {
  * Any error other than "not found" is rethrown, so an unreachable server is
  * never mistaken for an empty one.
  */
-export async function ensureJetStream(jsm: JetStreamManager, logger: Logger, options: { maxDeliver?: number } = {}): Promise<string[]> {
+export async function ensureJetStream(jsm: JetStreamManager, logger: Logger, options: { maxDeliver?: number; replicas?: number } = {}): Promise<string[]> {
   const drifts: string[] = [];
-  for (const cfg of streamConfigs()) {
+  for (const cfg of streamConfigs(options.replicas)) {
     const name = cfg.name ?? '';
     const info = await jsm.streams.info(name).catch((err: unknown) => {
       if (isNotFound(err)) return undefined;

@@ -37,6 +37,8 @@ interface JetStreamSetUp {
   isStopping: () => boolean;
   /** Deliveries the intake asks the consumer to allow. */
   maxDeliver: number;
+  /** Copies each stream should have, so a provisioned cluster is not reported as drift. */
+  replicas: number;
   /** Receives the consumer's actual `max_deliver`, which the loop acts on. */
   onMaxDeliver: (value: number) => void;
 }
@@ -46,7 +48,7 @@ async function setUpJetStream(s: JetStreamSetUp): Promise<void> {
   const { jsm, logger, metrics, isStopping } = s;
   for (let attempt = 1; !isStopping(); attempt++) {
     try {
-      const drift = await ensureJetStream(jsm, logger, { maxDeliver: s.maxDeliver });
+      const drift = await ensureJetStream(jsm, logger, { maxDeliver: s.maxDeliver, replicas: s.replicas });
       metrics.configDrift.set(drift.length);
       const actual = await consumerMaxDeliver(jsm);
       if (actual !== s.maxDeliver) logger.warn('the consumer allows a different number of deliveries than configured; acting on the consumer\'s', { configured: s.maxDeliver, consumer: actual });
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   const js = nc.jetstream();
   const metrics = createIntakeMetrics(registry);
   let maxDeliver = config.intakeMaxDeliver ?? DEFAULT_MAX_DELIVER;
-  const setUp: JetStreamSetUp = { jsm, logger, metrics, isStopping, maxDeliver, onMaxDeliver: (value) => (maxDeliver = value) };
+  const setUp: JetStreamSetUp = { jsm, logger, metrics, isStopping, maxDeliver, replicas: config.natsReplicas, onMaxDeliver: (value) => (maxDeliver = value) };
   await setUpJetStream(setUp);
 
   let natsConnected = true;

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { CertificateError, ensureCertificates, type CertificateSetResult, type CertificateSpec } from '../../platform/tls-certificates';
+import { NATS_CLUSTER_NODES } from '../../config/nats-cluster-shape';
 import { parseFlags, type CliCommand } from '../command';
 import { CliError } from '../context';
 
@@ -20,7 +21,8 @@ const LOCAL_NAMES = { dns: ['localhost'], ips: ['127.0.0.1'] } as const;
  */
 export const DEPLOY_CERTIFICATES: readonly CertificateSpec[] = [
   { name: 'temporal-server', commonName: 'temporal', dns: ['temporal', ...LOCAL_NAMES.dns], ips: LOCAL_NAMES.ips, usage: ['serverAuth', 'clientAuth'] },
-  { name: 'nats-server', commonName: 'nats', dns: ['nats', ...LOCAL_NAMES.dns], ips: LOCAL_NAMES.ips, usage: ['serverAuth'] },
+  // Each node of the cluster serves clients and dials the others' routes with it, so it is valid for every node name and as a client.
+  { name: 'nats-server', commonName: 'nats', dns: ['nats', ...NATS_CLUSTER_NODES, ...LOCAL_NAMES.dns], ips: LOCAL_NAMES.ips, usage: ['serverAuth', 'clientAuth'] },
   { name: 'client', commonName: 'runbook', usage: ['clientAuth'] },
 ];
 

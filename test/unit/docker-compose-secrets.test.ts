@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 import { ensureDeploySecrets, type DeploySecretsResult } from '../../cli/commands/deploy-secrets';
 import { ENV, loadConfig } from '../../config/config';
+import { NATS_CLUSTER_NODES } from '../../config/nats-cluster-shape';
 import { NATS_ROLES } from '../../config/nats-permissions';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 
@@ -101,8 +102,11 @@ test('a secret is mounted only into the services that need it', () => {
       .filter(([, svc]) => mounts(svc).some((m) => m.host === `./deploy/${file}` || `./deploy/${file}`.startsWith(`${m.host}/`)))
       .map(([name]) => name)
       .sort();
-  assert.deepEqual(holders('intake/intake-webhook.token'), ['intake']);
-  assert.deepEqual(holders('config/decision.key'), ['api', 'worker']);
+  assert.deepEqual(holders('intake/intake-webhook.token'), ['intake-1', 'intake-2']);
+  assert.deepEqual(holders('config/decision.key'), ['api', 'worker-1', 'worker-2']);
+  assert.deepEqual(holders('nats/auth.conf'), [...NATS_CLUSTER_NODES]);
+  assert.deepEqual(holders('nats/route.password'), [], 'the route password reaches the nodes only inside their route includes');
+  for (const node of NATS_CLUSTER_NODES) assert.deepEqual(holders(`nats/cluster-${node}.conf`), [node], `${node}'s route include`);
   assert.deepEqual(holders('certs/ca-key.pem'), [], 'the CA key stays on the host');
   for (const role of NATS_ROLES) {
     const users = ours.filter(([, svc]) => svc.environment?.[ENV.natsUser] === role).map(([name]) => name).sort();
@@ -124,16 +128,17 @@ test("each service's NATS user is the role its entry point connects as, with tha
 });
 
 test('NATS serves TLS with the mounted certificates and the users runbook deploy-secrets generates', () => {
-  const nats = compose.services.nats;
-  assert.ok(nats);
   const conf = readFileSync(join(PROJECT_ROOT, 'deploy', 'nats-server.conf'), 'utf8');
-  for (const [, file] of conf.matchAll(/(?:cert_file|key_file|ca_file):\s*"([^"]+)"/g)) {
-    assert.ok(file && hostPathOf(nats, file), `nats-server.conf reads ${file ?? ''}, which is not mounted`);
-  }
   const include = /^include\s+(\S+)/m.exec(conf)?.[1];
   assert.ok(include, 'nats-server.conf includes the users');
-  const authHost = hostPathOf(nats, posix.join('/etc/nats', include));
-  assert.equal(authHost, './deploy/nats/auth.conf');
+  for (const node of NATS_CLUSTER_NODES) {
+    const nats = compose.services[node];
+    assert.ok(nats, node);
+    for (const [, file] of conf.matchAll(/(?:cert_file|key_file|ca_file):\s*"([^"]+)"/g)) {
+      assert.ok(file && hostPathOf(nats, file), `${node}: nats-server.conf reads ${file ?? ''}, which is not mounted`);
+    }
+    assert.equal(hostPathOf(nats, posix.join('/etc/nats', include)), './deploy/nats/auth.conf', `${node} mounts the users`);
+  }
   const auth = readFileSync(join(generatedDir, 'nats', 'auth.conf'), 'utf8');
   for (const [, svc] of ours) {
     const role = svc.environment?.[ENV.natsUser];
@@ -156,15 +161,20 @@ test("each service's environment parses with the configuration loader its proces
     assert.equal(config.mode, 'production', name);
     if (name === 'worker' || name === 'api') assert.ok(config.rosterFile, `${name} has a roster, which production requires`);
   }
-  const intake = loadConfig({}, compose.services.intake?.environment ?? {});
-  assert.notEqual(intake.intakeWebhookAuth, 'none');
-  assert.ok(intake.intakeWebhookTokenFile, 'the Alertmanager receiver has a credential');
+  for (const name of ['intake-1', 'intake-2']) {
+    const intake = loadConfig({}, compose.services[name]?.environment ?? {});
+    assert.notEqual(intake.intakeWebhookAuth, 'none', name);
+    assert.ok(intake.intakeWebhookTokenFile, `${name}: the Alertmanager receiver has a credential`);
+  }
 });
 
 test('the services without a login of their own listen on loopback only', () => {
   const published = (name: string): string[] => compose.services[name]?.ports ?? [];
   assert.ok(published('temporal-ui').every((p) => p.startsWith('127.0.0.1:')), 'Temporal UI');
-  assert.ok(published('nats').filter((p) => p.endsWith(':8222')).every((p) => p.startsWith('127.0.0.1:')), 'NATS monitoring');
+  for (const node of NATS_CLUSTER_NODES) {
+    const monitoring = published(node).filter((p) => p.endsWith(':8222'));
+    assert.ok(monitoring.length > 0 && monitoring.every((p) => p.startsWith('127.0.0.1:')), `${node} monitoring`);
+  }
 });
 
 test('runbook deploy-secrets keeps what exists: a second run changes no file', async () => {

@@ -54,7 +54,7 @@ test('the setup job and the UI present the client certificate', () => {
 });
 
 test('our services connect to Temporal over mTLS with the mounted client certificate', () => {
-  for (const svc of ['worker', 'intake', 'api']) {
+  for (const svc of ['worker-1', 'worker-2', 'intake-1', 'intake-2', 'api']) {
     const env = service(svc).environment ?? {};
     assert.match(mountedCert(svc, env[ENV.temporalTlsCa] ?? ''), /\/ca\.pem$/);
     assert.match(mountedCert(svc, env[ENV.temporalTlsCert] ?? ''), /\/client\.pem$/);

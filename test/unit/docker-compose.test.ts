@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { ENV } from '../../config/config';
+import { NATS_CLUSTER_NODES } from '../../config/nats-cluster-shape';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../schemas/search-attributes';
 import { PROJECT_ROOT } from '../../stack/toolchain';
 
@@ -20,8 +21,13 @@ const compose = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'ut
   volumes: Record<string, unknown>;
 };
 
-test('the deployment has Temporal on PostgreSQL, its UI, NATS, the worker and the intake', () => {
-  for (const name of ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'nats', 'worker', 'intake', 'api']) assert.ok(compose.services[name], `service ${name}`);
+/** Our own processes, built from the Dockerfile. */
+const OUR_SERVICES = ['worker-1', 'worker-2', 'intake-1', 'intake-2', 'api'];
+
+test('the deployment has Temporal on PostgreSQL, its UI, three NATS nodes, two workers, two intakes and the API', () => {
+  const expected = ['postgresql', 'temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui', ...NATS_CLUSTER_NODES, 'nats-provision', ...OUR_SERVICES];
+  for (const name of expected) assert.ok(compose.services[name], `service ${name}`);
+  assert.deepEqual(Object.keys(compose.services).sort(), [...expected].sort(), 'no other services');
   assert.equal(compose.services.temporal?.environment?.DB, 'postgres12');
   assert.equal(compose.services.temporal?.environment?.POSTGRES_SEEDS, 'postgresql');
 });
@@ -37,9 +43,10 @@ test('stateful services keep their data on named volumes', () => {
   const volumeOf = (svc: string, path: string): string | undefined =>
     compose.services[svc]?.volumes?.find((v) => v.endsWith(`:${path}`))?.split(':')[0];
   const pg = volumeOf('postgresql', '/var/lib/postgresql/data');
-  const nats = volumeOf('nats', '/data');
   assert.ok(pg && pg in compose.volumes, 'postgres volume');
-  assert.ok(nats && nats in compose.volumes, 'nats volume');
+  const natsVolumes = NATS_CLUSTER_NODES.map((node) => volumeOf(node, '/data'));
+  for (const [i, v] of natsVolumes.entries()) assert.ok(v && v in compose.volumes, `${NATS_CLUSTER_NODES[i] ?? ''} volume`);
+  assert.equal(new Set(natsVolumes).size, NATS_CLUSTER_NODES.length, 'each NATS node keeps its own store');
 });
 
 test('NATS runs JetStream on its volume with fsync before every ack', () => {
@@ -48,11 +55,11 @@ test('NATS runs JetStream on its volume with fsync before every ack', () => {
   assert.match(conf, /sync_interval:\s*always/);
 });
 
-test('the worker and intake get every variable they need, and only variables the code reads', () => {
+test('the workers, intakes and API get every variable they need, and only variables the code reads', () => {
   const known = new Set<string>(Object.values(ENV));
-  for (const svc of ['worker', 'intake', 'api']) {
+  for (const svc of OUR_SERVICES) {
     const env = compose.services[svc]?.environment ?? {};
-    for (const needed of [ENV.temporalAddress, ENV.natsUrl, ENV.namespace, ENV.taskQueue, ENV.mode, ENV.workflowBundle, ENV.runbooksDir]) {
+    for (const needed of [ENV.temporalAddress, ENV.natsUrl, ENV.natsReplicas, ENV.namespace, ENV.taskQueue, ENV.mode, ENV.workflowBundle, ENV.runbooksDir]) {
       assert.ok(env[needed], `${svc} lacks ${needed}`);
     }
     for (const name of Object.keys(env)) assert.ok(known.has(name), `${svc} sets ${name}, which nothing reads`);
@@ -73,18 +80,20 @@ test('the approval API gets a tokens file and the worker a roster, both of which
   const { loadRosterFile } = await import('../../config/roster');
   const hostPath = (containerPath: string): string => join(PROJECT_ROOT, 'deploy', 'config', containerPath.replace('/app/config/', ''));
   const tokens = compose.services.api?.environment?.[ENV.tokensFile];
-  const roster = compose.services.worker?.environment?.[ENV.rosterFile];
+  const roster = compose.services['worker-1']?.environment?.[ENV.rosterFile];
   assert.ok(tokens && roster);
   await loadTokensFile(hostPath(tokens));
   const parsed = await loadRosterFile(hostPath(roster));
   assert.ok(Object.keys(parsed.groups).length > 0);
 });
 
-test('in production the worker and the approval API both get the same roster, since neither starts without one', () => {
-  const worker = compose.services.worker?.environment ?? {};
+test('in production the workers and the approval API all get the same roster, since none starts without one', () => {
   const api = compose.services.api?.environment ?? {};
-  assert.equal(worker[ENV.mode], 'production');
-  assert.ok(worker[ENV.rosterFile], 'the worker names a roster');
-  assert.equal(api[ENV.rosterFile], worker[ENV.rosterFile], 'the API names the same roster');
+  for (const name of ['worker-1', 'worker-2']) {
+    const worker = compose.services[name]?.environment ?? {};
+    assert.equal(worker[ENV.mode], 'production');
+    assert.ok(worker[ENV.rosterFile], `${name} names a roster`);
+    assert.equal(api[ENV.rosterFile], worker[ENV.rosterFile], `the API names the same roster as ${name}`);
+  }
 });
 
