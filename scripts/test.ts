@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { bundleWorkflows } from './bundle-workflows';
@@ -104,6 +104,9 @@ function processesMentioning(marker: string): { pid: number; cmd: string }[] {
 async function main(): Promise<number> {
   const only = process.argv.slice(2);
   const runRoot = mkdtempSync(join(tmpdir(), 'runbook-testrun-'));
+  // PostgreSQL runs as its own account when the suite runs as root; it must be able to pass
+  // through (not list) the run's directories to reach its state directory.
+  chmodSync(runRoot, 0o711);
   const groups = new Set<number>();
   const cleanup = (): void => {
     for (const pid of groups) killGroup(pid);
