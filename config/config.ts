@@ -63,6 +63,16 @@ export type ConfigKey = keyof typeof ENV;
 const port = z.coerce.number().int().min(1).max(65535);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
+const NATS_URL = /^(nats|tls):\/\/[^\s,]+$/;
+
+/**
+ * The servers of a RUNBOOK_NATS_URL value: comma-separated, blanks around
+ * commas ignored. An empty entry is kept (as '') so validation names it.
+ */
+export function natsServerList(natsUrl: string): string[] {
+  return natsUrl.split(',').map((entry) => entry.trim());
+}
+
 /** Shape of the resolved configuration shared by every process. */
 export const Config = z.object({
   stateDir: z.string().min(1).default('.runbook'),
@@ -81,7 +91,15 @@ export const Config = z.object({
   temporalApiKeyFile: z.string().min(1).optional(),
   namespace: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').default('runbooks'),
   taskQueue: z.string().min(1).max(128).default('runbooks'),
-  natsUrl: z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'must be a nats:// URL').optional(),
+  /** One nats:// (or tls://) URL, or a comma-separated list of them (the nodes of a cluster); clients fail over between them. */
+  natsUrl: z
+    .string()
+    .superRefine((value, ctx) => {
+      natsServerList(value).forEach((entry, i, all) => {
+        if (!NATS_URL.test(entry)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `entry ${i + 1} of ${all.length} (${JSON.stringify(entry)}) must be a nats:// or tls:// URL` });
+      });
+    })
+    .optional(),
   /** A NATS .creds file (JWT + nkey seed); wins over user and password. */
   natsCreds: z.string().min(1).optional(),
   /** NATS user name; needs {@link natsPasswordFile}. Without both, a process uses its role's file in the state directory. */
