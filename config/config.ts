@@ -24,6 +24,7 @@ export const ENV = {
   natsTlsCa: 'RUNBOOK_NATS_TLS_CA',
   natsTlsCert: 'RUNBOOK_NATS_TLS_CERT',
   natsTlsKey: 'RUNBOOK_NATS_TLS_KEY',
+  natsReplicas: 'RUNBOOK_NATS_REPLICAS',
   mode: 'RUNBOOK_MODE',
   workflowBundle: 'RUNBOOK_WORKFLOW_BUNDLE',
   runbooksDir: 'RUNBOOK_RUNBOOKS_DIR',
@@ -112,6 +113,8 @@ export const Config = z.object({
   natsTlsCert: z.string().min(1).optional(),
   /** Client certificate's private key (PEM). */
   natsTlsKey: z.string().min(1).optional(),
+  /** Copies of every stream and KV bucket provisioning keeps (3 on a three-node cluster); see natsReplicasFor. */
+  natsReplicas: z.coerce.number().int().min(1).max(5).optional(),
   mode: z.enum(['development', 'production']).default('development'),
   workflowBundle: z.string().min(1).optional(),
   runbooksDir: z.string().min(1).default('runbooks'),
@@ -213,6 +216,14 @@ export function loadConfig(
     temporalAddress: c.temporalAddress ?? `127.0.0.1:${c.temporalPort}`,
     natsUrl: c.natsUrl ?? `nats://127.0.0.1:${c.natsPort}`,
   };
+}
+
+/**
+ * The replica count provisioning uses: RUNBOOK_NATS_REPLICAS, or else 1 for
+ * one server and 3 for a list of three or more (a cluster).
+ */
+export function natsReplicasFor(config: Pick<Config, 'natsReplicas' | 'natsUrl'>): number {
+  return config.natsReplicas ?? (natsServerList(config.natsUrl).length >= 3 ? 3 : 1);
 }
 
 function kebab(key: string): string {

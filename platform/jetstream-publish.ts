@@ -47,7 +47,10 @@ export interface RetryPolicy {
   attemptTimeoutMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** True once the connection is closed for good (not merely reconnecting): retrying is pointless then. */
+  /**
+   * True once the connection is closed for good (not merely reconnecting):
+   * retrying is pointless then. Without it, CONNECTION_CLOSED ends the retries.
+   */
   closed?: () => boolean;
   /** Told before each retry, with the error of the attempt that failed. */
   onRetry?: (attempt: number, err: unknown) => void;
@@ -80,7 +83,9 @@ export async function publishWithRetry<T>(what: string, attempt: (timeoutMs: num
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (!isRetryablePublishError(err)) throw new PublishNotAcknowledgedError(`${what}: not stored: ${reason}`, n, { cause: err });
-      if (policy.closed?.()) throw new PublishNotAcknowledgedError(`${what}: not stored: the connection is closed (${reason})`, n, { cause: err });
+      // nats.js reports CONNECTION_CLOSED for a connection closed for good, and only a caller holding it can tell that from a reconnect.
+      const closedForGood = policy.closed ? policy.closed() : (err as { code?: string }).code === 'CONNECTION_CLOSED';
+      if (closedForGood) throw new PublishNotAcknowledgedError(`${what}: not stored: the connection is closed (${reason})`, n, { cause: err });
       const pause = retryDelay(n, policy.baseDelayMs, policy.maxDelayMs);
       if (now() + pause >= deadline) {
         throw new PublishNotAcknowledgedError(`${what}: not acknowledged within ${deadlineMs} ms after ${n} attempts: ${reason}`, n, { cause: err });

@@ -106,3 +106,19 @@ test('a connection closed for good ends the retries at once', async () => {
   );
   assert.equal(calls, 2);
 });
+
+test('without a way to tell, CONNECTION_CLOSED is taken as closed for good; with one, it is retried while reconnecting', async () => {
+  let calls = 0;
+  const closedOnce = (): Promise<never> => {
+    calls++;
+    return Promise.reject(natsError('CONNECTION_CLOSED'));
+  };
+  await assert.rejects(publishWithRetry('p', closedOnce, clock()), /the connection is closed/);
+  assert.equal(calls, 1);
+  calls = 0;
+  let reconnecting = true;
+  const result = await publishWithRetry('p', () => (calls++ < 2 ? Promise.reject(natsError('CONNECTION_CLOSED')) : Promise.resolve('stored')), { ...clock(), closed: () => !reconnecting });
+  assert.equal(result, 'stored');
+  assert.equal(calls, 3);
+  reconnecting = false;
+});
