@@ -43,9 +43,9 @@ export interface EffectLedger {
   write(key: string, record: EffectRecord): Promise<void>;
 }
 
-/** Opens (creating if needed) the effects bucket; safe to call at every worker start. */
-export function openEffectsBucket(js: { views: { kv(name: string, opts?: { history?: number; ttl?: number; replicas?: number }): Promise<KV> } }, replicas = 1): Promise<KV> {
-  return js.views.kv(EFFECTS_BUCKET, { history: 1, ttl: DEFAULT_EFFECT_RETENTION_MS, replicas });
+/** Opens (creating if needed, with `replicas` copies) the effects bucket; safe to call at every worker start. */
+export function openEffectsBucket(js: { views: { kv(name: string, opts?: { history?: number; ttl?: number; replicas?: number }): Promise<KV> } }, replicas?: number): Promise<KV> {
+  return js.views.kv(EFFECTS_BUCKET, { history: 1, ttl: DEFAULT_EFFECT_RETENTION_MS, ...(replicas ? { replicas } : {}) });
 }
 
 /** A ledger over the KV bucket `kv()` resolves to (fetched lazily, so a worker may start before NATS). */

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { publishDurably } from '../platform/jetstream-publish';
 
 /** Long-retention stream of incident lifecycle and decision events; outlives Temporal's history retention. */
 export const AUDIT_STREAM = 'RUNBOOK_AUDIT';
@@ -16,7 +18,7 @@ export interface AuditEvent {
   [field: string]: unknown;
 }
 
-/** Creates the audit stream when it is missing (file storage, limits retention by age). */
+/** Creates the audit stream when it is missing (file storage, limits retention by age, `replicas` copies). */
 export async function ensureAuditStream(jsm: JetStreamManager, retentionDays = DEFAULT_AUDIT_RETENTION_DAYS, replicas = 1): Promise<void> {
   const exists = await jsm.streams.info(AUDIT_STREAM).then(() => true, () => false);
   if (exists) return;
@@ -38,7 +40,7 @@ export function auditSubject(incidentId: string, event: string): string {
   return [AUDIT_SUBJECT_PREFIX, token(service), token(target), ...event.split('.').map(token)].join('.');
 }
 
-/** Writes audit events; `publish` resolves once JetStream has stored the event. */
+/** Writes audit events; `publish` resolves once JetStream has stored the event (retried through a node loss, bounded). */
 export interface AuditSink {
   publish(event: AuditEvent, msgId?: string): Promise<void>;
 }
@@ -47,7 +49,10 @@ export interface AuditSink {
 export function jetStreamAuditSink(js: JetStreamClient): AuditSink {
   return {
     async publish(event, msgId) {
-      await js.publish(auditSubject(event.incidentId, event.event), JSON.stringify(event), msgId ? { msgID: msgId } : undefined);
+      const subject = auditSubject(event.incidentId, event.event);
+      const data = JSON.stringify(event);
+      // Without an id of the caller's, the event's own digest: the same for every retry of this event, so it is stored once.
+      await publishDurably(js, subject, data, { msgID: msgId ?? `audit-${createHash('sha256').update(subject).update('\n').update(data).digest('hex').slice(0, 32)}` });
     },
   };
 }

@@ -64,6 +64,16 @@ export type ConfigKey = keyof typeof ENV;
 const port = z.coerce.number().int().min(1).max(65535);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
+const NATS_URL = /^(nats|tls):\/\/[^\s,]+$/;
+
+/**
+ * The servers of a RUNBOOK_NATS_URL value: comma-separated, blanks around
+ * commas ignored. An empty entry is kept (as '') so validation names it.
+ */
+export function natsServerList(natsUrl: string): string[] {
+  return natsUrl.split(',').map((entry) => entry.trim());
+}
+
 /** Shape of the resolved configuration shared by every process. */
 export const Config = z.object({
   stateDir: z.string().min(1).default('.runbook'),
@@ -82,10 +92,14 @@ export const Config = z.object({
   temporalApiKeyFile: z.string().min(1).optional(),
   namespace: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').default('runbooks'),
   taskQueue: z.string().min(1).max(128).default('runbooks'),
-  /** One server URL, or several comma-separated (the nodes of a cluster; the client picks one and fails over). */
+  /** One nats:// (or tls://) URL, or a comma-separated list of them (the nodes of a cluster); clients fail over between them. */
   natsUrl: z
     .string()
-    .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'must be a nats:// URL or a comma-separated list of them')
+    .superRefine((value, ctx) => {
+      natsServerList(value).forEach((entry, i, all) => {
+        if (!NATS_URL.test(entry)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `entry ${i + 1} of ${all.length} (${JSON.stringify(entry)}) must be a nats:// or tls:// URL` });
+      });
+    })
     .optional(),
   /** A NATS .creds file (JWT + nkey seed); wins over user and password. */
   natsCreds: z.string().min(1).optional(),
@@ -99,8 +113,8 @@ export const Config = z.object({
   natsTlsCert: z.string().min(1).optional(),
   /** Client certificate's private key (PEM). */
   natsTlsKey: z.string().min(1).optional(),
-  /** Copies of each stream and KV bucket that provisioning creates: 1 on a single server, the node count on a cluster (at most 5, as JetStream allows). */
-  natsReplicas: z.coerce.number().int().min(1).max(5).default(1),
+  /** Copies of every stream and KV bucket provisioning keeps (3 on a three-node cluster); see natsReplicasFor. */
+  natsReplicas: z.coerce.number().int().min(1).max(5).optional(),
   mode: z.enum(['development', 'production']).default('development'),
   workflowBundle: z.string().min(1).optional(),
   runbooksDir: z.string().min(1).default('runbooks'),
@@ -202,6 +216,14 @@ export function loadConfig(
     temporalAddress: c.temporalAddress ?? `127.0.0.1:${c.temporalPort}`,
     natsUrl: c.natsUrl ?? `nats://127.0.0.1:${c.natsPort}`,
   };
+}
+
+/**
+ * The replica count provisioning uses: RUNBOOK_NATS_REPLICAS, or else 1 for
+ * one server and 3 for a list of three or more (a cluster).
+ */
+export function natsReplicasFor(config: Pick<Config, 'natsReplicas' | 'natsUrl'>): number {
+  return config.natsReplicas ?? (natsServerList(config.natsUrl).length >= 3 ? 3 : 1);
 }
 
 function kebab(key: string): string {

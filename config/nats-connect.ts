@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
-import { ENV, type Config } from './config';
+import { ENV, natsServerList, type Config } from './config';
 import { NatsCredentialError, readSecretFile, resolveNatsCredential } from './nats-credentials';
 import { inboxPrefix, type NatsRole } from './nats-permissions';
 
@@ -13,7 +13,9 @@ export type NatsConnectExtras = Omit<ConnectionOptions, 'servers' | 'user' | 'pa
 /**
  * The nats.js options for connecting as `role`: its credential (see
  * resolveNatsCredential), its own inbox prefix (the server lets it read only
- * `_INBOX_<role>.>`), and TLS when a CA or client certificate is configured.
+ * `_INBOX_<role>.>`), TLS when a CA or client certificate is configured, and
+ * every server of the (comma-separated) URL list, so a client fails over to
+ * another node of a cluster; long-lived processes pass `reconnect` options.
  * Throws NatsCredentialError naming the variable or file when a credential is
  * missing; the error never contains the secret.
  */
@@ -33,7 +35,7 @@ export function natsConnectOptions(config: NatsConnectConfig, role: NatsRole, ex
           ...(config.natsTlsCert && config.natsTlsKey ? { certFile: resolve(config.natsTlsCert), keyFile: resolve(config.natsTlsKey) } : {}),
         }
       : undefined;
-  return { ...extras, servers: config.natsUrl.split(','), ...auth, ...(tls ? { tls } : {}), inboxPrefix: inboxPrefix(role) };
+  return { ...extras, servers: natsServerList(config.natsUrl), ...auth, ...(tls ? { tls } : {}), inboxPrefix: inboxPrefix(role) };
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from 'nats';
 import { probe } from '../activities/adapters/probe';
 import { FaultEvent, faultSubjectFor } from '../schemas/fault-event';
+import { publishDurably } from '../platform/jetstream-publish';
 
 /**
  * Probe every 250 ms: a crash is seen 0.15 s after it on average. A probe
@@ -98,7 +99,7 @@ export function startProber(opts: ProberOptions): Prober {
       labels: instance.labels,
       annotations: { detail, health_url: instance.healthUrl },
     });
-    await js.publish(faultSubjectFor(event), new TextEncoder().encode(JSON.stringify(event)), { msgID: event.id, timeout: 5_000 });
+    await publishDurably(js, faultSubjectFor(event), JSON.stringify(event), { msgID: event.id, closed: () => opts.nc.isClosed() });
     return event.id;
   };
 

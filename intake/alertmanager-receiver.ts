@@ -12,12 +12,20 @@ import { alertsToFaultEvents, MAX_ALERTMANAGER_BODY_BYTES, parseAlertmanagerBody
 import { storeDeadLetter } from './dead-letter';
 import type { IntakeMetrics } from './metrics';
 import { NOT_CONFIGURED_MESSAGE, type WebhookAuthenticator } from './webhook-auth';
+import { publishDurably } from '../platform/jetstream-publish';
 
 /** Path Alertmanager (or Grafana) posts webhook notifications to. */
 export const ALERTMANAGER_PATH = '/alertmanager';
 
 /** @default 5 s for JetStream to confirm each stored event. */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
+/**
+ * How long the receiver retries an event through a stream leader election or
+ * a reconnect before it answers 503. Shorter than the general bound because
+ * Alertmanager is waiting on the request and retries a 5xx itself.
+ * @default 10 s
+ */
+export const DEFAULT_RECEIVER_PUBLISH_DEADLINE_MS = 10_000;
 
 /** What the receiver needs. */
 export interface AlertmanagerReceiverDeps {
@@ -31,6 +39,8 @@ export interface AlertmanagerReceiverDeps {
   limiter: RateLimiter;
   now?: () => Date;
   publishTimeoutMs?: number;
+  /** How long one event is retried (same id) before the receiver answers 503; @default {@link DEFAULT_RECEIVER_PUBLISH_DEADLINE_MS} */
+  publishDeadlineMs?: number;
   /** @default {@link MAX_ALERTMANAGER_BODY_BYTES} */
   maxBodyBytes?: number;
   /** The server's `max_payload`, which bounds a dead letter. */
@@ -97,6 +107,7 @@ function isJson(contentType: string | undefined): boolean {
 export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
   const maxBytes = deps.maxBodyBytes ?? MAX_ALERTMANAGER_BODY_BYTES;
   const timeout = deps.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+  const deadlineMs = deps.publishDeadlineMs ?? DEFAULT_RECEIVER_PUBLISH_DEADLINE_MS;
   return async (req, res, url) => {
     if (url.pathname !== ALERTMANAGER_PATH) return false;
     if (req.method !== 'POST') {
@@ -144,7 +155,7 @@ export function alertmanagerRoute(deps: AlertmanagerReceiverDeps): Route {
 
     const stores = events.map(async (event): Promise<StoredAlert> => {
       const subject = faultSubjectFor(event);
-      const ack = await deps.js.publish(subject, encoder.encode(JSON.stringify(event)), { msgID: event.id, timeout });
+      const ack = await publishDurably(deps.js, subject, encoder.encode(JSON.stringify(event)), { msgID: event.id, attemptTimeoutMs: timeout, deadlineMs });
       return { eventId: event.id, subject, incidentId: incidentIdFor(event.service, event.target), status: event.status, seq: ack.seq, duplicate: ack.duplicate };
     });
     const dead = rejected.map((r) => {

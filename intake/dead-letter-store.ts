@@ -4,6 +4,7 @@ import { FAULT_SUBJECT_PREFIX } from '../schemas/fault-event';
 import { HDR } from './dead-letter';
 import { deadLetterBody } from './dead-letter-body';
 import { DEAD_LETTER_STREAM } from './streams';
+import { publishDurably } from '../platform/jetstream-publish';
 
 /** One dead letter as stored: its stream sequence is its id. */
 export interface DeadLetter {
@@ -140,7 +141,8 @@ export async function replayDeadLetter(js: JetStreamClient, jsm: JetStreamManage
   }
   const h = natsHeaders();
   h.set(HDR.replayedFrom, String(id));
-  const ack = await js.publish(letter.originalSubject, letter.data, { msgID: `replay-${id}-${randomUUID()}`, headers: h });
+  // One id per replay, kept across retries, so a retried replay is stored once.
+  const ack = await publishDurably(js, letter.originalSubject, letter.data, { msgID: `replay-${id}-${randomUUID()}`, headers: h });
   await jsm.streams.deleteMessage(DEAD_LETTER_STREAM, id, false);
   return { id, subject: letter.originalSubject, stream: ack.stream, seq: ack.seq };
 }

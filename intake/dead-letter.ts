@@ -1,6 +1,7 @@
 import { headers as natsHeaders, type JetStreamClient, type JsMsg, type MsgHdrs } from 'nats';
 import { deadLetterBody } from './dead-letter-body';
 import { DEAD_LETTER_SUBJECT, UNHANDLED_SUBJECT } from './streams';
+import { publishDurably } from '../platform/jetstream-publish';
 
 /** Headers carried by a dead letter or an unhandled record, next to the original bytes. */
 export const HDR = {
@@ -111,7 +112,7 @@ export async function storeDeadLetter(js: JetStreamClient, input: RefusedInput, 
     h.set(HDR.truncated, 'true');
     h.set(HDR.truncatedReason, truncationReason(size, maxPayload));
   }
-  await js.publish(`${DEAD_LETTER_SUBJECT}.${reason}`, body.data, { headers: h, msgID: msgId });
+  await publishDurably(js, `${DEAD_LETTER_SUBJECT}.${reason}`, body.data, { headers: h, msgID: msgId });
 }
 
 function truncationReason(size: number, maxPayload: number): string {
@@ -130,5 +131,5 @@ export async function publishDeadLetter(js: JetStreamClient, msg: JsMsg, reason:
 export async function publishUnhandled(js: JetStreamClient, msg: JsMsg, service: string, kind: string, eventId: string, now = new Date()): Promise<void> {
   const h = recordHeaders(fromMsg(msg), 'no_runbook', `no runbook matches kind ${kind} for service ${service}`, now);
   h.set(HDR.eventId, eventId);
-  await js.publish(`${UNHANDLED_SUBJECT}.${service.replaceAll('.', '_')}.${kind}`, msg.data, { headers: h, msgID: `unhandled-${msg.seq}` });
+  await publishDurably(js, `${UNHANDLED_SUBJECT}.${service.replaceAll('.', '_')}.${kind}`, msg.data, { headers: h, msgID: `unhandled-${msg.seq}` });
 }

@@ -48,7 +48,7 @@ export const FAULTS_MAX_MSG_BYTES = 1024 * 1024;
 
 const DAY_MS = 86_400_000;
 
-/** Stream configurations the intake owns, each with `replicas` copies (the node count on a cluster). */
+/** Stream configurations the intake owns; `replicas` is 3 on a three-node cluster. */
 export function streamConfigs(replicas = 1): Partial<StreamConfig>[] {
   const base = {
     storage: StorageType.File,
@@ -144,7 +144,9 @@ export class JetStreamSetupError extends Error {
 }
 
 /**
- * Creates the streams and the consumer when missing. An existing one whose
+ * Creates the streams and the consumer when missing, with `replicas`
+ * replicas (1 when not given; the intake leaves the count to provisioning and
+ * does not compare it). An existing one whose
  * configuration drifted is reported (logged and returned), not silently kept
  * and not silently rewritten: an operator may have tuned it on purpose. The
  * one exception is an unlimited `max_deliver` on the consumer, which is
@@ -161,7 +163,10 @@ export async function ensureJetStream(jsm: JetStreamManager, logger: Logger, opt
       throw new JetStreamSetupError(`cannot check stream ${name}: ${(err as Error).message}`, { cause: err });
     });
     if (info) {
-      const d = configDrift(cfg as Record<string, unknown>, info.config as unknown as Record<string, unknown>);
+      // Without a replica count of its own (the intake), the one provisioning chose is not drift.
+      const { num_replicas: _replicas, ...rest } = cfg;
+      const want = options.replicas === undefined ? rest : cfg;
+      const d = configDrift(want as Record<string, unknown>, info.config as unknown as Record<string, unknown>);
       if (d.length) {
         drifts.push(...d.map((x) => `stream ${name} ${x}`));
         logger.warn('stream configuration drifted', { stream: name, drift: d });

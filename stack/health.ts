@@ -1,6 +1,6 @@
 import type { TemporalConnectOptions } from '../config/temporal-connection';
 import type { StackInfo } from './stack-file';
-import { natsHealthy } from './nats-server';
+import { natsHealthyAt } from './nats-server';
 import { temporalHealthy } from './temporal-server';
 
 /** Health of one component as `runbook status` shows it. */
@@ -31,10 +31,8 @@ export async function componentHealthy(name: string, info: StackInfo, temporal?:
       const ok = await temporalHealthy(temporal ?? { address: info.temporalAddress }, info.namespace);
       return { name, healthy: ok, detail: ok ? `${info.temporalAddress}, namespace ${info.namespace}` : `not serving namespace ${info.namespace} at ${info.temporalAddress}` };
     }
-    case 'nats': {
-      const ok = await natsHealthy(info.ports.natsMonitor ?? 0);
-      return { name, healthy: ok, detail: ok ? `${info.natsUrl}, JetStream enabled` : `JetStream not healthy at ${info.natsMonitorUrl}` };
-    }
+    case 'nats':
+      return natsHealth(info);
     case 'worker':
     case 'intake': {
       const url = name === 'worker' ? info.workerUrl : info.intakeUrl;
@@ -49,6 +47,25 @@ export async function componentHealthy(name: string, info: StackInfo, temporal?:
     default:
       return { name, healthy: false, detail: 'unknown component' };
   }
+}
+
+/**
+ * NATS's health: one server, or every node of a cluster (`natsMonitorUrl` a
+ * comma-separated list). A cluster stays healthy while a majority of its
+ * nodes is up, because JetStream keeps its R3 streams then; the nodes down are
+ * named either way.
+ */
+export async function natsHealth(info: Pick<StackInfo, 'natsUrl' | 'natsMonitorUrl'>): Promise<ComponentHealth> {
+  const urls = info.natsMonitorUrl.split(',').map((u) => u.trim()).filter(Boolean);
+  const up = await Promise.all(urls.map((u) => natsHealthyAt(u)));
+  const down = urls.filter((_, i) => !up[i]);
+  if (urls.length <= 1) {
+    const ok = down.length === 0 && urls.length === 1;
+    return { name: 'nats', healthy: ok, detail: ok ? `${info.natsUrl}, JetStream enabled` : `JetStream not healthy at ${info.natsMonitorUrl}` };
+  }
+  const healthy = urls.length - down.length > urls.length / 2;
+  const nodes = `${urls.length - down.length}/${urls.length} nodes healthy`;
+  return { name: 'nats', healthy, detail: down.length === 0 ? `${info.natsUrl}, JetStream enabled, ${nodes}` : `${nodes}; not healthy at ${down.join(', ')}` };
 }
 
 /** Health of every component listed in the stack file. */

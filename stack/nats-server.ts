@@ -38,21 +38,61 @@ export function natsTlsBlock(tls: NatsServerTls): string {
   ].join('\n');
 }
 
+/** The `cluster {}` block of one node: its route port, the other nodes' route URLs, and the route credential. */
+export interface NatsClusterBlock {
+  name: string;
+  port: number;
+  /** Route ports of every node (this one's included; nats-server ignores a route to itself). */
+  routePorts: number[];
+  /** Every node authenticates routes with this user and password, so nobody else can join the cluster. */
+  routeUser: string;
+  routePassword: string;
+}
+
+/** What one nats-server config is rendered from; the single server's options plus what a cluster node needs. */
+export interface NatsNodeConfig extends Omit<NatsServerOptions, 'onSpawn'> {
+  /** Default `runbook-local`; every node of a cluster needs its own. */
+  serverName?: string;
+  /** JetStream's store; default `<stateDir>/nats`. */
+  storeDir?: string;
+  cluster?: NatsClusterBlock;
+}
+
+/** The cluster block; the route password sits in the (0600) config file because the route URLs must carry it. */
+export function natsClusterBlock(c: NatsClusterBlock): string {
+  const cred = `${encodeURIComponent(c.routeUser)}:${encodeURIComponent(c.routePassword)}`;
+  return [
+    'cluster {',
+    `  name: ${JSON.stringify(c.name)}`,
+    `  listen: 127.0.0.1:${c.port}`,
+    '  authorization {',
+    `    user: ${JSON.stringify(c.routeUser)}`,
+    `    password: ${JSON.stringify(c.routePassword)}`,
+    '  }',
+    '  routes: [',
+    ...c.routePorts.map((p) => `    ${JSON.stringify(`nats-route://${cred}@127.0.0.1:${p}`)}`),
+    '  ]',
+    '}',
+    '',
+  ].join('\n');
+}
+
 /**
  * nats-server configuration: loopback only, JetStream on disk, fsync before
  * every ack, each role's user and permissions (config/nats-permissions.ts),
- * and TLS when asked.
+ * TLS when asked, and a cluster block for a node of a cluster.
  */
-export function natsServerConfig(opts: NatsServerOptions): string {
-  const storeDir = join(opts.stateDir, 'nats');
+export function natsServerConfig(opts: NatsNodeConfig): string {
+  const storeDir = opts.storeDir ?? join(opts.stateDir, 'nats');
   return [
-    'server_name: runbook-local',
+    `server_name: ${opts.serverName ?? 'runbook-local'}`,
     `listen: 127.0.0.1:${opts.port}`,
     `http: 127.0.0.1:${opts.monitorPort}`,
     'jetstream {',
     `  store_dir: ${JSON.stringify(storeDir)}`,
     '  sync_interval: always',
     '}',
+    ...(opts.cluster ? [natsClusterBlock(opts.cluster)] : []),
     ...(opts.tls ? [natsTlsBlock(opts.tls)] : []),
     ...(opts.users ? [renderAuthorization(opts.users)] : []),
     '',
@@ -85,8 +125,13 @@ export async function startNatsServer(opts: NatsServerOptions, timeoutMs = 30_00
 
 /** True when the monitoring endpoint says JetStream is up. */
 export async function natsHealthy(monitorPort: number): Promise<boolean> {
+  return natsHealthyAt(`http://127.0.0.1:${monitorPort}`);
+}
+
+/** True when the monitoring endpoint at `monitorUrl` (e.g. `http://127.0.0.1:8222`) says JetStream is up. */
+export async function natsHealthyAt(monitorUrl: string): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`, {
+    const res = await fetch(`${monitorUrl.replace(/\/+$/, '')}/healthz?js-enabled-only=true`, {
       signal: AbortSignal.timeout(1_000),
     });
     return res.ok;

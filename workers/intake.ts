@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { ConsumerMessages, JetStreamManager, NatsConnection } from 'nats';
 import { loadAlertmanagerMapping } from '../config/alertmanager-mapping';
-import { ENV, loadConfig } from '../config/config';
+import { ENV, loadConfig, natsReplicasFor } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
 import { connectNats } from '../config/nats-connect';
 import { loadRunbookDir, formatRunbookErrors, type LoadedRunbook } from '../engine/load-runbook';
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const js = nc.jetstream();
   const metrics = createIntakeMetrics(registry);
   let maxDeliver = config.intakeMaxDeliver ?? DEFAULT_MAX_DELIVER;
-  const setUp: JetStreamSetUp = { jsm, logger, metrics, isStopping, maxDeliver, replicas: config.natsReplicas, onMaxDeliver: (value) => (maxDeliver = value) };
+  const setUp: JetStreamSetUp = { jsm, logger, metrics, isStopping, maxDeliver, replicas: natsReplicasFor(config), onMaxDeliver: (value) => (maxDeliver = value) };
   await setUpJetStream(setUp);
 
   let natsConnected = true;

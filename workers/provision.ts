@@ -1,34 +1,50 @@
 import type { NatsConnection } from 'nats';
-import { openEffectsBucket } from '../activities/effect-ledger';
-import { ensureAuditStream } from '../audit/audit-stream';
-import { loadConfig, type Config } from '../config/config';
+import { EFFECTS_BUCKET, openEffectsBucket } from '../activities/effect-ledger';
+import { AUDIT_STREAM, ensureAuditStream } from '../audit/audit-stream';
+import { loadConfig, natsReplicasFor, type Config } from '../config/config';
 import { connectNats } from '../config/nats-connect';
-import { DEFAULT_MAX_DELIVER, ensureJetStream } from '../intake/streams';
+import { DEAD_LETTER_STREAM, DEFAULT_MAX_DELIVER, ensureJetStream, FAULTS_STREAM, UNHANDLED_STREAM } from '../intake/streams';
 import { createLogger, type Logger } from '../observability/logger';
 import { CONTROL_BUCKET } from '../schemas/control-bucket';
+import { ensureStreamReplicas, type ReplicaChange } from './stream-replicas';
+
+/** How to provision: the consumer's delivery bound and the copies of every stream and bucket. */
+export interface ProvisionOptions {
+  maxDeliver?: number;
+  /** 1 for the single server; 3 on a three-node cluster. @default 1 */
+  replicas?: number;
+}
 
 /**
  * Creates every stream, KV bucket and consumer the product uses, as the NATS
  * `admin` user: the fault streams and the intake's consumer, the audit stream,
- * the control bucket and the effects ledger, each with `replicas` copies
- * (`RUNBOOK_NATS_REPLICAS`; the node count on a cluster). Idempotent: what exists is
- * checked, not rewritten. The other roles only use these, and may not create
- * (except the intake, see docs/security.md), update, delete or purge them.
+ * the control bucket and the effects ledger, each with `replicas` copies.
+ * Idempotent: what exists is checked, not rewritten, except its replica
+ * count, which is changed to `replicas` first (see ensureStreamReplicas). The
+ * other roles only use these, and may not create (except the intake, see
+ * docs/security.md), update, delete or purge them.
  */
-export async function provisionNats(nc: NatsConnection, logger: Logger, maxDeliver = DEFAULT_MAX_DELIVER, replicas = 1): Promise<void> {
+export async function provisionNats(nc: NatsConnection, logger: Logger, options: ProvisionOptions = {}): Promise<ReplicaChange[]> {
+  const replicas = options.replicas ?? 1;
   const jsm = await nc.jetstreamManager();
-  await ensureJetStream(jsm, logger, { maxDeliver, replicas });
+  const changes: ReplicaChange[] = [];
+  for (const stream of PROVISIONED_STREAMS) changes.push(await ensureStreamReplicas(jsm, stream, replicas, logger));
+  await ensureJetStream(jsm, logger, { maxDeliver: options.maxDeliver ?? DEFAULT_MAX_DELIVER, replicas });
   await ensureAuditStream(jsm, undefined, replicas);
   const js = nc.jetstream();
   await js.views.kv(CONTROL_BUCKET, { replicas });
   await openEffectsBucket(js, replicas);
+  return changes;
 }
+
+/** Every stream provisioning owns, KV buckets' streams included. */
+export const PROVISIONED_STREAMS = [FAULTS_STREAM, DEAD_LETTER_STREAM, UNHANDLED_STREAM, AUDIT_STREAM, `KV_${CONTROL_BUCKET}`, `KV_${EFFECTS_BUCKET}`];
 
 /** Connects as `admin` and provisions; the connection is closed afterwards. */
 export async function provisionWithConfig(config: Config, logger: Logger): Promise<void> {
   const nc = await connectNats(config, 'admin', { name: 'runbook-provision', timeout: 5_000 });
   try {
-    await provisionNats(nc, logger, config.intakeMaxDeliver ?? DEFAULT_MAX_DELIVER, config.natsReplicas);
+    await provisionNats(nc, logger, { maxDeliver: config.intakeMaxDeliver ?? DEFAULT_MAX_DELIVER, replicas: natsReplicasFor(config) });
   } finally {
     await nc.close();
   }

@@ -5,6 +5,7 @@ import { incidentIdFor } from '../../schemas/identifiers';
 import { describeIssues, formatIssues } from '../../schemas/parse-fault-event';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection } from '../context';
+import { publishDurably } from '../../platform/jetstream-publish';
 
 const USAGE =
   'runbook fault --service S --target T --kind K [--severity critical|warning|info] [--status firing|resolved] [--label k=v ...] [--annotation k=v ...] [--runbook NAME] [--id ID] [--source SRC] [--dry-run] [--json]';
@@ -72,7 +73,7 @@ export const faultCommand: CliCommand = {
       const subject = faultSubjectFor(event);
       let ack;
       try {
-        ack = await nc.jetstream().publish(subject, new TextEncoder().encode(JSON.stringify(event)), { msgID: event.id, headers: h, timeout: 5_000 });
+        ack = await publishDurably(nc.jetstream(), subject, JSON.stringify(event), { msgID: event.id, headers: h, closed: () => nc.isClosed() });
       } catch (err) {
         throw new CliError(`JetStream did not store the event on ${subject}: ${(err as Error).message} (is the intake running? it creates the streams)`, 1);
       }

@@ -139,7 +139,7 @@ test('provisioning creates every stream and bucket with the configured number of
   };
   const js = { views: { kv: (name: string, opts?: { replicas?: number }) => (buckets.push({ name, ...opts }), Promise.resolve({})) } };
   const nc = { jetstreamManager: () => Promise.resolve(jsm), jetstream: () => js } as unknown as NatsConnection;
-  await provisionNats(nc, createLogger('test', 'error'), undefined, NATS_CLUSTER_REPLICAS);
+  await provisionNats(nc, createLogger('test', 'error'), { replicas: NATS_CLUSTER_REPLICAS });
   assert.ok(streams.length >= 4, 'the fault streams and the audit stream');
   for (const s of streams) assert.equal(s.num_replicas, NATS_CLUSTER_REPLICAS, `stream ${s.name ?? ''}`);
   assert.ok(buckets.length >= 2, 'the control bucket and the effects ledger');
