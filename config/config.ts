@@ -36,6 +36,7 @@ export const ENV = {
   intakePort: 'RUNBOOK_INTAKE_PORT',
   workerMetricsPort: 'RUNBOOK_WORKER_METRICS_PORT',
   apiPort: 'RUNBOOK_API_PORT',
+  postgresPort: 'RUNBOOK_POSTGRES_PORT',
   intakeConcurrency: 'RUNBOOK_INTAKE_CONCURRENCY',
   dryRun: 'RUNBOOK_DRY_RUN',
   alertmanagerMappingFile: 'RUNBOOK_ALERTMANAGER_MAPPING_FILE',
@@ -126,6 +127,8 @@ export const Config = z.object({
   intakePort: port.default(9110),
   workerMetricsPort: port.default(9111),
   apiPort: port.default(9120),
+  /** PostgreSQL of `runbook up --cluster`; not 5432, so a system PostgreSQL is left alone. */
+  postgresPort: port.default(15432),
   intakeConcurrency: z.coerce.number().int().min(1).max(1024).default(32),
   dryRun: bool.default(false),
   /** YAML or JSON file with the Alertmanager label mapping; the built-in mapping when unset. */

@@ -29,6 +29,18 @@ export const DEFAULT_CLUSTER_PORTS: ClusterPorts = {
   workerMembership: 16939,
 };
 
+/**
+ * The layout of {@link DEFAULT_CLUSTER_PORTS} moved so that the frontend is
+ * `frontend` (the other roles keep their offsets from it: +1, +2, +6, +10,
+ * membership −300…−294); checked against {@link MAX_CLUSTER_PORT}.
+ */
+export function clusterPortsAt(frontend: number): ClusterPorts {
+  const shift = frontend - DEFAULT_CLUSTER_PORTS.frontend;
+  const moved = Object.fromEntries(Object.entries(DEFAULT_CLUSTER_PORTS).map(([role, port]) => [role, port + shift])) as unknown as ClusterPorts;
+  assertClusterPortRange(Object.values(moved));
+  return moved;
+}
+
 /** How many ports {@link ClusterPorts} holds (for picking free ones). */
 export const CLUSTER_PORT_COUNT = Object.keys(DEFAULT_CLUSTER_PORTS).length;
 

@@ -1,6 +1,7 @@
 import type { TemporalConnectOptions } from '../config/temporal-connection';
-import type { StackInfo } from './stack-file';
-import { natsHealthyAt } from './nats-server';
+import type { HealthCheck, StackInfo } from './stack-file';
+import { natsHealthy, natsHealthyAt } from './nats-server';
+import { postgresReady } from './postgres';
 import { temporalHealthy } from './temporal-server';
 
 /** Health of one component as `runbook status` shows it. */
@@ -20,12 +21,37 @@ async function httpHealthy(url: string): Promise<ComponentHealth['detail'] | und
   }
 }
 
+/** Runs a recorded check: what the cluster stack writes beside each of its components. */
+export async function checkHealth(name: string, check: HealthCheck, namespace: string, temporal?: TemporalConnectOptions): Promise<ComponentHealth> {
+  switch (check.kind) {
+    case 'http': {
+      const problem = await httpHealthy(check.url);
+      return { name, healthy: problem === undefined, detail: problem ?? `${check.url} healthy` };
+    }
+    case 'temporal': {
+      const ok = await temporalHealthy(temporal ?? { address: check.address }, namespace);
+      return { name, healthy: ok, detail: ok ? `${check.address}, namespace ${namespace}` : `not serving namespace ${namespace} at ${check.address}` };
+    }
+    case 'nats': {
+      const ok = await natsHealthy(check.monitorPort);
+      return { name, healthy: ok, detail: ok ? `${check.url}, JetStream enabled` : `JetStream not healthy at http://127.0.0.1:${check.monitorPort}` };
+    }
+    case 'postgres': {
+      const ok = await postgresReady(check.port);
+      return { name, healthy: ok, detail: ok ? `127.0.0.1:${check.port} accepting connections` : `not accepting connections on 127.0.0.1:${check.port}` };
+    }
+  }
+}
+
 /**
- * Checks one component of a stack by name; Temporal through `temporal`
+ * Checks one component of a stack: by its recorded check when it has one,
+ * otherwise by name; Temporal through `temporal`
  * (temporalConnectOptions of the caller's configuration), plainly at the
  * stack's address when not given.
  */
 export async function componentHealthy(name: string, info: StackInfo, temporal?: TemporalConnectOptions): Promise<ComponentHealth> {
+  const check = info.components[name]?.health;
+  if (check) return checkHealth(name, check, info.namespace, temporal);
   switch (name) {
     case 'temporal': {
       const ok = await temporalHealthy(temporal ?? { address: info.temporalAddress }, info.namespace);
@@ -68,7 +94,11 @@ export async function natsHealth(info: Pick<StackInfo, 'natsUrl' | 'natsMonitorU
   return { name: 'nats', healthy, detail: down.length === 0 ? `${info.natsUrl}, JetStream enabled, ${nodes}` : `${nodes}; not healthy at ${down.join(', ')}` };
 }
 
-/** Health of every component listed in the stack file. */
+
+const EMBEDDED_ORDER = ['temporal', 'nats', 'worker', 'intake', 'api'];
+
+/** Health of every component listed in the stack file: the embedded stack's in their fixed order, the rest as recorded. */
 export async function stackHealth(info: StackInfo, temporal?: TemporalConnectOptions): Promise<ComponentHealth[]> {
-  return Promise.all(['temporal', 'nats', 'worker', 'intake', 'api'].filter((n) => n in info.components).map((n) => componentHealthy(n, info, temporal)));
+  const names = info.kind === 'cluster' ? Object.keys(info.components) : [...EMBEDDED_ORDER.filter((n) => n in info.components), ...Object.keys(info.components).filter((n) => !EMBEDDED_ORDER.includes(n))];
+  return Promise.all(names.map((n) => componentHealthy(n, info, temporal)));
 }

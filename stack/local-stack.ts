@@ -9,7 +9,7 @@ import { componentHealthy } from './health';
 import { ensureLocalRoster, type LocalRoster } from './local-roster';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { startNatsServer } from './nats-server';
-import { operatorTokenLine, withOperatorToken } from './operator-token';
+import { operatorTokenLine, withOperatorToken, type OperatorToken } from './operator-token';
 import { assertPortFree } from './ports';
 import { processStartTime } from './process-identity';
 import type { RestartPolicy } from './restart-policy';
@@ -101,10 +101,31 @@ export function rosterLine(config: Pick<Config, 'rosterFile'>, local: LocalRoste
 }
 
 /**
+ * The state directory's roster, receiver credential, operator token and
+ * decision key, made once and reused: what every stack gives its worker,
+ * intake and API. Returns the configuration that points at them.
+ */
+export async function prepareStackCredentials(
+  given: Config,
+  stateDir: string,
+  opts: { log: (line: string) => void; localRoster?: boolean },
+): Promise<{ config: Config; operator?: OperatorToken }> {
+  const local = given.rosterFile || opts.localRoster === false ? undefined : await ensureLocalRoster(stateDir, resolve(given.runbooksDir));
+  const rostered = withWebhookCredential(local ? { ...given, rosterFile: local.file } : given, stateDir);
+  if (rostered.rosterFile) opts.log(rosterLine(rostered, local));
+  // Same switch as the roster: private test stacks bring their own identities and tokens.
+  const { config, operator } = opts.localRoster === false ? { config: rostered, operator: undefined } : await withOperatorToken(rostered, stateDir);
+  if (operator) opts.log(operatorTokenLine(operator));
+  // The API signs decisions and the worker verifies them with this key; both read it at start.
+  ensureDecisionKey(decisionKeyPath({ ...config, stateDir }));
+  return { config, operator };
+}
+
+/**
  * Runs `workers/provision.ts` (as the NATS admin user) to completion: the
  * streams, buckets and consumers exist before any component uses them.
  */
-async function provisionNats(env: NodeJS.ProcessEnv, stateDir: string): Promise<void> {
+export async function provisionNats(env: NodeJS.ProcessEnv, stateDir: string): Promise<void> {
   const proc = startManagedProcess({ name: 'nats-provision', argv: nodeEntryArgv('workers/provision.ts'), env, logFile: join(stateDir, 'logs', 'nats-provision.log') });
   const { code, signal } = await proc.exited;
   if (code !== 0) throw new Error(`provisioning NATS streams and buckets failed (${signal ?? `exit ${code}`}); see ${proc.logFile}`);
@@ -131,14 +152,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
   const logger = opts.logger ?? createLogger('stack', given.logLevel);
   const stateDir = resolve(given.stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
-  const local = given.rosterFile || opts.localRoster === false ? undefined : await ensureLocalRoster(stateDir, resolve(given.runbooksDir));
-  const rostered = withWebhookCredential(local ? { ...given, rosterFile: local.file } : given, stateDir);
-  if (rostered.rosterFile) log(rosterLine(rostered, local));
-  // Same switch as the roster: private test stacks bring their own identities and tokens.
-  const { config, operator } = opts.localRoster === false ? { config: rostered, operator: undefined } : await withOperatorToken(rostered, stateDir);
-  if (operator) log(operatorTokenLine(operator));
-  // The API signs decisions and the worker verifies them with this key; both read it at start.
-  ensureDecisionKey(decisionKeyPath({ ...config, stateDir }));
+  const { config, operator } = await prepareStackCredentials(given, stateDir, { log, ...(opts.localRoster !== undefined ? { localRoster: opts.localRoster } : {}) });
   rmSync(stackFilePath(stateDir), { force: true });
   // One password per role, made once; the server config gets their bcrypt hashes.
   const natsUsers = ensureNatsCredentials(credentialsDir(stateDir));

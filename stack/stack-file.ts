@@ -14,6 +14,15 @@ export const ComponentExit = z.object({
 });
 export type ComponentExit = z.infer<typeof ComponentExit>;
 
+/** How `runbook status` checks a component the stack recorded with its check (the cluster's components). */
+export const HealthCheck = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('http'), url: z.string() }),
+  z.object({ kind: z.literal('temporal'), address: z.string() }),
+  z.object({ kind: z.literal('nats'), url: z.string(), monitorPort: z.number().int() }),
+  z.object({ kind: z.literal('postgres'), port: z.number().int() }),
+]);
+export type HealthCheck = z.infer<typeof HealthCheck>;
+
 /** One component: its current process and its restart record. */
 export const ComponentRecord = z.object({
   pid: z.number().int(),
@@ -24,6 +33,10 @@ export const ComponentRecord = z.object({
   /** Restarts since `runbook up` started the stack. */
   restarts: z.number().int().nonnegative().default(0),
   lastExit: ComponentExit.optional(),
+  /** The port it serves on, when the stack recorded one. */
+  port: z.number().int().optional(),
+  /** How to check it; without one the component's name says (the embedded stack's fixed set). */
+  health: HealthCheck.optional(),
 });
 export type ComponentRecord = z.infer<typeof ComponentRecord>;
 
@@ -32,6 +45,8 @@ export const StackInfo = z.object({
   /** pid of the `runbook up` supervisor that owns the stack. */
   supervisorPid: z.number().int(),
   supervisorStartTime: z.string().optional(),
+  /** `cluster` for `runbook up --cluster`; absent for the embedded stack (`runbook up`). */
+  kind: z.literal('cluster').optional(),
   ready: z.boolean(),
   startedAt: z.string(),
   stateDir: z.string(),
@@ -40,6 +55,8 @@ export const StackInfo = z.object({
   temporalAddress: z.string(),
   temporalUiUrl: z.string().optional(),
   natsUrl: z.string(),
+  /** Every server of the NATS tier, when there may be more than one (the cluster stack). */
+  natsUrls: z.array(z.string()).optional(),
   natsMonitorUrl: z.string(),
   intakeUrl: z.string(),
   /** File holding the bearer token the Alertmanager receiver takes, when it is one. */

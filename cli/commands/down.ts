@@ -53,7 +53,7 @@ export const downCommand: CliCommand = {
       const { killed } = await stopRecordedProcesses(recorded);
       if (killed.length > 0) process.stdout.write(`${describeProcesses(killed)} did not stop on SIGTERM; killed\n`);
     }
-    process.stdout.write(`stopped the stack in ${info.stateDir} (state kept; start it again with runbook up)\n`);
+    process.stdout.write(`stopped the ${info.kind === 'cluster' ? 'cluster stack' : 'stack'} in ${info.stateDir} (state kept; start it again with runbook up${info.kind === 'cluster' ? ' --cluster' : ''})\n`);
     return 0;
   },
 };

@@ -9,7 +9,7 @@ import { flagsToConfig, parseFlags, type CliCommand } from '../command';
 const USAGE = 'runbook status [--state-dir DIR] [--json]';
 
 /** One component as status reports it: its health and what its supervisor recorded. */
-type ComponentReport = ComponentHealth & Partial<Pick<ComponentRecord, 'state' | 'pid' | 'restarts' | 'lastExit'>>;
+type ComponentReport = ComponentHealth & Partial<Pick<ComponentRecord, 'state' | 'pid' | 'port' | 'restarts' | 'lastExit'>>;
 
 function restartText(c: ComponentReport): string {
   if (!c.restarts) return '';
@@ -35,12 +35,12 @@ export const statusCommand: CliCommand = {
     const orphans: RecordedProcess[] = info && !running ? liveComponents(info) : [];
     const components: ComponentReport[] = info && running ? (await stackHealth(info, await temporalConnectOptions({ ...config, temporalAddress: info.temporalAddress }))).map((h) => {
       const rec = info.components[h.name];
-      return rec ? { ...h, state: rec.state, pid: rec.pid, restarts: rec.restarts, ...(rec.lastExit ? { lastExit: rec.lastExit } : {}) } : h;
+      return rec ? { ...h, state: rec.state, pid: rec.pid, ...(rec.port !== undefined ? { port: rec.port } : {}), restarts: rec.restarts, ...(rec.lastExit ? { lastExit: rec.lastExit } : {}) } : h;
     }) : [];
     const healthy = running && components.length > 0 && components.every((c) => c.healthy);
     if (values.json) {
       const supervisor = info ? { pid: info.supervisorPid, running } : undefined;
-      process.stdout.write(`${JSON.stringify({ running, healthy, stateDir, supervisor, components, orphans }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ running, healthy, stateDir, kind: info?.kind ?? 'embedded', supervisor, components, orphans }, null, 2)}\n`);
     } else if (info && orphans.length > 0) {
       process.stdout.write(
         `supervisor not running (pid ${info.supervisorPid}); ${orphans.length} component${orphans.length === 1 ? '' : 's'} still running: ${describeProcesses(orphans)}; run \`runbook down\` to stop them\n`,
@@ -48,8 +48,10 @@ export const statusCommand: CliCommand = {
     } else if (!running) {
       process.stdout.write(`not running (state directory ${stateDir}); start it with: runbook up\n`);
     } else {
+      const width = Math.max(9, ...components.map((c) => c.name.length));
       for (const c of components) {
-        process.stdout.write(`${c.healthy ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${(c.state ?? '').padEnd(10)} ${c.detail}${restartText(c)}\n`);
+        const pid = c.pid !== undefined ? `pid ${c.pid}`.padEnd(11) : '';
+        process.stdout.write(`${c.healthy ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)} ${(c.state ?? '').padEnd(10)} ${pid}${c.detail}${restartText(c)}\n`);
       }
       if (info.temporalUiUrl) process.stdout.write(`      ui        ${''.padEnd(10)} ${info.temporalUiUrl}\n`);
     }

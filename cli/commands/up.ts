@@ -3,6 +3,7 @@ import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../../config/config';
 import { createLogger } from '../../observability/logger';
+import { clusterDefaultEnv, startClusterStack } from '../../stack/cluster-stack';
 import { startLocalStack } from '../../stack/local-stack';
 import { describeProcesses, liveComponents, stopRecordedProcesses, supervisorRunning } from '../../stack/recorded-processes';
 import { DEFAULT_RESTART_POLICY } from '../../stack/restart-policy';
@@ -13,10 +14,12 @@ import { flagsToConfig, parseFlags, type CliCommand } from '../command';
 import { CliError } from '../context';
 
 const USAGE =
-  'runbook up [--detach] [--state-dir DIR] [--temporal-port N] [--temporal-ui-port N] [--nats-port N] [--nats-monitor-port N] [--intake-port N] [--worker-metrics-port N] [--api-port N] [--namespace NS] [--log-level LEVEL]';
+  'runbook up [--cluster] [--detach] [--state-dir DIR] [--postgres-port N] [--temporal-port N] [--temporal-ui-port N] [--nats-port N] [--nats-monitor-port N] [--intake-port N] [--worker-metrics-port N] [--api-port N] [--namespace NS] [--log-level LEVEL]';
 
 const OPTIONS = {
+  cluster: { type: 'boolean' },
   detach: { type: 'boolean' },
+  'postgres-port': { type: 'string' },
   'state-dir': { type: 'string' },
   'temporal-port': { type: 'string' },
   'temporal-ui-port': { type: 'string' },
@@ -46,17 +49,37 @@ export function alertmanagerSnippet(info: StackInfo): string[] {
   ];
 }
 
+/** The servers part of the banner: the cluster names each of its components and has no Web UI. */
+function serverLines(info: StackInfo, stateFlag: string): string[] {
+  if (info.kind !== 'cluster') {
+    return [
+      `  Temporal UI   ${info.temporalUiUrl ?? '(headless)'}  (namespace ${info.namespace})`,
+      `  Temporal      ${info.temporalAddress}`,
+      `  NATS          ${info.natsUrl}  (monitoring ${info.natsMonitorUrl})`,
+      `  Intake        ${info.intakeUrl}/metrics, Alertmanager webhook ${info.intakeUrl}/alertmanager`,
+      `  Worker        ${info.workerUrl}/metrics`,
+    ];
+  }
+  const named = (prefix: string): [string, number | undefined][] =>
+    Object.entries(info.components)
+      .filter(([name]) => name.startsWith(prefix))
+      .map(([name, c]) => [name, c.port]);
+  return [
+    `  Temporal UI   none in the cluster stack; see incidents with: npx runbook incidents${stateFlag}, npx runbook show SERVICE/TARGET${stateFlag}`,
+    `  Temporal      ${info.temporalAddress}  (namespace ${info.namespace}, server on PostgreSQL 127.0.0.1:${info.ports.postgres ?? ''})`,
+    `  NATS          ${(info.natsUrls ?? [info.natsUrl]).join(', ')}  (monitoring ${info.natsMonitorUrl})`,
+    ...named('intake-').map(([name, port]) => `  ${name.padEnd(13)} http://127.0.0.1:${port ?? ''}/metrics, Alertmanager webhook http://127.0.0.1:${port ?? ''}/alertmanager`),
+    ...named('worker-').map(([name, port]) => `  ${name.padEnd(13)} http://127.0.0.1:${port ?? ''}/metrics`),
+  ];
+}
+
 /** The lines printed once the stack is ready. */
 export function readyBanner(info: StackInfo): string {
   const stateFlag = info.stateDir === resolve('.runbook') ? '' : ` --state-dir ${info.stateDir}`;
   return [
     '',
-    'self-healing-runbooks is up',
-    `  Temporal UI   ${info.temporalUiUrl ?? '(headless)'}  (namespace ${info.namespace})`,
-    `  Temporal      ${info.temporalAddress}`,
-    `  NATS          ${info.natsUrl}  (monitoring ${info.natsMonitorUrl})`,
-    `  Intake        ${info.intakeUrl}/metrics, Alertmanager webhook ${info.intakeUrl}/alertmanager`,
-    `  Worker        ${info.workerUrl}/metrics`,
+    info.kind === 'cluster' ? 'self-healing-runbooks is up (cluster stack)' : 'self-healing-runbooks is up',
+    ...serverLines(info, stateFlag),
     ...(info.ports.api ? [`  Approval API  http://127.0.0.1:${info.ports.api}/incidents`] : []),
     ...(info.rosterFile ? [`  Roster        ${info.rosterFile}  (who may approve and decide escalations)`] : []),
     ...(info.operatorTokenFile ? [`  Your token    ${info.operatorTokenFile}  (runbook approve, reject and decide use it)`] : []),
@@ -79,7 +102,8 @@ async function clearLeftovers(stateDir: string): Promise<void> {
   const existing = readStackFile(stateDir);
   if (!existing) return;
   if (existing.supervisorPid !== process.pid && supervisorRunning(existing)) {
-    throw new CliError(`a stack is already running from ${existing.stateDir} (pid ${existing.supervisorPid}); stop it with: runbook down`);
+    const kind = existing.kind === 'cluster' ? 'a cluster stack' : 'a stack';
+    throw new CliError(`${kind} is already running from ${existing.stateDir} (pid ${existing.supervisorPid}); stop it with: runbook down (or give this one another --state-dir to run both side by side)`);
   }
   const left = liveComponents(existing);
   if (left.length === 0) return;
@@ -88,13 +112,14 @@ async function clearLeftovers(stateDir: string): Promise<void> {
   process.stdout.write(`stopped ${left.length} leftover process${left.length === 1 ? '' : 'es'}${killed.length ? ` (${describeProcesses(killed)} needed SIGKILL)` : ''}\n`);
 }
 
-async function runForeground(config: Config): Promise<number> {
+async function runForeground(config: Config, cluster: boolean): Promise<number> {
   await clearLeftovers(resolve(config.stateDir));
-  const stack = await startLocalStack(config, {
-    log: (line) => process.stdout.write(`${line}\n`),
+  const options = {
+    log: (line: string) => process.stdout.write(`${line}\n`),
     restart: DEFAULT_RESTART_POLICY,
     logger: createLogger('stack', config.logLevel),
-  });
+  };
+  const stack = cluster ? await startClusterStack(config, options) : await startLocalStack(config, options);
   process.stdout.write(readyBanner(stack.info));
   process.stdout.write('Press Ctrl-C to stop. A component that dies is restarted; runbook status shows restarts.\n');
   await new Promise<void>((wake) => {
@@ -107,7 +132,12 @@ async function runForeground(config: Config): Promise<number> {
   return 0;
 }
 
-async function runDetached(config: Config, args: string[]): Promise<number> {
+/** How long a detached start may take: the cluster's first start creates its databases and schemas. */
+function readyTimeoutMs(cluster: boolean): number {
+  return cluster ? 300_000 : 120_000;
+}
+
+async function runDetached(config: Config, args: string[], cluster: boolean): Promise<number> {
   const stateDir = resolve(config.stateDir);
   await clearLeftovers(stateDir);
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
@@ -121,7 +151,7 @@ async function runDetached(config: Config, args: string[]): Promise<number> {
   child.unref();
   const pid = child.pid ?? -1;
   try {
-    await waitFor('the stack to become ready', 120_000, () => {
+    await waitFor('the stack to become ready', readyTimeoutMs(cluster), () => {
       if (!processAlive(pid)) throw new Error('exited');
       const info = readStackFile(stateDir);
       return info?.supervisorPid === pid && info.ready;
@@ -132,18 +162,23 @@ async function runDetached(config: Config, args: string[]): Promise<number> {
   }
   const info = readStackFile(stateDir);
   if (info) process.stdout.write(readyBanner(info));
-  process.stdout.write(`Running in the background (pid ${pid}, log ${logFile}). Stop it with: runbook down${stateDir === resolve('.runbook') ? '' : ` --state-dir ${stateDir}`}\n`);
+  process.stdout.write(`Running in the background (pid ${pid}, log ${logFile}). Stop it with: npx runbook down${stateDir === resolve('.runbook') ? '' : ` --state-dir ${stateDir}`}\n`);
   return 0;
 }
 
-/** `runbook up`: the local stack, in the foreground or detached. */
+/**
+ * `runbook up`: the embedded stack, or with `--cluster` the cluster stack
+ * (see startClusterStack), in the foreground or detached. The cluster's
+ * ports default to its own (clusterDefaultEnv) beneath flags and environment.
+ */
 export const upCommand: CliCommand = {
   name: 'up',
-  summary: 'start Temporal, NATS, the worker and the intake locally',
+  summary: 'start Temporal, NATS, the worker and the intake locally (--cluster: on PostgreSQL, two of each)',
   usage: USAGE,
   async run(args) {
     const { values } = parseFlags(args, OPTIONS, USAGE);
-    const config = loadConfig(flagsToConfig(values));
-    return values.detach ? runDetached(config, args) : runForeground(config);
+    const cluster = values.cluster === true;
+    const config = loadConfig(flagsToConfig(values), cluster ? clusterDefaultEnv() : process.env);
+    return values.detach ? runDetached(config, args, cluster) : runForeground(config, cluster);
   },
 };

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ENV } from '../../config/config';
+import type { IncidentState } from '../../schemas/incident-state';
+import { clusterPortsAt, MAX_CLUSTER_PORT } from '../../stack/cluster-ports';
+import { assertPortFree, freePort } from '../../stack/ports';
+import { processStartTime } from '../../stack/process-identity';
+import { PROJECT_ROOT } from '../../stack/toolchain';
+import { waitFor } from '../../stack/wait-for';
+import { runCli, type CliRun } from '../helpers/cli';
+import { liveRecordedPids, prepareCliStack, type CliStack } from '../helpers/cli-stack';
+
+const COMPONENTS = ['postgres', 'temporal-server', 'nats', 'worker-1', 'worker-2', 'intake-1', 'intake-2', 'api'];
+/** The first start creates the databases and applies every schema version. */
+const UP_TIMEOUT_MS = 330_000;
+
+let stack: CliStack;
+let firstUp: CliRun;
+
+async function allFree(ports: number[]): Promise<boolean> {
+  try {
+    for (const port of ports) await assertPortFree(port, 'test', 'test');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A first port such that it and the `span - 1` after it (or the cluster layout around it) are free and within the server's range. */
+async function freeBlock(ports: (first: number) => number[]): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const first = 20_400 + Math.floor(Math.random() * (MAX_CLUSTER_PORT - 20_400 - 20));
+    if (await allFree(ports(first))) return first;
+  }
+  throw new Error('no free block of ports');
+}
+
+/** Pids of live (not zombie) processes whose process group is one of `groups`. */
+function runningInGroups(groups: Set<number>): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the command name: state (3), ppid (4), pgrp (5).
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state !== 'Z' && groups.has(Number(pgrp))) found.push(Number(entry));
+  }
+  return found;
+}
+
+const up = (): Promise<CliRun> => runCli(['up', '--cluster', '--detach'], stack.env, UP_TIMEOUT_MS);
+
+interface StatusJson {
+  running: boolean;
+  healthy: boolean;
+  kind: string;
+  components: { name: string; healthy: boolean; state?: string; pid?: number; port?: number; restarts?: number }[];
+}
+
+async function statusJson(): Promise<StatusJson> {
+  const run = await stack.status(true);
+  return JSON.parse(run.stdout) as StatusJson;
+}
+
+async function incidentState(id: string): Promise<IncidentState | undefined> {
+  const run = await runCli(['show', id, '--json'], stack.env);
+  return run.code === 0 ? (JSON.parse(run.stdout) as IncidentState) : undefined;
+}
+
+before(async () => {
+  const temporal = await freeBlock((f) => Object.values(clusterPortsAt(f)));
+  const intake = await freeBlock((f) => [f, f + 1]);
+  const worker = await freeBlock((f) => [f, f + 1]);
+  stack = await prepareCliStack({
+    [ENV.runbooksDir]: join(PROJECT_ROOT, 'test/fixtures/runbooks-heal'),
+    [ENV.temporalPort]: String(temporal),
+    [ENV.intakePort]: String(intake),
+    [ENV.workerMetricsPort]: String(worker),
+    [ENV.postgresPort]: String(await freePort()),
+  });
+  firstUp = await up();
+  assert.equal(firstUp.code, 0, firstUp.stdout + firstUp.stderr);
+});
+
+after(async () => {
+  await stack?.cleanup();
+});
+
+test('up --cluster brings up PostgreSQL, the Temporal server, NATS, two workers, two intakes and the API, and status shows each running with pid and port', async () => {
+  assert.match(firstUp.stdout, /self-healing-runbooks is up \(cluster stack\)/);
+  assert.match(firstUp.stdout, /Temporal UI +none in the cluster stack; see incidents with: npx runbook incidents/);
+  assert.match(firstUp.stdout, /NATS +nats:\/\/127\.0\.0\.1:\d+/);
+  assert.match(firstUp.stdout, /Your token +.*operator\.token/);
+  assert.match(firstUp.stdout, /Roster +.*roster\.yaml/);
+  const report = await statusJson();
+  assert.equal(report.kind, 'cluster');
+  assert.equal(report.healthy, true, JSON.stringify(report));
+  assert.deepEqual(report.components.map((c) => [c.name, c.state, c.healthy]), COMPONENTS.map((n) => [n, 'running', true]));
+  const info = stack.info();
+  for (const c of report.components) {
+    assert.equal(c.pid, info.components[c.name]?.pid);
+    assert.ok(c.port && c.port > 0, `${c.name} has a port`);
+  }
+  assert.notEqual(info.components['intake-1']?.port, info.components['intake-2']?.port);
+  assert.match(readFileSync(join(stack.stateDir, 'logs', 'up.log'), 'utf8'), /Temporal schemas: temporal [\d.]+ \(created\), temporal_visibility [\d.]+ \(created\)/);
+  const text = await stack.status();
+  assert.equal(text.code, 0, text.stdout);
+  for (const name of COMPONENTS) assert.match(text.stdout, new RegExp(`^ok\\s+${name}\\s+running\\s+pid ${info.components[name]?.pid} `, 'm'));
+});
+
+test('a fault for an approval-free runbook heals through the cluster', async () => {
+  const fault = await runCli(['fault', '--service', 'app', '--target', 'node-1', '--kind', 'node_down'], stack.env);
+  assert.equal(fault.code, 0, fault.stdout + fault.stderr);
+  let state: IncidentState | undefined;
+  await waitFor('the incident to resolve', 120_000, async () => (state = await incidentState('app/node-1'))?.status === 'resolved', 500);
+  assert.equal(state?.outcome, 'healed');
+});
+
+test('a SIGKILLed worker is restarted by the supervisor while the rest keep their pids', async () => {
+  const before = stack.info();
+  const victim = before.components['worker-1'];
+  assert.ok(victim);
+  process.kill(victim.pid, 'SIGKILL');
+  await waitFor('worker-1 to be restarted', 90_000, () => {
+    const c = stack.info().components['worker-1'];
+    return c !== undefined && c.pid !== victim.pid && c.state === 'running';
+  }, 200);
+  const now = stack.info();
+  assert.equal(now.components['worker-1']?.restarts, 1);
+  assert.equal(now.components['worker-1']?.lastExit?.signal, 'SIGKILL');
+  for (const name of COMPONENTS.filter((n) => n !== 'worker-1')) assert.equal(now.components[name]?.pid, before.components[name]?.pid, `${name} kept its process`);
+  assert.equal((await statusJson()).healthy, true);
+});
+
+test('down stops every process of the cluster stack', async () => {
+  const info = stack.info();
+  const pids = [info.supervisorPid, ...Object.values(info.components).map((c) => c.pid)];
+  const down = await stack.down();
+  assert.equal(down.code, 0, down.stdout + down.stderr);
+  assert.match(down.stdout, /stopped the cluster stack in /);
+  assert.deepEqual(liveRecordedPids(info), []);
+  // An exited process may linger as a zombie until its parent reaps it; it runs no more.
+  for (const pid of pids) assert.equal(processStartTime(pid), undefined, `process ${pid} is still running`);
+  const groups = new Set(Object.values(info.components).map((c) => c.pid));
+  assert.deepEqual(runningInGroups(groups), [], 'nothing a component started (PostgreSQL backends) outlives it');
+  assert.equal((await stack.status()).code, 1);
+});
+
+test('a second up --cluster on the same state directory reuses the database and its incidents', async () => {
+  const pgVersion = join(stack.stateDir, 'cluster', 'postgres', 'data', 'PG_VERSION');
+  const before = statSync(pgVersion);
+  const logBefore = readFileSync(join(stack.stateDir, 'logs', 'up.log'), 'utf8').length;
+  const again = await up();
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  const after = statSync(pgVersion);
+  assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'initdb did not run again');
+  const log = readFileSync(join(stack.stateDir, 'logs', 'up.log'), 'utf8').slice(logBefore);
+  assert.match(log, /Temporal schemas: temporal [\d.]+, temporal_visibility [\d.]+\n/);
+  assert.doesNotMatch(log, /\(created\)/);
+  assert.equal((await incidentState('app/node-1'))?.status, 'resolved', 'the first run\'s incident is still there');
+  const down = await stack.down();
+  assert.equal(down.code, 0, down.stdout + down.stderr);
+  assert.deepEqual(liveRecordedPids(stack.info()), []);
+});
