@@ -7,7 +7,7 @@ import type { NatsConnection } from 'nats';
 import { parse } from 'yaml';
 import { DEPLOY_CERTIFICATES } from '../../cli/commands/certs';
 import { ensureDeploySecrets } from '../../cli/commands/deploy-secrets';
-import { ConfigError, ENV, loadConfig } from '../../config/config';
+import { ConfigError, ENV, loadConfig, natsReplicasFor } from '../../config/config';
 import { NATS_CLUSTER_NAME, NATS_CLUSTER_NODES, NATS_CLUSTER_REPLICAS, NATS_ROUTE_PORT, NATS_ROUTE_USER, natsClusterUrl } from '../../config/nats-cluster-shape';
 import { natsConnectOptions } from '../../config/nats-connect';
 import { ROUTE_PASSWORD_FILE, routeIncludeFile } from '../../config/nats-route-credentials';
@@ -111,8 +111,9 @@ test('our services reach every node and provision as many copies as there are no
 });
 
 test('RUNBOOK_NATS_REPLICAS takes 1 to 5 and names itself when wrong; one server by default', () => {
-  assert.equal(loadConfig({}, {}).natsReplicas, 1);
-  assert.equal(loadConfig({}, { [ENV.natsReplicas]: '5' }).natsReplicas, 5);
+  assert.equal(natsReplicasFor(loadConfig({}, {})), 1);
+  assert.equal(natsReplicasFor(loadConfig({}, { [ENV.natsUrl]: natsClusterUrl() })), NATS_CLUSTER_REPLICAS);
+  assert.equal(natsReplicasFor(loadConfig({}, { [ENV.natsReplicas]: '5' })), 5);
   for (const bad of ['0', '6', '2.5', 'three']) {
     assert.throws(() => loadConfig({}, { [ENV.natsReplicas]: bad }), (err: unknown) => err instanceof ConfigError && err.message.includes(ENV.natsReplicas), bad);
   }
@@ -124,9 +125,11 @@ test('RUNBOOK_NATS_URL takes a comma-separated list of servers, and the connecti
   writeFileSync(passwordFile, 'secret\n', { mode: 0o600 });
   const config = loadConfig({}, { [ENV.natsUrl]: list, [ENV.natsUser]: 'worker', [ENV.natsPasswordFile]: passwordFile });
   assert.deepEqual(natsConnectOptions(config, 'worker').servers, NATS_CLUSTER_NODES.map((n) => `tls://${n}:4222`));
-  for (const bad of ['tls://a:4222,', 'tls://a:4222,,tls://b:4222', 'tls://a:4222,http://b', 'tls://a:4222, tls://b:4222']) {
+  for (const bad of ['tls://a:4222,', 'tls://a:4222,,tls://b:4222', 'tls://a:4222,http://b']) {
     assert.throws(() => loadConfig({}, { [ENV.natsUrl]: bad }), ConfigError, bad);
   }
+  // Blanks around the commas are tolerated, as in a list written by hand.
+  assert.deepEqual(natsConnectOptions(loadConfig({}, { [ENV.natsUrl]: 'tls://a:4222, tls://b:4222', [ENV.natsUser]: 'worker', [ENV.natsPasswordFile]: passwordFile }), 'worker').servers, ['tls://a:4222', 'tls://b:4222']);
 });
 
 test('provisioning creates every stream and bucket with the configured number of copies', async () => {
