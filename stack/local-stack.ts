@@ -4,7 +4,8 @@ import { ENV, type Config } from '../config/config';
 import { decisionKeyPath, ensureDecisionKey } from '../config/decision-key';
 import { credentialsDir, ensureNatsCredentials } from '../config/nats-credentials';
 import { createLogger, type Logger } from '../observability/logger';
-import { superviseComponent, type ComponentStatus, type Respawn, type SupervisedComponent } from './component-supervisor';
+import type { Respawn } from './component-supervisor';
+import { componentTable } from './component-table';
 import { componentHealthy } from './health';
 import { ensureLocalRoster, type LocalRoster } from './local-roster';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
@@ -200,30 +201,13 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
   };
   writeStackFile(info);
 
-  const processes: ManagedProcess[] = [];
-  const supervisors: SupervisedComponent[] = [];
+  // Slots in the order status lists them; the cluster stack keeps its table the same way.
+  const table = componentTable(info, ['temporal', 'nats', 'worker', 'intake', 'api'].map((name) => ({ name })));
+  const { processes, place } = table;
   let stopping = false;
   const stop = async (): Promise<void> => {
     stopping = true;
-    for (const s of supervisors) s.halt();
-    for (const proc of [...processes].reverse()) await proc.stop();
-  };
-  /** Puts a component's current process in its slot and in stack.json. */
-  const place = (proc: ManagedProcess, status?: ComponentStatus): void => {
-    const slot = processes.findIndex((p) => p.name === proc.name);
-    if (slot === -1) processes.push(proc);
-    else processes[slot] = proc;
-    const before = info.components[proc.name];
-    const startTime = before?.pid === proc.pid ? before.startTime : processStartTime(proc.pid);
-    info.components[proc.name] = {
-      pid: proc.pid,
-      ...(startTime ? { startTime } : {}),
-      logFile: proc.logFile,
-      state: status?.state ?? 'starting',
-      restarts: status?.restarts ?? 0,
-      ...(status?.lastExit ? { lastExit: status.lastExit } : {}),
-    };
-    writeStackFile(info);
+    await table.stop();
   };
 
   const env = componentEnv({ ...config, stateDir });
@@ -271,8 +255,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
     const first = processes.find((p) => p.name === name);
     if (!first) continue;
     if (opts.restart) {
-      supervisors.push(superviseComponent({ first, respawn, policy: opts.restart, logger, onChange: (status) => place(status.proc, status) }));
-      place(first, { name, state: 'running', proc: first, restarts: 0 });
+      table.supervise(first, respawn, opts.restart, logger);
     } else {
       place(first, { name, state: 'running', proc: first, restarts: 0 });
       void first.exited.then(({ code }) => {
