@@ -117,6 +117,8 @@ export interface EngineHarness {
   start(runbook: RunbookSnapshot, fault: FaultEvent, dryRun?: boolean): Promise<WorkflowHandle<typeof incident>>;
   state(handle: WorkflowHandle): Promise<IncidentState>;
   waitForStatus(handle: WorkflowHandle, status: IncidentState['status'], timeoutMs?: number): Promise<IncidentState>;
+  /** The incident's state once `check` holds (an incident not started yet counts as not holding); `what` names the wait in a timeout. */
+  stateWhere(incidentId: string, what: string, check: (s: IncidentState) => boolean, timeoutMs?: number): Promise<IncidentState>;
   /**
    * `d` signed with the stack's decision key, as the approval API signs it:
    * for tests that send a decision signal themselves (an unsigned one is refused).
@@ -133,6 +135,17 @@ export interface EngineHarnessOptions {
   worker?: boolean;
   /** Queue to start incidents on, e.g. the stack's own queue when worker processes serve it; default a private one. */
   taskQueue?: string;
+}
+
+/** Queries `handle` until `check` holds; a query that fails (not started yet) counts as not holding. */
+async function untilState(handle: WorkflowHandle, what: string, check: (s: IncidentState) => boolean, timeoutMs: number): Promise<IncidentState> {
+  let last: IncidentState | undefined;
+  await waitFor(what, timeoutMs, async () => {
+    last = await handle.query(incidentState).catch(() => undefined);
+    return last !== undefined && check(last);
+  });
+  if (!last) throw new Error(`no state while waiting for ${what}`);
+  return last;
 }
 
 /** Connects to a test stack (or any servers its config names) and runs a worker in this process until close(). */
@@ -177,19 +190,8 @@ export async function startEngineHarness(stack: Pick<TestStack, 'config' | 'nats
     state: (handle) => handle.query(incidentState),
     signed: (incidentId, verdict, d) => ({ ...d, signature: signDecision(decisionKey, { purpose: 'decision', incidentId, verdict, by: d.by, channel: d.channel, reason: d.reason, step: d.step, requestId: d.requestId }) }),
     signedRefusal: (incidentId, d) => ({ ...d, signature: signDecision(decisionKey, { purpose: 'refusal', incidentId, verdict: d.verdict, by: d.by, channel: d.channel, reason: d.reason, step: d.step, requestId: d.requestId, note: d.note }) }),
-    async waitForStatus(handle, status, timeoutMs = 60_000) {
-      let last: IncidentState | undefined;
-      await waitFor(`incident status ${status}`, timeoutMs, async () => {
-        try {
-          last = await handle.query(incidentState);
-        } catch {
-          return false;
-        }
-        return last.status === status;
-      });
-      if (!last) throw new Error('no state');
-      return last;
-    },
+    waitForStatus: (handle, status, timeoutMs = 60_000) => untilState(handle, `incident status ${status}`, (st) => st.status === status, timeoutMs),
+    stateWhere: (incidentId, what, check, timeoutMs = 30_000) => untilState(client.workflow.getHandle(incidentId), what, check, timeoutMs),
     async close() {
       worker?.shutdown();
       await running;

@@ -7,7 +7,6 @@ import type { ApprovalNotice } from '../../activities/notify-approvals';
 import { waitFor } from '../../stack/wait-for';
 import type { incident } from '../../workflows';
 import { decide } from '../../workflows/messages';
-import type { IncidentState } from '../../schemas/incident-state';
 import { runCli } from '../helpers/cli';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../helpers/engine';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
@@ -74,14 +73,6 @@ async function noticeFor(incidentId: string, event: ApprovalNotice['event']): Pr
   return found as ApprovalNotice & { command: string };
 }
 
-async function stateWhere(incidentId: string, what: string, check: (s: IncidentState) => boolean): Promise<IncidentState> {
-  let last: IncidentState | undefined;
-  await waitFor(what, 30_000, async () => {
-    last = await h.state(h.client.workflow.getHandle(incidentId)).catch(() => undefined);
-    return last !== undefined && check(last);
-  });
-  return last as IncidentState;
-}
 
 test('an approver outside the group is refused with 403, the refusal is recorded, and an authorized approver moves the incident on', async () => {
   const log = join(dir, 'outsider.log');
@@ -105,7 +96,7 @@ test('an approver outside the group is refused with 403, the refusal is recorded
   assert.equal(unknownStep.status, 404);
   assert.equal(unknownStep.body.refusal, 'UnknownStep');
 
-  const waiting = await stateWhere(id, 'refusals recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 2);
+  const waiting = await h.stateWhere(id, 'refusals recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 2);
   assert.equal(waiting.status, 'awaiting_approval');
   assert.equal(runsOf(log, 'act'), 0);
   const refused = waiting.requests[0]?.decisions.find((d) => d.by === 'mallory');
@@ -252,7 +243,7 @@ test('decide --action abort on a step waiting for approval is refused: the step 
   const sent = await runCli(['decide', id, '--step', 'act', '--action', 'abort', '--reason', 'wrong command'], { ...stack.env, RUNBOOK_API_URL: apiUrl, RUNBOOK_API_TOKEN: tokens.alice });
   assert.equal(sent.code, 1, sent.stderr);
   assert.match(sent.stderr, /abort refused \(HTTP 422 VerdictDoesNotFit\)/);
-  const waiting = await stateWhere(id, 'the refused abort recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 1);
+  const waiting = await h.stateWhere(id, 'the refused abort recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 1);
   assert.equal(waiting.status, 'awaiting_approval', 'the gate is still waiting');
   assert.equal(waiting.requests[0]?.outcome, undefined);
   assert.equal(runsOf(log, 'act'), 0, 'an abort is not an approval');
@@ -302,7 +293,7 @@ steps:
   assert.equal(posted.status, 422);
   assert.equal(posted.body.refusal, 'VerdictDoesNotFit');
   assert.equal(posted.body.reason, "verdict 'approve' does not answer an escalation request; use retry, skip or abort");
-  const waiting = await stateWhere(id, 'the refused approve recorded', (s) => s.requests.at(-1)?.decisions.some((d) => !d.accepted) ?? false);
+  const waiting = await h.stateWhere(id, 'the refused approve recorded', (s) => s.requests.at(-1)?.decisions.some((d) => !d.accepted) ?? false);
   assert.equal(waiting.status, 'escalated');
   assert.equal(waiting.requests.at(-1)?.decisions.filter((d) => d.accepted).length, 0);
 

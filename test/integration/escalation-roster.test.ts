@@ -47,14 +47,6 @@ async function post(incidentId: string, who: string, body: Record<string, unknow
   return { status: res.status, body: (await res.json()) as never };
 }
 
-async function stateWhere(incidentId: string, what: string, check: (s: IncidentState) => boolean): Promise<IncidentState> {
-  let last: IncidentState | undefined;
-  await waitFor(what, 30_000, async () => {
-    last = await h.state(h.client.workflow.getHandle(incidentId)).catch(() => undefined);
-    return last !== undefined && check(last);
-  });
-  return last as IncidentState;
-}
 
 /** A runbook whose one step fails until `gate` exists, then escalates; `escalation` is its settings.escalation. */
 function failingRunbook(name: string, log: string, gate: string, escalation = '{ timeout: 5m }'): ReturnType<typeof runbookFrom> {
@@ -76,7 +68,7 @@ test('a pending escalation names on-call and its members; show and the API read 
   const handle = await h.start(failingRunbook('er-pending', log, join(dir, 'pending-gate')), testFault('er-a', 'node-1'));
   const id = 'incident/er-a/node-1';
   await h.waitForStatus(handle, 'escalated');
-  const state = await stateWhere(id, 'the escalation request open', (s) => s.requests.some((r) => r.type === 'escalation' && r.outcome === undefined));
+  const state = await h.stateWhere(id, 'the escalation request open', (s) => s.requests.some((r) => r.type === 'escalation' && r.outcome === undefined));
   const pending = state.requests.find((r) => r.outcome === undefined);
   assert.deepEqual(pending?.approvers, ['oncall']);
   assert.deepEqual(pending?.eligible, ['alice', 'bob']);
@@ -109,7 +101,7 @@ test("a non-member's escalation decision is refused with 403 and changes nothing
   assert.equal(cli.code, 3, 'a refused decide exits non-zero');
   assert.match(cli.stderr, /abort refused \(HTTP 403 NotAnApprover\): not on the escalation roster: carol is not in oncall/);
 
-  const waiting = await stateWhere(id, 'both refusals recorded', (s) => (s.requests.at(-1)?.decisions.filter((d) => !d.accepted).length ?? 0) >= 2);
+  const waiting = await h.stateWhere(id, 'both refusals recorded', (s) => (s.requests.at(-1)?.decisions.filter((d) => !d.accepted).length ?? 0) >= 2);
   assert.equal(waiting.status, 'escalated', 'the incident still waits for a member');
   assert.equal(waiting.requests.at(-1)?.outcome, undefined);
   assert.equal(runsOf(log, 'sync'), 1, 'a refused retry did not rerun the step');
@@ -136,7 +128,7 @@ test("the runbook's escalation groups decide instead of on-call, and an unanswer
   assert.equal((await own.result()).status, 'aborted');
 
   const chained = await h.start(failingRunbook('er-chain', log, join(dir, 'never'), '{ timeout: 2s, renotify: 3 }'), testFault('er-d', 'node-1'));
-  const second = await stateWhere(chained.workflowId, 'the escalation sent again', (s) => s.requests.length >= 2);
+  const second = await h.stateWhere(chained.workflowId, 'the escalation sent again', (s) => s.requests.length >= 2);
   assert.deepEqual(second.requests[0]?.approvers, ['oncall']);
   assert.deepEqual(second.requests[1]?.approvers, ['oncall', 'leads']);
   assert.deepEqual(second.requests[1]?.eligible, ['alice', 'bob', 'carol']);
@@ -154,7 +146,7 @@ test('a forged, unsigned escalation decision is refused and shows as refused in 
   await h.waitForStatus(handle, 'escalated');
   // Naming a member, but sent straight to Temporal without the approval API's signature.
   await handle.signal(decide, { action: 'skip', step: 'sync', by: 'alice', channel: 'temporal', reason: 'forged skip' });
-  const refused = await stateWhere(id, 'the forged decision recorded', (s) => s.requests.at(-1)?.decisions.some((d) => !d.accepted) ?? false);
+  const refused = await h.stateWhere(id, 'the forged decision recorded', (s) => s.requests.at(-1)?.decisions.some((d) => !d.accepted) ?? false);
   assert.equal(refused.status, 'escalated');
   assert.match(refused.requests.at(-1)?.decisions[0]?.note ?? '', /not vouched for by the approval API/);
   assert.equal((await post(id, 'alice', { verdict: 'abort', reason: 'the real answer' })).status, 200);

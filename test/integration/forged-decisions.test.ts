@@ -5,7 +5,6 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { waitFor } from '../../stack/wait-for';
 import { approve, decideApproval, decisionRefused } from '../../workflows/messages';
-import type { IncidentState } from '../../schemas/incident-state';
 import { runCli } from '../helpers/cli';
 import { oneCommandRunbook, runsOf, testFault, type EngineHarness } from '../helpers/engine';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
@@ -40,14 +39,6 @@ function gated(name: string, log: string, minApprovals = 1): ReturnType<typeof o
   return oneCommandRunbook(name, log, `approval: { approvers: [oncall], min_approvals: ${minApprovals}, timeout: 5m, on_timeout: reject }`);
 }
 
-async function stateWhere(incidentId: string, what: string, check: (s: IncidentState) => boolean): Promise<IncidentState> {
-  let last: IncidentState | undefined;
-  await waitFor(what, 30_000, async () => {
-    last = await h.state(h.client.workflow.getHandle(incidentId)).catch(() => undefined);
-    return last !== undefined && check(last);
-  });
-  return last as IncidentState;
-}
 
 async function post(incidentId: string, who: string, body: Record<string, unknown>): Promise<{ status: number; body: { accepted?: boolean; refusal?: string; ack?: { outcome?: string; approvals: number } } }> {
   const res = await (setup as EngineStack).postDecision(incidentId, who, body);
@@ -61,7 +52,7 @@ test('a forged approve signal is refused and recorded as refused; the step does 
   await h.waitForStatus(handle, 'awaiting_approval');
 
   await handle.signal(approve, { by: 'alice', channel: 'http', reason: 'forged', step: 'act' });
-  const waiting = await stateWhere(id, 'the forged approve recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 1);
+  const waiting = await h.stateWhere(id, 'the forged approve recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 1);
   assert.equal(waiting.status, 'awaiting_approval');
   assert.deepEqual(waiting.requests[0]?.decisions.map((d) => [d.by, d.verdict, d.accepted, d.note]), [['alice', 'approve', false, NOT_VOUCHED]]);
   assert.equal(runsOf(log, 'act'), 0, 'a forged approval does not run the step');
@@ -110,7 +101,7 @@ test('two forged approvals do not meet min_approvals: 2; two API approvals do', 
 
   await handle.signal(approve, { by: 'alice', channel: 'http', reason: 'forged 1', step: 'act' });
   await handle.signal(approve, { by: 'bob', channel: 'http', reason: 'forged 2', step: 'act' });
-  const waiting = await stateWhere(id, 'both forged approvals recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 2);
+  const waiting = await h.stateWhere(id, 'both forged approvals recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 2);
   assert.equal(waiting.status, 'awaiting_approval');
   assert.equal(waiting.requests[0]?.decisions.filter((d) => d.accepted).length, 0);
   assert.equal(runsOf(log, 'act'), 0);
@@ -131,7 +122,7 @@ test('a forged decisionRefused is not recorded as anyone\'s refusal; it is count
   await h.waitForStatus(handle, 'awaiting_approval');
 
   await handle.signal(decisionRefused, { verdict: 'approve', by: 'bob', channel: 'http', reason: 'framed', step: 'act', note: 'not an approver: bob' });
-  const state = await stateWhere(handle.workflowId, 'the forged refusal counted', (s) => (s.ignoredRefusals ?? 0) >= 1);
+  const state = await h.stateWhere(handle.workflowId, 'the forged refusal counted', (s) => (s.ignoredRefusals ?? 0) >= 1);
   assert.equal(state.ignoredRefusals, 1);
   assert.deepEqual(state.requests[0]?.decisions, [], 'no refusal is attributed to bob');
   await handle.terminate('test done');
@@ -150,7 +141,7 @@ test('a signature over different fields is refused: a tampered verdict, identity
   await handle.signal(approve, { ...h.signed(id, 'approve', { ...base, by: 'alice' }), by: 'bob' });
   // Signed for another incident.
   await handle.signal(approve, h.signed('incident/other/node-1', 'approve', { ...base, by: 'alice' }));
-  const waiting = await stateWhere(id, 'three tampered approvals recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 3);
+  const waiting = await h.stateWhere(id, 'three tampered approvals recorded', (s) => (s.requests[0]?.decisions.length ?? 0) >= 3);
   assert.deepEqual(waiting.requests[0]?.decisions.map((d) => [d.accepted, d.note]), [[false, NOT_VOUCHED], [false, NOT_VOUCHED], [false, NOT_VOUCHED]]);
   assert.equal(waiting.status, 'awaiting_approval');
   assert.equal(runsOf(log, 'act'), 0);
