@@ -39,12 +39,12 @@ export async function ensureDeploySecrets(dir: string): Promise<DeploySecretsRes
   const intakeDir = join(dir, DEPLOY_SECRET_DIRS.intake);
   mkdirSync(intakeDir, { recursive: true, mode: 0o700 });
   ensureWebhookToken(intakeDir);
-  const files = Object.values(DEPLOY_SECRET_DIRS).flatMap((sub) => secretFiles(join(dir, sub)).map((f) => relative(dir, f)));
+  const files = Object.values(DEPLOY_SECRET_DIRS).flatMap((sub) => filesIn(join(dir, sub)).map((f) => relative(dir, f)));
   return { dir, files: files.sort() };
 }
 
 /** The files in a deployment subdirectory (keys, passwords and tokens are 0600; certificates are public). */
-function secretFiles(dir: string): string[] {
+function filesIn(dir: string): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
