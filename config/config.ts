@@ -33,6 +33,7 @@ export const ENV = {
   temporalUiPort: 'RUNBOOK_TEMPORAL_UI_PORT',
   natsPort: 'RUNBOOK_NATS_PORT',
   natsMonitorPort: 'RUNBOOK_NATS_MONITOR_PORT',
+  natsClusterPort: 'RUNBOOK_NATS_CLUSTER_PORT',
   intakePort: 'RUNBOOK_INTAKE_PORT',
   workerMetricsPort: 'RUNBOOK_WORKER_METRICS_PORT',
   apiPort: 'RUNBOOK_API_PORT',
@@ -124,6 +125,8 @@ export const Config = z.object({
   temporalUiPort: port.default(8233),
   natsPort: port.default(4222),
   natsMonitorPort: port.default(8222),
+  /** First route port of the cluster stack's NATS nodes (each node takes the next). */
+  natsClusterPort: port.default(6222),
   intakePort: port.default(9110),
   workerMetricsPort: port.default(9111),
   apiPort: port.default(9120),

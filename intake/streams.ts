@@ -135,6 +135,37 @@ export function isNotFound(err: unknown): boolean {
   return api.err_code === STREAM_NOT_FOUND || api.err_code === CONSUMER_NOT_FOUND || (api.err_code === undefined && api.code === 404);
 }
 
+/** JetStream's "temporarily unavailable" (no leader at the moment). */
+const JETSTREAM_NOT_READY = 10008;
+
+/**
+ * True for an answer that a cluster gives while a stream's or consumer's raft
+ * group elects a leader (a node lost, a replica count changed): the request
+ * timed out, or JetStream said it is temporarily unavailable.
+ */
+export function isElecting(err: unknown): boolean {
+  const e = err as { code?: string; api_error?: { code?: number; err_code?: number }; cause?: unknown } | undefined;
+  if (e?.code === 'TIMEOUT' || e?.code === '503' || e?.api_error?.err_code === JETSTREAM_NOT_READY || e?.api_error?.code === 503) return true;
+  // Our setup errors carry the server's answer as their cause.
+  return e?.cause !== undefined && e.cause !== err && isElecting(e.cause);
+}
+
+/** How long a JetStream check waits out a leader election before it fails. */
+export const ELECTION_BOUND_MS = 30_000;
+
+/** Runs `call` again while the cluster is electing a leader for it, up to `boundMs`; any other error is thrown at once. */
+export async function outlastElection<T>(call: () => Promise<T>, boundMs = ELECTION_BOUND_MS): Promise<T> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isElecting(err) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 /** A JetStream resource could not be checked or created (not merely missing). */
 export class JetStreamSetupError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -158,7 +189,7 @@ export async function ensureJetStream(jsm: JetStreamManager, logger: Logger, opt
   const drifts: string[] = [];
   for (const cfg of streamConfigs(options.replicas)) {
     const name = cfg.name ?? '';
-    const info = await jsm.streams.info(name).catch((err: unknown) => {
+    const info = await outlastElection(() => jsm.streams.info(name)).catch((err: unknown) => {
       if (isNotFound(err)) return undefined;
       throw new JetStreamSetupError(`cannot check stream ${name}: ${(err as Error).message}`, { cause: err });
     });
@@ -177,7 +208,7 @@ export async function ensureJetStream(jsm: JetStreamManager, logger: Logger, opt
     }
   }
   const want = intakeConsumerConfig(options.maxDeliver);
-  let info = await jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER).catch((err: unknown) => {
+  let info = await outlastElection(() => jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER)).catch((err: unknown) => {
     if (isNotFound(err)) return undefined;
     throw new JetStreamSetupError(`cannot check consumer ${INTAKE_CONSUMER}: ${(err as Error).message}`, { cause: err });
   });
@@ -204,7 +235,7 @@ export async function ensureJetStream(jsm: JetStreamManager, logger: Logger, opt
  * bound the intake must act on, whatever it asked for.
  */
 export async function consumerMaxDeliver(jsm: JetStreamManager): Promise<number> {
-  const info = await jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER);
+  const info = await outlastElection(() => jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER));
   const value = info.config.max_deliver;
   return typeof value === 'number' && value > 0 ? value : -1;
 }

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ENV, type Config } from '../config/config';
+import { NATS_CLUSTER_NODES } from '../config/nats-cluster-shape';
 import { credentialsDir, ensureNatsCredentials } from '../config/nats-credentials';
 import type { NatsUserEntry } from '../config/nats-permissions';
 import { createLogger, type Logger } from '../observability/logger';
@@ -11,7 +12,7 @@ import { databaseUser } from './database-user';
 import { checkHealth } from './health';
 import { componentEnv, nodeEntryArgv, prepareStackCredentials, provisionNats } from './local-stack';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
-import { startNatsServer } from './nats-server';
+import { prepareNatsCluster } from './nats-cluster';
 import { assertPortFree } from './ports';
 import { DEFAULT_POSTGRES_PORT, startPostgres, type DatabaseEndpoint } from './postgres';
 import { processStartTime } from './process-identity';
@@ -23,6 +24,8 @@ import { waitFor } from './wait-for';
 
 /** How many workers and intakes the cluster stack runs. */
 export const CLUSTER_REPLICAS = 2;
+/** How many nats-server nodes: the deployment's, so every stream keeps a majority of its replicas when one node is lost. */
+export const NATS_NODES = NATS_CLUSTER_NODES.length;
 
 /**
  * Ports of `runbook up --cluster` unless told otherwise: the embedded stack's
@@ -33,6 +36,7 @@ export const CLUSTER_DEFAULT_PORTS = {
   temporalPort: DEFAULT_CLUSTER_PORTS.frontend,
   natsPort: 14222,
   natsMonitorPort: 18222,
+  natsClusterPort: 16222,
   intakePort: 19110,
   workerMetricsPort: 19112,
   apiPort: 19120,
@@ -67,22 +71,30 @@ export interface ClusterStack {
   stop(): Promise<void>;
 }
 
-/** One server of the NATS tier. */
+/** Ports of each NATS node: client, monitoring and route ports counting up from the configured first ones. */
+export function natsTierPorts(config: Pick<Config, 'natsPort' | 'natsMonitorPort' | 'natsClusterPort'>): { clientPorts: number[]; monitorPorts: number[]; clusterPorts: number[] } {
+  const from = (first: number): number[] => Array.from({ length: NATS_NODES }, (_, i) => first + i);
+  return { clientPorts: from(config.natsPort), monitorPorts: from(config.natsMonitorPort), clusterPorts: from(config.natsClusterPort) };
+}
+
+/** One server of the NATS tier, with how to start it again on its own store. */
 export interface NatsTierNode {
-  proc: ManagedProcess;
+  name: string;
+  url: string;
   clientPort: number;
   monitorPort: number;
   respawn: Respawn;
 }
 
-/**
- * Starts the NATS tier and returns its client URLs and servers. Today that is
- * one nats-server; this is the one place to change for a three-node cluster.
- */
-export async function startNatsTier(dir: string, config: Config, users: NatsUserEntry[], onSpawn: (proc: ManagedProcess) => void): Promise<{ urls: string[]; nodes: NatsTierNode[] }> {
-  const respawn: Respawn = (spawned) => startNatsServer({ stateDir: dir, port: config.natsPort, monitorPort: config.natsMonitorPort, users, onSpawn: spawned });
-  const proc = await respawn(onSpawn);
-  return { urls: [`nats://127.0.0.1:${config.natsPort}`], nodes: [{ proc, clientPort: config.natsPort, monitorPort: config.natsMonitorPort, respawn }] };
+/** The NATS tier's nodes, configured on disk; {@link startClusterStack} starts and supervises each on its own. */
+export function natsTier(dir: string, config: Config, users: NatsUserEntry[]): NatsTierNode[] {
+  return prepareNatsCluster({ stateDir: dir, users, ...natsTierPorts(config) }).map((node) => ({
+    name: node.name,
+    url: node.url,
+    clientPort: node.clientPort,
+    monitorPort: node.monitorPort,
+    respawn: (onSpawn) => node.start(onSpawn),
+  }));
 }
 
 /** The same process under another component name, or with another way to stop it. */
@@ -117,13 +129,15 @@ export async function startClusterStack(given: Config, opts: ClusterStackOptions
   const natsUsers = ensureNatsCredentials(credentialsDir(stateDir));
 
   const temporalPorts: ClusterPorts = clusterPortsAt(config.temporalPort);
+  const natsPorts = natsTierPorts(config);
   const intakePorts = replicaPorts(config.intakePort);
   const workerPorts = replicaPorts(config.workerMetricsPort);
   const wanted: [number, string, string][] = [
     [config.postgresPort, 'PostgreSQL', '--postgres-port'],
     ...Object.entries(temporalPorts).map(([role, port]): [number, string, string] => [port, `Temporal ${role}`, '--temporal-port']),
-    [config.natsPort, 'NATS client', '--nats-port'],
-    [config.natsMonitorPort, 'NATS monitoring', '--nats-monitor-port'],
+    ...natsPorts.clientPorts.map((port, i): [number, string, string] => [port, `nats-${i + 1} client`, '--nats-port']),
+    ...natsPorts.monitorPorts.map((port, i): [number, string, string] => [port, `nats-${i + 1} monitoring`, '--nats-monitor-port']),
+    ...natsPorts.clusterPorts.map((port, i): [number, string, string] => [port, `nats-${i + 1} routes`, '--nats-cluster-port']),
     ...intakePorts.map((port, i): [number, string, string] => [port, `intake-${i + 1} HTTP`, '--intake-port']),
     ...workerPorts.map((port, i): [number, string, string] => [port, `worker-${i + 1} metrics`, '--worker-metrics-port']),
     [config.apiPort, 'approval API', '--api-port'],
@@ -131,12 +145,15 @@ export async function startClusterStack(given: Config, opts: ClusterStackOptions
   for (const [port, purpose, flag] of wanted) await assertPortFree(port, purpose, flag);
 
   const temporalAddress = `127.0.0.1:${temporalPorts.frontend}`;
-  const natsUrl = `nats://127.0.0.1:${config.natsPort}`;
+  const nats = natsTier(dir, config, natsUsers);
+  const natsUrls = nats.map((n) => n.url);
+  // Every process gets the whole server list, so it reconnects to another node when one is lost.
+  const natsUrl = natsUrls.join(',');
   const http = (port: number): HealthCheck => ({ kind: 'http', url: `http://127.0.0.1:${port}` });
   const slots: ComponentSlot[] = [
     { name: 'postgres', port: config.postgresPort, health: { kind: 'postgres', port: config.postgresPort } },
     { name: 'temporal-server', port: temporalPorts.frontend, health: { kind: 'temporal', address: temporalAddress } },
-    { name: 'nats', port: config.natsPort, health: { kind: 'nats', url: natsUrl, monitorPort: config.natsMonitorPort } },
+    ...nats.map((n) => ({ name: n.name, port: n.clientPort, health: { kind: 'nats' as const, url: n.url, monitorPort: n.monitorPort } })),
     ...workerPorts.map((port, i) => ({ name: `worker-${i + 1}`, port, health: http(port) })),
     ...intakePorts.map((port, i) => ({ name: `intake-${i + 1}`, port, health: http(port) })),
     { name: 'api', port: config.apiPort, health: http(config.apiPort) },
@@ -153,8 +170,8 @@ export async function startClusterStack(given: Config, opts: ClusterStackOptions
     taskQueue: config.taskQueue,
     temporalAddress,
     natsUrl,
-    natsUrls: [natsUrl],
-    natsMonitorUrl: `http://127.0.0.1:${config.natsMonitorPort}`,
+    natsUrls,
+    natsMonitorUrl: nats.map((n) => `http://127.0.0.1:${n.monitorPort}`).join(','),
     intakeUrl: `http://127.0.0.1:${intakePorts[0] ?? config.intakePort}`,
     ...(config.intakeWebhookTokenFile ? { intakeWebhookTokenFile: resolve(config.intakeWebhookTokenFile) } : {}),
     workerUrl: `http://127.0.0.1:${workerPorts[0] ?? config.workerMetricsPort}`,
@@ -215,9 +232,11 @@ export async function startClusterStack(given: Config, opts: ClusterStackOptions
     if (!database) throw new Error('PostgreSQL is not up');
     schemas = await applyTemporalSchemas(database);
     log(`Temporal schemas: ${schemas.map((s) => `${s.database} ${s.version}${s.created ? ' (created)' : ''}`).join(', ')}`);
-    log(`starting the Temporal server (${temporalAddress}) and NATS (${natsUrl})`);
-    const [temporalProc, tier] = await Promise.all([temporal(place), startNatsTier(dir, config, natsUsers, place)]);
-    started.push([temporalProc, temporal], ...tier.nodes.map((n): [ManagedProcess, Respawn] => [n.proc, n.respawn]));
+    log(`starting the Temporal server (${temporalAddress}) and ${nats.length} NATS nodes (${natsUrls.join(', ')})`);
+    const servers: [string, Respawn][] = [['temporal-server', temporal], ...nats.map((n): [string, Respawn] => [n.name, n.respawn])];
+    const up = await Promise.allSettled(servers.map(async ([, respawn]) => [await respawn(place), respawn] as [ManagedProcess, Respawn]));
+    for (const r of up) if (r.status === 'fulfilled') started.push(r.value);
+    for (const r of up) if (r.status === 'rejected') throw r.reason;
     await provisionNats(env, stateDir);
     log(`starting ${components.map(([name]) => (name === 'api' ? 'the approval API' : name)).join(', ')}`);
     const results = await Promise.allSettled(components.map(async ([, respawn]) => [await respawn(place), respawn] as [ManagedProcess, Respawn]));

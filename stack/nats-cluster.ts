@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NATS_CLUSTER_NAME, NATS_CLUSTER_NODES, NATS_ROUTE_USER } from '../config/nats-cluster-shape';
 import type { NatsUserEntry } from '../config/nats-permissions';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { natsHealthy, natsServerConfig } from './nats-server';
@@ -28,14 +29,9 @@ export interface NatsCluster {
   restartNode(index: number): Promise<void>;
 }
 
-/** The cluster's name in every node's `cluster {}` block. */
-export const NATS_CLUSTER_NAME = 'runbook';
-/** The user nodes authenticate routes with. */
-export const NATS_ROUTE_USER = 'route';
-
-/** Name of node `index` (0-based): `nats-1`, `nats-2`, … */
+/** Name of node `index` (0-based): the deployment's node names (`nats-1` …), then `nats-4`, … for larger test clusters. */
 export function natsNodeName(index: number): string {
-  return `nats-${index + 1}`;
+  return NATS_CLUSTER_NODES[index] ?? `nats-${index + 1}`;
 }
 
 /** The route password, generated once into the state directory (0600) so restarts and every node agree on it. */
@@ -59,70 +55,111 @@ export async function natsMetaLeaderKnown(monitorPort: number): Promise<boolean>
   }
 }
 
+/** One node of a cluster, configured on disk and ready to be started (again) on its own store. */
+export interface NatsClusterNode {
+  name: string;
+  clientPort: number;
+  monitorPort: number;
+  url: string;
+  /**
+   * Starts the node, calls `onSpawn` as soon as the process exists, and
+   * resolves once it is healthy and sees a meta leader; stops it on failure.
+   */
+  start(onSpawn?: (proc: ManagedProcess) => void, timeoutMs?: number): Promise<ManagedProcess>;
+}
+
 /**
- * Starts N nats-server nodes (N = clientPorts.length) on 127.0.0.1 as one
- * JetStream cluster: each with its own server name and store
- * (`<stateDir>/nats/<name>`), fsync before every ack, the same users as the
- * single server, and routes that only nodes holding the route password may
- * open. Resolves when every node is healthy and sees a meta leader; on
- * failure every node started is stopped.
+ * Writes the config of N nats-server nodes (N = clientPorts.length) on
+ * 127.0.0.1 forming one JetStream cluster: each with its own server name and
+ * store (`<stateDir>/nats/<name>`), fsync before every ack, the same users as
+ * the single server, and routes that only nodes holding the route password
+ * may open. Nothing is started; each node starts (and restarts) on its own,
+ * so a supervisor can bring back one node while the others serve.
  */
-export async function startNatsCluster(opts: NatsClusterOptions, timeoutMs = 60_000): Promise<NatsCluster> {
+export function prepareNatsCluster(opts: Omit<NatsClusterOptions, 'onSpawn'>): NatsClusterNode[] {
   const n = opts.clientPorts.length;
   if (n === 0 || opts.clusterPorts.length !== n || opts.monitorPorts.length !== n) {
     throw new Error(`a NATS cluster needs as many cluster and monitor ports as client ports (got ${n}, ${opts.clusterPorts.length}, ${opts.monitorPorts.length})`);
   }
   const routePassword = ensureRoutePassword(opts.stateDir);
-  const configFiles = opts.clientPorts.map((clientPort, i) => {
+  mkdirSync(join(opts.stateDir, 'logs'), { recursive: true });
+  return opts.clientPorts.map((clientPort, i) => {
     const name = natsNodeName(i);
+    const monitorPort = opts.monitorPorts[i] ?? 0;
     const storeDir = join(opts.stateDir, 'nats', name);
     mkdirSync(storeDir, { recursive: true });
-    const file = join(opts.stateDir, 'nats', `${name}.conf`);
+    const configFile = join(opts.stateDir, 'nats', `${name}.conf`);
     const text = natsServerConfig({
       stateDir: opts.stateDir,
       serverName: name,
       storeDir,
       port: clientPort,
-      monitorPort: opts.monitorPorts[i] ?? 0,
+      monitorPort,
       ...(opts.users ? { users: opts.users } : {}),
       cluster: { name: NATS_CLUSTER_NAME, port: opts.clusterPorts[i] ?? 0, routePorts: opts.clusterPorts, routeUser: NATS_ROUTE_USER, routePassword },
     });
     // Holds the route password and who the users are: the owner's business only.
-    writeFileSync(file, text, { mode: 0o600 });
-    return file;
+    writeFileSync(configFile, text, { mode: 0o600 });
+    return {
+      name,
+      clientPort,
+      monitorPort,
+      url: `nats://127.0.0.1:${clientPort}`,
+      async start(onSpawn, timeoutMs = 60_000) {
+        const proc = startManagedProcess({ name, argv: [natsServerBinary(), '-c', configFile], logFile: join(opts.stateDir, 'logs', `${name}.log`) });
+        onSpawn?.(proc);
+        try {
+          await waitFor(`NATS node ${name} on 127.0.0.1:${clientPort} with a JetStream meta leader`, timeoutMs, async () => {
+            if (!proc.isRunning()) throw new Error(`nats-server ${name} exited early; see ${proc.logFile}`);
+            return (await natsHealthy(monitorPort)) && natsMetaLeaderKnown(monitorPort);
+          });
+        } catch (err) {
+          await proc.stop();
+          throw err;
+        }
+        return proc;
+      },
+    };
   });
-  const spawn = (i: number): ManagedProcess => {
-    const name = natsNodeName(i);
-    const proc = startManagedProcess({ name, argv: [natsServerBinary(), '-c', configFiles[i] ?? ''], logFile: join(opts.stateDir, 'logs', `${name}.log`) });
-    opts.onSpawn?.(proc);
-    return proc;
-  };
-  const nodes = opts.clientPorts.map((clientPort, i) => ({ name: natsNodeName(i), proc: spawn(i), clientPort, monitorPort: opts.monitorPorts[i] ?? 0 }));
+}
+
+/**
+ * Starts every node of {@link prepareNatsCluster} at once and resolves when
+ * each is healthy and sees a meta leader; on failure every node started is
+ * stopped.
+ */
+export async function startNatsCluster(opts: NatsClusterOptions, timeoutMs = 60_000): Promise<NatsCluster> {
+  const prepared = prepareNatsCluster(opts);
+  const nodes: NatsCluster['nodes'] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((node) => node.proc.stop()));
   };
-  const ready = async (node: (typeof nodes)[number], ms: number): Promise<void> => {
-    await waitFor(`NATS node ${node.name} on 127.0.0.1:${node.clientPort} with a JetStream meta leader`, ms, async () => {
-      if (!node.proc.isRunning()) throw new Error(`nats-server ${node.name} exited early; see ${node.proc.logFile}`);
-      return (await natsHealthy(node.monitorPort)) && natsMetaLeaderKnown(node.monitorPort);
-    });
-  };
-  try {
-    await Promise.all(nodes.map((node) => ready(node, timeoutMs)));
-  } catch (err) {
+  const results = await Promise.allSettled(
+    prepared.map((node, i) =>
+      node.start((proc) => {
+        nodes[i] = { name: node.name, proc, clientPort: node.clientPort, monitorPort: node.monitorPort };
+        opts.onSpawn?.(proc);
+      }, timeoutMs),
+    ),
+  );
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
     await stop();
-    throw err;
+    throw failed.reason;
   }
   return {
     nodes,
-    urls: nodes.map((node) => `nats://127.0.0.1:${node.clientPort}`),
+    urls: prepared.map((node) => node.url),
     stop,
     async restartNode(index) {
       const node = nodes[index];
-      if (!node) throw new Error(`no NATS node ${index} (the cluster has ${nodes.length})`);
+      const how = prepared[index];
+      if (!node || !how) throw new Error(`no NATS node ${index} (the cluster has ${nodes.length})`);
       await node.proc.stop();
-      node.proc = spawn(index);
-      await ready(node, timeoutMs);
+      node.proc = await how.start((proc) => {
+        node.proc = proc;
+        opts.onSpawn?.(proc);
+      }, timeoutMs);
     },
   };
 }

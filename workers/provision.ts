@@ -3,7 +3,7 @@ import { EFFECTS_BUCKET, openEffectsBucket } from '../activities/effect-ledger';
 import { AUDIT_STREAM, ensureAuditStream } from '../audit/audit-stream';
 import { loadConfig, natsReplicasFor, type Config } from '../config/config';
 import { connectNats } from '../config/nats-connect';
-import { DEAD_LETTER_STREAM, DEFAULT_MAX_DELIVER, ensureJetStream, FAULTS_STREAM, UNHANDLED_STREAM } from '../intake/streams';
+import { DEAD_LETTER_STREAM, DEFAULT_MAX_DELIVER, ensureJetStream, FAULTS_STREAM, outlastElection, UNHANDLED_STREAM } from '../intake/streams';
 import { createLogger, type Logger } from '../observability/logger';
 import { CONTROL_BUCKET } from '../schemas/control-bucket';
 import { ensureStreamReplicas, type ReplicaChange } from './stream-replicas';
@@ -40,11 +40,18 @@ export async function provisionNats(nc: NatsConnection, logger: Logger, options:
 /** Every stream provisioning owns, KV buckets' streams included. */
 export const PROVISIONED_STREAMS = [FAULTS_STREAM, DEAD_LETTER_STREAM, UNHANDLED_STREAM, AUDIT_STREAM, `KV_${CONTROL_BUCKET}`, `KV_${EFFECTS_BUCKET}`];
 
-/** Connects as `admin` and provisions; the connection is closed afterwards. */
+/** How long provisioning waits out leader elections: a whole cluster restarted elects a leader for every stream. */
+const PROVISION_ELECTION_BOUND_MS = 90_000;
+
+/**
+ * Connects as `admin` and provisions; the connection is closed afterwards.
+ * Provisioning is idempotent, so while the cluster is still electing leaders
+ * (it answers with timeouts or "temporarily unavailable") it starts over.
+ */
 export async function provisionWithConfig(config: Config, logger: Logger): Promise<void> {
   const nc = await connectNats(config, 'admin', { name: 'runbook-provision', timeout: 5_000 });
   try {
-    await provisionNats(nc, logger, { maxDeliver: config.intakeMaxDeliver ?? DEFAULT_MAX_DELIVER, replicas: natsReplicasFor(config) });
+    await outlastElection(() => provisionNats(nc, logger, { maxDeliver: config.intakeMaxDeliver ?? DEFAULT_MAX_DELIVER, replicas: natsReplicasFor(config) }), PROVISION_ELECTION_BOUND_MS);
   } finally {
     await nc.close();
   }

@@ -29,5 +29,34 @@ export async function ensureStreamReplicas(jsm: JetStreamManager, stream: string
     return { stream, outcome: 'refused', from, error };
   }
   logger.info('stream replica count changed', { stream, from, to: replicas });
+  await settled(jsm, stream, replicas);
   return { stream, outcome: 'updated', from };
+}
+
+/** How long a rescaled stream may take to elect a leader and bring its new copies up to date. */
+const SETTLE_MS = 30_000;
+
+/**
+ * Waits until the rescaled stream, and each of its consumers (they follow the
+ * stream's count), has a leader and `replicas - 1` current followers: until
+ * then their raft groups are re-forming, and the consumer calls provisioning
+ * makes next fail with a timeout.
+ */
+async function settled(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+  if (replicas <= 1) return;
+  const deadline = Date.now() + SETTLE_MS;
+  let seen = 'no answer';
+  for (;;) {
+    try {
+      const groups = [{ name: `stream ${stream}`, cluster: (await jsm.streams.info(stream)).cluster }];
+      for await (const consumer of jsm.consumers.list(stream)) groups.push({ name: `consumer ${consumer.name}`, cluster: consumer.cluster });
+      const behind = groups.filter(({ cluster }) => !cluster?.leader || (cluster.replicas ?? []).filter((r) => r.current).length < replicas - 1);
+      if (behind.length === 0) return;
+      seen = behind.map(({ name, cluster }) => `${name}: leader ${cluster?.leader ?? 'none'}, ${(cluster?.replicas ?? []).filter((r) => r.current).length} current followers`).join('; ');
+    } catch (err) {
+      seen = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`stream ${stream} did not settle at ${replicas} copies within ${SETTLE_MS / 1_000} s (${seen})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

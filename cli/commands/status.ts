@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../config/config';
 import { temporalConnectOptions } from '../../config/temporal-connection';
 import { stackHealth, type ComponentHealth } from '../../stack/health';
+import { leadershipText, natsClusterView, streamLines, type NatsClusterView } from '../../stack/nats-leaders';
 import { describeProcesses, liveComponents, supervisorRunning, type RecordedProcess } from '../../stack/recorded-processes';
 import { readStackFile, type ComponentRecord } from '../../stack/stack-file';
 import { flagsToConfig, parseFlags, type CliCommand } from '../command';
@@ -37,10 +38,14 @@ export const statusCommand: CliCommand = {
       const rec = info.components[h.name];
       return rec ? { ...h, state: rec.state, pid: rec.pid, ...(rec.port !== undefined ? { port: rec.port } : {}), restarts: rec.restarts, ...(rec.lastExit ? { lastExit: rec.lastExit } : {}) } : h;
     }) : [];
-    const healthy = running && components.length > 0 && components.every((c) => c.healthy);
+    const natsNodes = Object.entries(info?.components ?? {}).flatMap(([name, c]) => (c.health?.kind === 'nats' ? [{ name, monitorUrl: `http://127.0.0.1:${c.health.monitorPort}` }] : []));
+    // A cluster's leaders move when a node is lost; which node leads what is what an operator asks next.
+    const nats: NatsClusterView | undefined = running && natsNodes.length > 1 ? await natsClusterView(natsNodes) : undefined;
+    // A cluster without a meta leader accepts no publish, however healthy each node says it is.
+    const healthy = running && components.length > 0 && components.every((c) => c.healthy) && (natsNodes.length <= 1 || nats !== undefined);
     if (values.json) {
       const supervisor = info ? { pid: info.supervisorPid, running } : undefined;
-      process.stdout.write(`${JSON.stringify({ running, healthy, stateDir, kind: info?.kind ?? 'embedded', supervisor, components, orphans }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ running, healthy, stateDir, kind: info?.kind ?? 'embedded', supervisor, components, ...(nats ? { nats } : {}), orphans }, null, 2)}\n`);
     } else if (info && orphans.length > 0) {
       process.stdout.write(
         `supervisor not running (pid ${info.supervisorPid}); ${orphans.length} component${orphans.length === 1 ? '' : 's'} still running: ${describeProcesses(orphans)}; run \`runbook down\` to stop them\n`,
@@ -51,7 +56,12 @@ export const statusCommand: CliCommand = {
       const width = Math.max(9, ...components.map((c) => c.name.length));
       for (const c of components) {
         const pid = c.pid !== undefined ? `pid ${c.pid}`.padEnd(11) : '';
-        process.stdout.write(`${c.healthy ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)} ${(c.state ?? '').padEnd(10)} ${pid}${c.detail}${restartText(c)}\n`);
+        const leads = nats && info.components[c.name]?.health?.kind === 'nats' ? leadershipText(c.name, nats) : '';
+        process.stdout.write(`${c.healthy ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)} ${(c.state ?? '').padEnd(10)} ${pid}${c.detail}${leads ? ` (${leads})` : ''}${restartText(c)}\n`);
+      }
+      if (natsNodes.length > 1) {
+        const lines = nats ? streamLines(nats) : ['no node answers with a JetStream meta leader: the NATS cluster has no quorum'];
+        for (const line of lines) process.stdout.write(`      ${'streams'.padEnd(width)} ${line}\n`);
       }
       if (info.temporalUiUrl) process.stdout.write(`      ui        ${''.padEnd(10)} ${info.temporalUiUrl}\n`);
     }

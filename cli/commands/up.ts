@@ -14,7 +14,7 @@ import { flagsToConfig, parseFlags, type CliCommand } from '../command';
 import { CliError } from '../context';
 
 const USAGE =
-  'runbook up [--cluster] [--detach] [--state-dir DIR] [--postgres-port N] [--temporal-port N] [--temporal-ui-port N] [--nats-port N] [--nats-monitor-port N] [--intake-port N] [--worker-metrics-port N] [--api-port N] [--namespace NS] [--log-level LEVEL]';
+  'runbook up [--cluster] [--detach] [--state-dir DIR] [--postgres-port N] [--temporal-port N] [--temporal-ui-port N] [--nats-port N] [--nats-monitor-port N] [--nats-cluster-port N] [--intake-port N] [--worker-metrics-port N] [--api-port N] [--namespace NS] [--log-level LEVEL]';
 
 const OPTIONS = {
   cluster: { type: 'boolean' },
@@ -25,6 +25,7 @@ const OPTIONS = {
   'temporal-ui-port': { type: 'string' },
   'nats-port': { type: 'string' },
   'nats-monitor-port': { type: 'string' },
+  'nats-cluster-port': { type: 'string' },
   'intake-port': { type: 'string' },
   'worker-metrics-port': { type: 'string' },
   'api-port': { type: 'string' },

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ENV } from '../../config/config';
+import { FAULTS_STREAM } from '../../intake/streams';
 import type { IncidentState } from '../../schemas/incident-state';
 import { clusterPortsAt, MAX_CLUSTER_PORT } from '../../stack/cluster-ports';
 import { assertPortFree, freePort } from '../../stack/ports';
@@ -12,7 +13,8 @@ import { waitFor } from '../../stack/wait-for';
 import { runCli, type CliRun } from '../helpers/cli';
 import { liveRecordedPids, prepareCliStack, type CliStack } from '../helpers/cli-stack';
 
-const COMPONENTS = ['postgres', 'temporal-server', 'nats', 'worker-1', 'worker-2', 'intake-1', 'intake-2', 'api'];
+const NATS_NODES = ['nats-1', 'nats-2', 'nats-3'];
+const COMPONENTS = ['postgres', 'temporal-server', ...NATS_NODES, 'worker-1', 'worker-2', 'intake-1', 'intake-2', 'api'];
 /** The first start creates the databases and applies every schema version. */
 const UP_TIMEOUT_MS = 330_000;
 
@@ -62,6 +64,7 @@ interface StatusJson {
   healthy: boolean;
   kind: string;
   components: { name: string; healthy: boolean; state?: string; pid?: number; port?: number; restarts?: number }[];
+  nats?: { metaLeader?: string; streams: { name: string; leader?: string; followers: { name: string; current: boolean }[] }[] };
 }
 
 async function statusJson(): Promise<StatusJson> {
@@ -78,11 +81,18 @@ before(async () => {
   const temporal = await freeBlock((f) => Object.values(clusterPortsAt(f)));
   const intake = await freeBlock((f) => [f, f + 1]);
   const worker = await freeBlock((f) => [f, f + 1]);
+  const nodes = (f: number): number[] => [f, f + 1, f + 2];
+  const natsClient = await freeBlock(nodes);
+  const natsMonitor = await freeBlock(nodes);
+  const natsRoutes = await freeBlock(nodes);
   stack = await prepareCliStack({
     [ENV.runbooksDir]: join(PROJECT_ROOT, 'test/fixtures/runbooks-heal'),
     [ENV.temporalPort]: String(temporal),
     [ENV.intakePort]: String(intake),
     [ENV.workerMetricsPort]: String(worker),
+    [ENV.natsPort]: String(natsClient),
+    [ENV.natsMonitorPort]: String(natsMonitor),
+    [ENV.natsClusterPort]: String(natsRoutes),
     [ENV.postgresPort]: String(await freePort()),
   });
   firstUp = await up();
@@ -93,10 +103,10 @@ after(async () => {
   await stack?.cleanup();
 });
 
-test('up --cluster brings up PostgreSQL, the Temporal server, NATS, two workers, two intakes and the API, and status shows each running with pid and port', async () => {
+test('up --cluster brings up PostgreSQL, the Temporal server, three NATS nodes, two workers, two intakes and the API, and status shows each running with pid and port', async () => {
   assert.match(firstUp.stdout, /self-healing-runbooks is up \(cluster stack\)/);
   assert.match(firstUp.stdout, /Temporal UI +none in the cluster stack; see incidents with: npx runbook incidents/);
-  assert.match(firstUp.stdout, /NATS +nats:\/\/127\.0\.0\.1:\d+/);
+  assert.match(firstUp.stdout, /NATS +nats:\/\/127\.0\.0\.1:\d+, nats:\/\/127\.0\.0\.1:\d+, nats:\/\/127\.0\.0\.1:\d+ /);
   assert.match(firstUp.stdout, /Your token +.*operator\.token/);
   assert.match(firstUp.stdout, /Roster +.*roster\.yaml/);
   const report = await statusJson();
@@ -113,6 +123,20 @@ test('up --cluster brings up PostgreSQL, the Temporal server, NATS, two workers,
   const text = await stack.status();
   assert.equal(text.code, 0, text.stdout);
   for (const name of COMPONENTS) assert.match(text.stdout, new RegExp(`^ok\\s+${name}\\s+running\\s+pid ${info.components[name]?.pid} `, 'm'));
+});
+
+test('every stream has three replicas, and status names the meta leader and each stream\'s leader and followers', async () => {
+  const report = await statusJson();
+  assert.ok(report.nats, JSON.stringify(report));
+  assert.ok(NATS_NODES.includes(report.nats.metaLeader ?? ''), `meta leader ${report.nats.metaLeader}`);
+  assert.ok(report.nats.streams.length >= 3, JSON.stringify(report.nats.streams));
+  for (const s of report.nats.streams) {
+    assert.ok(NATS_NODES.includes(s.leader ?? ''), `${s.name} has a leader`);
+    assert.deepEqual([s.leader, ...s.followers.map((f) => f.name)].sort(), NATS_NODES, `${s.name} lives on every node`);
+  }
+  const text = await stack.status();
+  for (const s of report.nats.streams) assert.match(text.stdout, new RegExp(`^\\s+streams\\s+${s.name}: leader ${s.leader}, followers `, 'm'));
+  assert.match(text.stdout, new RegExp(`^ok\\s+${report.nats.metaLeader}\\s.*meta leader`, 'm'));
 });
 
 test('a fault for an approval-free runbook heals through the cluster', async () => {
@@ -137,6 +161,41 @@ test('a SIGKILLed worker is restarted by the supervisor while the rest keep thei
   assert.equal(now.components['worker-1']?.lastExit?.signal, 'SIGKILL');
   for (const name of COMPONENTS.filter((n) => n !== 'worker-1')) assert.equal(now.components[name]?.pid, before.components[name]?.pid, `${name} kept its process`);
   assert.equal((await statusJson()).healthy, true);
+});
+
+test('a SIGKILLed leader of the fault stream hands over: faults keep healing meanwhile and the node comes back as a follower', async () => {
+  const leaderOf = async (): Promise<string | undefined> => (await statusJson()).nats?.streams.find((s) => s.name === FAULTS_STREAM)?.leader;
+  const leader = await leaderOf();
+  assert.ok(leader && NATS_NODES.includes(leader), `leader ${leader}`);
+  const victim = stack.info().components[leader];
+  assert.ok(victim);
+  process.kill(victim.pid, 'SIGKILL');
+  await waitFor('another node to lead the fault stream', 60_000, async () => {
+    const now = await leaderOf();
+    return now !== undefined && now !== leader;
+  }, 250);
+  const fault = await runCli(['fault', '--service', 'app', '--target', 'node-2', '--kind', 'node_down'], stack.env);
+  assert.equal(fault.code, 0, fault.stdout + fault.stderr);
+  await waitFor(`${leader} to be restarted`, 90_000, () => {
+    const c = stack.info().components[leader];
+    return c !== undefined && c.pid !== victim.pid && c.state === 'running';
+  }, 200);
+  let state: IncidentState | undefined;
+  await waitFor('the incident raised during the node loss to resolve', 120_000, async () => (state = await incidentState('app/node-2'))?.status === 'resolved', 500);
+  assert.equal(state?.outcome, 'healed');
+  await waitFor(`${leader} to be a current follower of every stream again`, 60_000, async () => {
+    const report = await statusJson();
+    return report.healthy && (report.nats?.streams ?? []).every((s) => s.leader === leader || s.followers.some((f) => f.name === leader && f.current));
+  }, 500);
+});
+
+test('runbook demo crash --auto-approve heals the demo fleet against the cluster', async () => {
+  const run = await runCli(['demo', 'crash', '--auto-approve'], stack.env, 300_000);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /time to detect\s+\d/);
+  assert.match(run.stdout, /time to fully healed\s+\d/);
+  assert.match(run.stdout, /incident\s+incident\/demo\/primary\s+resolved \(healed\)/);
+  assert.match(run.stdout, /identical on primary and standby/);
 });
 
 test('down stops every process of the cluster stack', async () => {
