@@ -138,6 +138,8 @@ async function list(client: Client, json: boolean): Promise<void> {
 /** Triggers a run now and names the incident it opened once the schedule reports it. */
 async function trigger(client: Client, id: string): Promise<void> {
   const before = await describe(client, id);
+  // Temporal would run a triggered action even while paused; a pause is an operator's word, so it holds here too.
+  if (before.state.paused) throw new CliError(`schedule ${id} is paused${before.state.note ? ` (${before.state.note})` : ''}; unpause it first: runbook schedule unpause ${id}`, 1);
   await client.schedule.getHandle(id).trigger();
   let view: ScheduleView | undefined;
   try {
@@ -147,7 +149,7 @@ async function trigger(client: Client, id: string): Promise<void> {
     }, 250);
   } catch (err) {
     if (!(err instanceof WaitTimeoutError)) throw err;
-    process.stdout.write(`triggered ${id}; the run has not started yet (a paused schedule or the overlap policy may hold it): see runbook schedule show ${id}\n`);
+    process.stdout.write(`triggered ${id}; the run has not started yet (the overlap policy may hold it while an earlier run goes on): see runbook schedule show ${id}\n`);
     return;
   }
   const run = view?.recentRuns.at(-1);
