@@ -169,6 +169,32 @@ test('trigger starts a run whose incident has its own workflow id, runs the runb
   assert.ok(second && second !== incidentId, `second run ${second ?? '?'}`);
 });
 
+test('a run due while a fault-driven incident is open on its target opens no incident (if_incident_open: skip)', async () => {
+  const c = await client();
+  const faultIncident = 'incident/app/primary';
+  const fault = { id: 'evt-open-1', source: 'test', service: 'app', target: 'primary', kind: 'node_down', severity: 'critical', status: 'firing', observedAt: new Date().toISOString(), labels: {}, annotations: {} };
+  // No runbook: the incident only records faults and stays open.
+  const open = await c.workflow.start('incident', { workflowId: faultIncident, taskQueue: stack.info().taskQueue, args: [{ incidentId: faultIncident, fault }] });
+  try {
+    const runsBefore = (JSON.parse((await cli(['show', PRIMARY, '--json'])).stdout) as ScheduleView).runsTaken;
+    await waitFor('a new second on the clock', 5_000, async () => {
+      const last = (JSON.parse((await cli(['show', PRIMARY, '--json'])).stdout) as ScheduleView).recentRuns.at(-1);
+      return !new Date().toISOString().startsWith(last?.takenAt.slice(0, 19) ?? '');
+    }, 100);
+    await cli(['trigger', PRIMARY]);
+    const view = JSON.parse((await cli(['show', PRIMARY, '--json'])).stdout) as ScheduleView;
+    assert.equal(view.runsTaken, runsBefore + 1);
+    const run = view.recentRuns.at(-1);
+    assert.ok(run);
+    const launched = (await c.workflow.getHandle(run.launcherId).result()) as { ran: boolean; skipped?: string };
+    assert.equal(launched.ran, false);
+    assert.match(launched.skipped ?? '', /incident\/app\/primary is open/);
+    await assert.rejects(c.workflow.getHandle(run.incidentId ?? '').describe());
+  } finally {
+    await open.terminate('test over');
+  }
+});
+
 test('a paused schedule refuses a trigger, and delete removes the schedule and says start-up brings it back', async () => {
   await cli(['pause', STANDBY]);
   const held = await runCli(['schedule', 'trigger', STANDBY], stack.env);
