@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import { isManaged } from '../../intake/schedules';
 import type { RunbookSchedule } from '../../schemas/runbook-schedule';
-import { scheduledIncidentId, type ScheduledRunInput } from '../../schemas/scheduled-run';
+import { scheduledIncidentId, type ScheduledRunInput, type ScheduledRunResult } from '../../schemas/scheduled-run';
 import { waitFor, WaitTimeoutError } from '../../stack/wait-for';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
@@ -40,7 +40,7 @@ export interface ScheduleView {
   runsTaken: number;
   nextRuns: string[];
   /** Runs started lately, newest last, with the incident each opened (skipped runs open none). */
-  recentRuns: { scheduledAt: string; takenAt: string; launcherId: string; incidentId?: string | undefined }[];
+  recentRuns: { scheduledAt: string; takenAt: string; launcherId: string; incidentId?: string | undefined; result?: string | undefined }[];
   running: string[];
 }
 
@@ -98,10 +98,32 @@ function render(v: ScheduleView): string {
   ];
   if (v.recentRuns.length > 0) {
     lines.push('recent runs:');
-    for (const r of v.recentRuns) lines.push(`  ${r.takenAt}  ${r.incidentId ?? r.launcherId}`);
+    for (const r of v.recentRuns) lines.push(`  ${r.takenAt}  ${r.incidentId ?? r.launcherId}${r.result ? `  ${r.result}` : ''}`);
   }
   if (v.running.length > 0) lines.push(`running: ${v.running.join(', ')}`);
   return `${lines.map((l) => terminalText(l)).join('\n')}\n`;
+}
+
+/** What became of a run, from its launcher: still running, the incident's end, or why it opened none. */
+async function runResult(client: Client, launcherId: string): Promise<{ result: string; opened: boolean }> {
+  const handle = client.workflow.getHandle<(i: ScheduledRunInput) => Promise<ScheduledRunResult>>(launcherId);
+  const status = (await handle.describe()).status.name;
+  if (status === 'RUNNING') return { result: 'running', opened: true };
+  if (status !== 'COMPLETED') return { result: status.toLowerCase(), opened: true };
+  const r = await handle.result();
+  return r.ran ? { result: `${r.status}${r.outcome ? ` (${r.outcome})` : ''}`, opened: true } : { result: `skipped: ${r.skipped}`, opened: false };
+}
+
+/** The view with each recent run's result; a run that opened no incident loses its incident id. */
+async function withResults(client: Client, view: ScheduleView): Promise<ScheduleView> {
+  const recentRuns = await Promise.all(
+    view.recentRuns.map(async (r) => {
+      if (!r.incidentId) return r;
+      const { result, opened } = await runResult(client, r.launcherId).catch((err: unknown) => ({ result: `unknown: ${(err as Error).message}`, opened: true }));
+      return { ...r, result, ...(opened ? {} : { incidentId: undefined }) };
+    }),
+  );
+  return { ...view, recentRuns };
 }
 
 async function describe(client: Client, id: string): Promise<ScheduleDescription> {
@@ -174,7 +196,7 @@ export const scheduleCommand: CliCommand = {
           await list(client, values.json === true);
           return 0;
         case 'show': {
-          const view = scheduleView(await describe(client, handle.scheduleId));
+          const view = await withResults(client, scheduleView(await describe(client, handle.scheduleId)));
           process.stdout.write(values.json ? `${terminalJson(view, 2)}\n` : render(view));
           return 0;
         }

@@ -160,6 +160,7 @@ test('trigger starts a run whose incident has its own workflow id, runs the runb
 
   const shown = JSON.parse((await cli(['show', PRIMARY, '--json'])).stdout) as ScheduleView;
   assert.equal(shown.recentRuns.at(-1)?.incidentId, incidentId);
+  assert.match(shown.recentRuns.at(-1)?.result ?? '', /^resolved/);
   // The fault-driven incident id of the target stays free for faults.
   await assert.rejects(c.workflow.getHandle('incident/app/primary').describe());
 
@@ -189,7 +190,9 @@ test('a run due while a fault-driven incident is open on its target opens no inc
     const launched = (await c.workflow.getHandle(run.launcherId).result()) as { ran: boolean; skipped?: string };
     assert.equal(launched.ran, false);
     assert.match(launched.skipped ?? '', /incident\/app\/primary is open/);
-    await assert.rejects(c.workflow.getHandle(run.incidentId ?? '').describe());
+    const shown = (JSON.parse((await cli(['show', PRIMARY, '--json'])).stdout) as ScheduleView).recentRuns.at(-1);
+    assert.equal(shown?.incidentId, undefined);
+    assert.match(shown?.result ?? '', /^skipped: incident\/app\/primary is open/);
   } finally {
     await open.terminate('test over');
   }
