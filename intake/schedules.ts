@@ -149,7 +149,8 @@ export async function reconcileUntilDone(client: Client, desired: readonly Desir
       return await reconcileSchedules(client, desired, opts);
     } catch (err) {
       opts.logger.warn('schedules could not be reconciled; trying again', { error: err, retryInMs: delay });
-      await new Promise((r) => setTimeout(r, delay));
+      // Unref'd: a retry never keeps a stopping intake alive.
+      await new Promise((r) => setTimeout(r, delay).unref());
       delay = Math.min(delay * 2, 60_000);
     }
   }
