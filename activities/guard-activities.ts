@@ -67,6 +67,16 @@ export function createGuardActivities(deps: GuardDeps) {
       return n;
     },
 
+    /** Whether the workflow with this id has a run that is still running (a scheduled run skips a target with an open incident). */
+    async incidentRunning(incidentId: string): Promise<boolean> {
+      try {
+        return (await deps.client.workflow.getHandle(incidentId).describe()).status.name === 'RUNNING';
+      } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError') return false;
+        throw err;
+      }
+    },
+
     /** Whether an operator paused all remediation (`runbook pause`). */
     remediationPaused: (): Promise<PauseState> => readPauseSwitch(deps.control),
   };

@@ -41,7 +41,7 @@ export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
 
 const BODY_LIMIT = 16 * 1024;
 
-/** `/incidents/<service>/<target>[/decisions]` or with the full id URL-encoded. */
+/** `/incidents/<service>/<target>[/<run>][/decisions]` or with the full id URL-encoded. */
 function parseIncidentPath(pathname: string): { incidentId: string; decisions: boolean } | undefined {
   if (!pathname.startsWith('/incidents/')) return undefined;
   let rest = pathname.slice('/incidents/'.length);
@@ -53,7 +53,8 @@ function parseIncidentPath(pathname: string): { incidentId: string; decisions: b
   } catch {
     return undefined;
   }
-  return /^incident\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(id) ? { incidentId: id, decisions } : undefined;
+  // A scheduled run's incident has a third segment: incident/<service>/<target>/<runbook>-<time>.
+  return /^incident\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/.test(id) ? { incidentId: id, decisions } : undefined;
 }
 
 /**

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
   'deploy-secrets': () => (require('./commands/deploy-secrets') as typeof import('./commands/deploy-secrets')).deploySecretsCommand,
   'nats-credentials': () => (require('./commands/nats-credentials') as typeof import('./commands/nats-credentials')).natsCredentialsCommand,
+  schedule: () => (require('./commands/schedule') as typeof import('./commands/schedule')).scheduleCommand,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand,
 };
 

@@ -14,6 +14,7 @@ import {
 import { AllowListEntry, Argv, CommandSpec, DEFAULT_MAX_OUTPUT } from './command-spec';
 import { DURATION_PATTERN, DURATION_RULE, parseDuration } from './duration';
 import { ProbeUrl } from './probe-spec';
+import { RunbookSchedule } from './runbook-schedule';
 import { SecretRef } from './secret-ref';
 import { SERVICE_NAME_RULE } from './service-spec';
 
@@ -30,7 +31,7 @@ import { SERVICE_NAME_RULE } from './service-spec';
  * adapter.
  */
 
-export { Argv, CommandSpec, DEFAULT_MAX_OUTPUT, parseDuration, SecretRef };
+export { Argv, CommandSpec, DEFAULT_MAX_OUTPUT, parseDuration, RunbookSchedule, SecretRef };
 
 /** A positive duration string: an integer followed by `ms`, `s`, `m` or `h`. */
 export const Duration = z.string({
@@ -509,6 +510,8 @@ export const Runbook = z
     match: Match,
     settings: Settings.prefault({}),
     params: z.record(RunbookId, ParamValue).prefault({}),
+    /** Runs on a timetable as well as on faults; see docs/runbooks.md. */
+    schedule: RunbookSchedule.optional(),
     steps: z.array(Step).min(1, 'a runbook needs at least one step'),
   })
   .superRefine((runbook, ctx) => {

@@ -5,6 +5,8 @@ import { loadAlertmanagerMapping } from '../config/alertmanager-mapping';
 import { ENV, loadConfig, natsReplicasFor } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
 import { connectNats } from '../config/nats-connect';
+import { desiredSchedules } from '../engine/schedule-plan';
+import { reconcileUntilDone } from '../intake/schedules';
 import { loadRunbookDir, formatRunbookErrors, type LoadedRunbook } from '../engine/load-runbook';
 import { fileAckGate } from '../intake/ack-gate';
 import { Handoff } from '../intake/handoff';
@@ -117,6 +119,8 @@ async function main(): Promise<void> {
   // Lazy: the intake starts and keeps consuming (and nacking) while Temporal is down.
   const connection = Connection.lazy(await temporalConnectOptions(config));
   const client = new Client({ connection, namespace: config.namespace });
+  // Schedules follow the runbook files; each intake of a cluster does this, and the steps tolerate each other.
+  void reconcileUntilDone(client, desiredSchedules(runbooks, { dryRun: config.dryRun, taskQueue: config.taskQueue }), { taskQueue: config.taskQueue, logger, isStopping });
   const handoff = new Handoff({ client, taskQueue: config.taskQueue, ...(config.quietPeriod ? { quietPeriod: config.quietPeriod } : {}) });
   if (config.intakeAckGateDir) logger.warn('fault-injection ack gate is on: acks wait for a release file', { dir: config.intakeAckGateDir });
   const loop = new IntakeLoop({

@@ -1,2 +1,3 @@
 export { incident } from './incident';
 export { serviceGuard } from './blast-radius-budget';
+export { scheduledRun } from './scheduled-run';
