@@ -30,7 +30,7 @@ test('the demo files carry the run\'s ports and directories and load as the work
 
   const cfg = renderHaproxyConfig(layout);
   assert.match(cfg, /stats socket ipv4@127\.0\.0\.1:20089 level admin/);
-  assert.match(cfg, /server standby 127\.0\.0\.1:20082 check$/m);
+  assert.match(cfg, /server standby 127\.0\.0\.1:20082 check backup$/m);
   assert.doesNotMatch(cfg, /disabled/, 'a config-disabled server could not be restored at run time');
 });
 
