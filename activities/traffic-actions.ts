@@ -1,9 +1,9 @@
-import { countActiveServers, getServerState, setServerState } from './adapters/haproxy';
+import { countActiveServers, getServerState, setServerState, waitServerUp } from './adapters/haproxy';
 import type { AdminState } from './adapters/haproxy';
 import { InvalidSpecError, VerificationFailedError } from './adapters/errors';
 import type { HaproxyIsolate, HaproxyRestore, IsolateAction, RestoreAction } from '../schemas/runbook';
 import { LastActiveServerError } from './action-errors';
-import { performed, planned } from './action-context';
+import { performed, planned, withHeartbeats } from './action-context';
 import type { ActionContext } from './action-context';
 import { callCommand } from './call-command';
 import { callWebhook } from './call-webhook';
@@ -89,8 +89,35 @@ export async function runIsolate(ctx: ActionContext, action: IsolateAction): Pro
   return setState(ctx, action.haproxy, action.haproxy.state);
 }
 
-/** Puts a server (back) in rotation. */
+/**
+ * Moves a server in maintenance to drain and waits until HAProxy's checks see
+ * it up: it takes no new requests meanwhile, so none reach an instance that
+ * is not answering yet. A server not in maintenance is left as it is.
+ */
+async function warmUpInDrain(ctx: ActionContext, h: HaproxyRestore): Promise<Record<string, unknown>> {
+  const target = { socket: h.socket, backend: h.backend, server: h.server };
+  const before = await getServerState(target);
+  if (before.admin !== 'maint') return { via_drain: false };
+  const startedAt = Date.now();
+  await setServerState({ ...target, state: 'drain', dryRun: false });
+  const up = await withHeartbeats(
+    () => ({ server: `${h.backend}/${h.server}`, waiting: 'health checks in drain' }),
+    () => waitServerUp(target, ctx.timeoutMs),
+  );
+  return { via_drain: true, checked_up_ms: Date.now() - startedAt, operational: up.operational };
+}
+
+/** Puts a server (back) in rotation; with `via_drain`, only once its health checks pass in drain. */
 export async function runRestore(ctx: ActionContext, action: RestoreAction): Promise<ActionResult> {
   if (!action.haproxy) return viaWebhookOrCommand(ctx, action);
-  return setState(ctx, action.haproxy, action.haproxy.state);
+  const h = action.haproxy;
+  if (!h.via_drain || ctx.dryRun) {
+    const result = await setState(ctx, h, h.state);
+    if (!h.via_drain || !result.dryRun) return result;
+    return { ...result, plan: `${result.plan ?? ''} (through drain: ready once health checks pass)` };
+  }
+  const warm = await warmUpInDrain(ctx, h);
+  const result = await setState(ctx, h, h.state);
+  const summary = warm.via_drain ? `${result.summary} (through drain; checks up after ${String(warm.checked_up_ms)} ms)` : result.summary;
+  return { ...result, summary, output: { ...result.output, ...warm, ...(warm.via_drain ? { previous: 'maint' } : {}) } };
 }

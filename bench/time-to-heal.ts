@@ -1,30 +1,37 @@
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { StandbyMode } from '../demo/fleet-files';
 import { DEFAULT_LOAD_INTERVAL_MS } from '../demo/load-generator';
 import { DEFAULT_PROBE_INTERVAL_MS } from '../demo/prober';
 import { runScenario, scenarioSucceeded } from '../demo/scenarios';
 import { startIsolatedStack } from '../stack/isolated-stack';
-import { summarize } from './stats';
+import { formatMs, summarize } from './stats';
 import type { BenchContext, BenchRow, BenchSection } from './report-types';
 
-/** Crash runs of a full measurement. */
+/** Crash runs and hang runs of a full measurement, each with a hot standby. */
 const RUNS = 10;
-/** Crash → first successful request through HAProxy after the last failed one. */
-const TRAFFIC_TARGET_MS = 3_000;
-/** Crash → the incident closed healed, fail-back included. */
+/** Crash runs with a cold standby, the comparison. */
+const COLD_RUNS = 3;
+/** Fault → the incident closed healed, fail-back included. */
 const HEALED_TARGET_MS = 15_000;
 
-/** What one crash run measured, in milliseconds from the SIGKILL. */
-interface CrashRun {
+type Fault = 'crash' | 'hang';
+
+/** What one run measured, in milliseconds from the fault injection. */
+interface FaultRun {
   detectMs: number;
+  /** 0 when no request failed. */
   trafficRestoredMs: number;
   healedMs: number;
   failedRequests: number;
   approvalWaitMs: number;
   /** Detection → the confirm step succeeded: intake, the incident's start, two probes a second apart. */
   confirmMs: number;
-  /** Confirmed → the standby in rotation: guards, isolate, start standby, sync, restore. */
-  remediateMs: number;
+  /** Requests answered before the injection. */
+  steadyP99Ms: number;
+  /** Requests sent from the injection until the incident closed, fail-back included. */
+  failoverP99Ms: number;
+  failoverMaxMs: number;
 }
 
 const seconds = (ms: number): string => `${(ms / 1_000).toFixed(2)} s`;
@@ -39,93 +46,140 @@ function timeRow(metric: string, samples: readonly number[], targetMs?: number):
   return row;
 }
 
+function failedRow(metric: string, runs: readonly FaultRun[], target: boolean): BenchRow {
+  const { p50, max, n } = summarize(runs.map((r) => r.failedRequests));
+  const row: BenchRow = { metric, value: `p50 ${p50}, max ${max} (n=${n}, ${1_000 / DEFAULT_LOAD_INTERVAL_MS} requests/s)` };
+  if (target) {
+    row.target = 'p50 and max = 0';
+    row.met = max === 0;
+  }
+  return row;
+}
+
+/** p99 latency during the failover beside the steady p99 of the same runs as its floor. */
+function latencyRow(metric: string, runs: readonly FaultRun[]): BenchRow {
+  const failover = summarize(runs.map((r) => r.failoverP99Ms));
+  const steady = summarize(runs.map((r) => r.steadyP99Ms)).p50;
+  return {
+    metric,
+    value: `p50 ${formatMs(failover.p50)}, max ${formatMs(failover.max)} (n=${failover.n})`,
+    floor: `steady p99 ${formatMs(steady)}`,
+    ratio: failover.p50 / Math.max(steady, 1),
+  };
+}
+
 /**
- * One crash on a private stack of its own. A stack per run, because the demo
+ * One fault on a private stack of its own. A stack per run, because the demo
  * runbook's flap guard counts incidents for the same target within three
- * minutes: on a shared stack the third crash would stop for a human instead
+ * minutes: on a shared stack the third fault would stop for a human instead
  * of healing, and deleted runs take about 20 s to leave Temporal's
  * visibility store, longer than starting new servers.
  */
-async function crashOnce(ctx: BenchContext, n: number): Promise<CrashRun> {
+async function faultOnce(ctx: BenchContext, fault: Fault, standby: StandbyMode, n: number): Promise<FaultRun> {
   const isolated = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-' });
   let result: Awaited<ReturnType<typeof runScenario>>;
   try {
-    result = await runScenario('crash', { config: isolated.config, demoDir: join(ctx.workDir, `crash-${n}`), autoApprove: true });
+    result = await runScenario(fault, { config: isolated.config, demoDir: join(ctx.workDir, `${fault}-${standby}-${n}`), autoApprove: true, standby });
   } finally {
     await isolated.stop();
   }
   const round = result.report.rounds[0];
-  if (!scenarioSucceeded('crash', result) || !round) throw new Error(`crash run ${n} did not heal: ${result.report.verdict}`);
-  const { injectedAt, detectedAt, trafficRestoredAt, healedAt } = round;
-  const finished = (id: string): number => Date.parse(result.incidents[0]?.steps.find((s) => s.id === id)?.finishedAt ?? '');
-  const confirmedAt = finished('confirm');
-  const inRotationAt = finished('restore_standby');
-  if (detectedAt === undefined || healedAt === undefined || Number.isNaN(confirmedAt) || Number.isNaN(inRotationAt)) {
-    throw new Error(`crash run ${n} lacks a detection, confirmation, restore or heal time`);
+  if (!scenarioSucceeded(fault, result) || !round) throw new Error(`${fault} run ${n} (${standby}) did not heal: ${result.report.verdict}`);
+  const { injectedAt, detectedAt, trafficRestoredAt, healedAt, latency } = round;
+  const confirmedAt = Date.parse(result.incidents[0]?.steps.find((s) => s.id === 'confirm')?.finishedAt ?? '');
+  if (detectedAt === undefined || healedAt === undefined || Number.isNaN(confirmedAt) || !latency?.steady || !latency.failover) {
+    throw new Error(`${fault} run ${n} (${standby}) lacks a detection, confirmation, heal time or latency`);
   }
   return {
     detectMs: detectedAt - injectedAt,
-    // A run in which no request failed never lost traffic.
     trafficRestoredMs: trafficRestoredAt === undefined ? 0 : trafficRestoredAt - injectedAt,
     healedMs: healedAt - injectedAt,
     failedRequests: round.failedRequests,
     approvalWaitMs: round.incident?.approvalWaitMs ?? 0,
     confirmMs: confirmedAt - detectedAt,
-    remediateMs: inRotationAt - confirmedAt,
+    steadyP99Ms: latency.steady.p99Ms,
+    failoverP99Ms: latency.failover.p99Ms,
+    failoverMaxMs: latency.failover.maxMs,
   };
 }
 
+async function series(ctx: BenchContext, fault: Fault, standby: StandbyMode, runs: number): Promise<FaultRun[]> {
+  const measured: FaultRun[] = [];
+  for (let n = 1; n <= runs; n++) {
+    const run = await faultOnce(ctx, fault, standby, n);
+    measured.push(run);
+    ctx.log(
+      `time-to-heal: ${fault} (${standby} standby) ${n}/${runs}: detected ${seconds(run.detectMs)}, healed ${seconds(run.healedMs)}, ` +
+        `${run.failedRequests} failed requests, p99 ${run.failoverP99Ms} ms (max ${run.failoverMaxMs} ms) during failover, ${run.steadyP99Ms} ms steady`,
+    );
+  }
+  return measured;
+}
+
 /**
- * The demo's crash scenario, timed: SIGKILL the primary model server behind
- * HAProxy and measure detection, traffic restored and fully healed, plus the
- * requests that failed meanwhile. Runs are sequential, each on a fresh
- * private stack.
+ * The demo's crash and hang scenarios, timed: SIGKILL or SIGSTOP the primary
+ * model server behind HAProxy with a hot standby and count failed requests
+ * and request latency until the incident closed, fail-back included; then a
+ * few crashes with a cold standby for comparison. Runs are sequential, each
+ * on a fresh private stack.
  */
 export async function timeToHeal(ctx: BenchContext): Promise<BenchSection> {
   const runs = ctx.smoke ? 1 : RUNS;
+  const coldRuns = ctx.smoke ? 0 : COLD_RUNS;
   const loadBefore = loadavg()[0] ?? 0;
-  ctx.log(`time-to-heal: ${runs} crash run(s), each on a fresh private Temporal and NATS`);
-  const measured: CrashRun[] = [];
-  for (let n = 1; n <= runs; n++) {
-    const run = await crashOnce(ctx, n);
-    measured.push(run);
-    ctx.log(
-      `time-to-heal: run ${n}/${runs}: detected ${seconds(run.detectMs)}, traffic restored ${seconds(run.trafficRestoredMs)}, healed ${seconds(run.healedMs)}, ${run.failedRequests} failed requests`,
-    );
-  }
-
+  ctx.log(`time-to-heal: ${runs} crash and ${runs} hang run(s) with a hot standby, ${coldRuns} crash run(s) with a cold one, each on a fresh private Temporal and NATS`);
+  const crash = await series(ctx, 'crash', 'hot', runs);
+  const hang = await series(ctx, 'hang', 'hot', runs);
+  const cold = await series(ctx, 'crash', 'cold', coldRuns);
   const loadAfter = loadavg()[0] ?? 0;
-  const failed = summarize(measured.map((r) => r.failedRequests));
-  const p50 = (pick: (r: CrashRun) => number): string => seconds(summarize(measured.map(pick)).p50);
+
+  const p50 = (of: readonly FaultRun[], pick: (r: FaultRun) => number): string => seconds(summarize(of.map(pick)).p50);
+  const maxOf = (of: readonly FaultRun[], pick: (r: FaultRun) => number): string => formatMs(summarize(of.map(pick)).max);
   const perSecond = 1_000 / DEFAULT_LOAD_INTERVAL_MS;
+  const rows: BenchRow[] = [
+    timeRow('crash → detected', crash.map((r) => r.detectMs)),
+    failedRow('failed requests per crash (hot standby)', crash, true),
+    failedRow('failed requests per hang (hot standby)', hang, true),
+    latencyRow('p99 request latency during a crash failover', crash),
+    latencyRow('p99 request latency during a hang failover', hang),
+    timeRow('crash → fully healed', crash.map((r) => r.healedMs), HEALED_TARGET_MS),
+    timeRow('hang → fully healed', hang.map((r) => r.healedMs), HEALED_TARGET_MS),
+  ];
+  if (cold.length > 0) {
+    rows.push(failedRow('failed requests per crash (cold standby)', cold, false));
+    rows.push(timeRow('crash → traffic restored (cold standby)', cold.map((r) => r.trafficRestoredMs)));
+  }
   return {
     id: 'time-to-heal',
-    title: 'Time to heal (demo crash)',
+    title: 'Time to heal (demo crash and hang)',
     method:
-      `\`runbook demo crash --auto-approve\` as code (\`runScenario\` in demo/scenarios.ts), ${runs} sequential run(s), each on a fresh private stack ` +
-      '(Temporal dev server, NATS, production workflow bundle) as the first demo after `runbook up` would find it. Each run brings up its own fleet (HAProxy, primary, cold standby), demo worker, ' +
-      `intake, prober (every ${DEFAULT_PROBE_INTERVAL_MS} ms) and load (${perSecond} requests/s through HAProxy), SIGKILLs the primary and follows ` +
-      'the incident to its close. Times count from the SIGKILL: detect = the prober published the fault; traffic restored = the first successful ' +
-      'request after the last failed one; fully healed = the incident closed healed, fail-back approval included. A fresh stack per run keeps ' +
-      "the runbook's flap guard (3 incidents in 3 minutes) from stopping the third crash for a human.",
-    rows: [
-      timeRow('crash → detected', measured.map((r) => r.detectMs)),
-      timeRow('crash → traffic restored', measured.map((r) => r.trafficRestoredMs), TRAFFIC_TARGET_MS),
-      timeRow('crash → fully healed', measured.map((r) => r.healedMs), HEALED_TARGET_MS),
-      { metric: 'failed requests per crash', value: `p50 ${failed.p50}, max ${failed.max} (n=${failed.n}, ${perSecond} requests/s)` },
-    ],
+      `\`runbook demo crash\` and \`runbook demo hang\` with \`--auto-approve\` as code (\`runScenario\` in demo/scenarios.ts): ${runs} crash and ${runs} hang run(s) ` +
+      `with a hot standby, then ${coldRuns} crash run(s) with a cold one, sequential, each on a fresh private stack ` +
+      '(Temporal dev server, NATS, production workflow bundle) as the first demo after `runbook up` would find it. Each run brings up its own fleet (HAProxy, primary, standby), demo worker, ' +
+      `intake, prober (every ${DEFAULT_PROBE_INTERVAL_MS} ms) and load (${perSecond} requests/s through HAProxy), SIGKILLs (crash) or SIGSTOPs (hang) the primary and follows ` +
+      'the incident to its close. Failed requests and the failover latency count every request sent from the injection until the incident closed, ' +
+      'fail-back included; the floor is the p99 of the requests answered before the injection in the same runs. Times count from the injection: ' +
+      'detect = the prober published the fault; fully healed = the incident closed healed, fail-back approval included; traffic restored (cold only) = ' +
+      'the first successful request after the last failed one. A fresh stack per run keeps the runbook\'s flap guard (3 incidents in 3 minutes) ' +
+      'from stopping the third fault for a human.',
+    rows,
     notes: [
-      `Where the time to traffic restored goes (p50 of each part): detect ${p50((r) => r.detectMs)}; detected → confirmed ${p50((r) => r.confirmMs)} ` +
-        `(intake, the incident's start, two probes a second apart); confirmed → standby in rotation ${p50((r) => r.remediateMs)} ` +
-        '(guards, isolate, start the standby, rsync, restore, each with its audit record); HAProxy sends the next request to the standby.',
-      'No floor: the figure is bounded by design, not by a cheaper way to do the same work. Detection takes up to one prober interval; ' +
-        'confirmation then needs two failed probes one second apart (demo/demo-failover.yaml), so nothing is changed sooner than about one second ' +
-        'after detection. Isolation, the guards, starting the standby (plain node on a pre-bundled model server), the rsync and the restore add ' +
-        'a few hundred milliseconds.',
-      `Failed requests are the load rate times the outage: with a cold standby every request fails from the crash until the standby is in ` +
-        `rotation; HAProxy's own checks cannot route around the dead primary sooner.`,
-      `Fully healed includes the fail-back approval, which the demo answers when its poll (every 250 ms) sees the request (p50 ${p50((r) => r.approvalWaitMs)} ` +
-        'of waiting); restarting the primary and failing back happen after traffic is restored and cost no further requests.',
+      'Hot standby: HAProxy retries a request that met a refused connection, an empty answer or no answer within 250 ms (`retry-on`, `retries 4`, ' +
+        '`option redispatch 1`), and marks the primary down at its first refused connection (`observe layer7`, `on-error mark-down`) or after two ' +
+        'failed checks 100 ms apart once one failed, so the retry lands on the `backup` standby. The client sees latency, not an error: ' +
+        `the worst request waited ${maxOf(crash, (r) => r.failoverMaxMs)} in a crash and ${maxOf(hang, (r) => r.failoverMaxMs)} in a hang ` +
+        '(a hung primary costs whole server timeouts until its checks fail). docs/load-balancer.md explains each setting.',
+      `Each p99 covers ${perSecond} requests/s over a few seconds, so it is close to the slowest request of the run: the few requests in flight when the fault struck. ` +
+        'Requests after the primary is marked down go straight to the standby at steady-state latency.',
+      `Where fully healed goes (p50): detect ${p50(crash, (r) => r.detectMs)}; detected → confirmed ${p50(crash, (r) => r.confirmMs)} ` +
+        '(intake, the incident\'s start, two probes a second apart); then fence, resync, restart the primary and fail back through drain, which waits for ' +
+        `HAProxy's checks to see the primary up before it takes requests. The fail-back approval waited p50 ${p50(crash, (r) => r.approvalWaitMs)} (the demo's poll answers it).`,
+      ...(cold.length > 0
+        ? [
+            `Cold standby (stopped and in maintenance until the runbook starts it), for comparison: every request fails from the crash until the standby is in ` +
+              `rotation, p50 ${p50(cold, (r) => r.trafficRestoredMs)} after the crash; HAProxy has nowhere to retry.`,
+          ]
+        : []),
       "Temporal's dev server fires timers shorter than a second after about a second (history.timerProcessorMaxTimeShift, default 1s), " +
         'which is why the confirmation interval is written as 1s rather than a shorter one that would not be honoured.',
       `Load average ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after the runs on ${cpus().length} cores: other work on the machine stretches every step.`,

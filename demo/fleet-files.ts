@@ -21,11 +21,26 @@ export class DemoSetupError extends Error {
 }
 
 /**
- * HAProxy in front of the two instances. Health checks every 500 ms, down
- * after 2 failures, up after 2 successes. The standby is a cold standby,
- * put in maintenance through the runtime API once HAProxy runs: the config's
- * `disabled` keyword would set a maintenance flag that `set server ... state
- * ready` (the runbook's restore) does not clear.
+ * How the demo's standby waits: `hot` runs and is health-checked as HAProxy's
+ * `backup` server, so HAProxy moves requests to it the moment the primary
+ * fails; `cold` is not running and sits in maintenance until the runbook
+ * starts it and puts it in rotation, for services that cannot run two copies
+ * at once.
+ */
+export type StandbyMode = 'hot' | 'cold';
+export const STANDBY_MODES: readonly StandbyMode[] = ['hot', 'cold'];
+
+/**
+ * HAProxy in front of the two instances; docs/load-balancer.md explains each
+ * setting. A request that meets a refused connection, an empty answer or no
+ * answer within `timeout server` is retried, each retry redispatched, and
+ * the passive `observe layer7` check marks a refusing primary down at its
+ * first failure, so the retry lands on the backup. Active checks every
+ * 250 ms (100 ms once one failed) mark a hung primary down within about
+ * 0.8 s, inside the 5 × 250 ms a request may spend on retries. Only GET, HEAD
+ * and OPTIONS are retried after they reached a server. The standby is put in
+ * maintenance through the runtime API rather than with `disabled`, whose
+ * flag `set server ... state ready` does not clear.
  */
 export function renderHaproxyConfig(layout: DemoLayout): string {
   const { ports } = layout;
@@ -35,21 +50,23 @@ export function renderHaproxyConfig(layout: DemoLayout): string {
     '    maxconn 512',
     'defaults',
     '    mode http',
-    '    timeout connect 500ms',
+    '    timeout connect 100ms',
     '    timeout client 10s',
-    '    timeout server 2s',
-    '    timeout check 400ms',
-    '    retries 2',
-    '    option redispatch',
+    '    timeout server 250ms',
+    '    timeout check 200ms',
+    '    retries 4',
+    '    option redispatch 1',
+    '    retry-on conn-failure empty-response response-timeout',
     'frontend fe_demo',
     `    bind 127.0.0.1:${ports.frontend}`,
     `    default_backend ${DEMO_SERVICE}`,
     `backend ${DEMO_SERVICE}`,
     '    balance roundrobin',
     '    option httpchk GET /health',
-    '    default-server inter 500ms fall 2 rise 2',
+    '    http-request disable-l7-retry unless { method GET HEAD OPTIONS }',
+    '    default-server inter 250ms fastinter 100ms fall 2 rise 2 slowstart 2s observe layer7 error-limit 1 on-error mark-down',
     `    server ${PRIMARY} 127.0.0.1:${ports.primary} check`,
-    `    server ${STANDBY} 127.0.0.1:${ports.standby} check`,
+    `    server ${STANDBY} 127.0.0.1:${ports.standby} check backup`,
     '',
   ].join('\n');
 }
@@ -104,7 +121,7 @@ export async function renderDemoRunbook(layout: DemoLayout): Promise<string> {
   return text;
 }
 
-/** The model the primary serves; the standby starts one version behind, with a leftover file. */
+/** The model the primary serves, and an older one a cold standby starts with. */
 function models(): { current: Model; stale: Model } {
   return {
     current: { version: 2, bias: 0.5, weights: [1.25, -0.1, 0.02] },
@@ -115,9 +132,12 @@ function models(): { current: Model; stale: Model } {
 /**
  * Writes everything a demo run needs into its directory, replacing what an
  * earlier run left: data directories, the bundled model server, services
- * file, runbook, HAProxy config.
+ * file, runbook, HAProxy config. A hot standby serves from the start, so its
+ * data is the primary's (what replication keeps it at); a cold one starts a
+ * model version behind. Both hold a leftover file the runbook's resync
+ * removes.
  */
-export async function writeFleetFiles(layout: DemoLayout): Promise<void> {
+export async function writeFleetFiles(layout: DemoLayout, standby: StandbyMode = 'hot'): Promise<void> {
   await rm(layout.dir, { recursive: true, force: true });
   for (const dir of [layout.primaryDataDir, layout.standbyDataDir, layout.runbooksDir, layout.runDir, layout.logDir]) {
     await mkdir(dir, { recursive: true });
@@ -125,7 +145,7 @@ export async function writeFleetFiles(layout: DemoLayout): Promise<void> {
   const { current, stale } = models();
   await writeFile(join(layout.primaryDataDir, MODEL_FILE), `${JSON.stringify(current, null, 2)}\n`);
   await writeFile(join(layout.primaryDataDir, 'features.csv'), ['feature,mean,std', 'x,0.0,1.0', 'x2,1.0,1.4', 'x3,0.0,3.9', ''].join('\n'));
-  await writeFile(join(layout.standbyDataDir, MODEL_FILE), `${JSON.stringify(stale, null, 2)}\n`);
+  await writeFile(join(layout.standbyDataDir, MODEL_FILE), `${JSON.stringify(standby === 'hot' ? current : stale, null, 2)}\n`);
   await writeFile(join(layout.standbyDataDir, 'retired-model.json'), `${JSON.stringify(stale)}\n`);
   await bundleModelServer(layout.modelServerScript);
   await writeFile(layout.servicesFile, stringify(servicesFileFor(layout)));

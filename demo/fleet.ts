@@ -8,15 +8,16 @@ import { startService, stopService } from '../activities/adapters/process-superv
 import type { ServiceSpec } from '../schemas/service-spec';
 import { startManagedProcess, type ManagedProcess } from '../stack/managed-process';
 import { waitFor } from '../stack/wait-for';
-import { servicesFileFor, writeFleetFiles } from './fleet-files';
+import { servicesFileFor, writeFleetFiles, type StandbyMode } from './fleet-files';
 import { DEMO_SERVICE, PRIMARY, PRIMARY_PROGRAM, STANDBY, STANDBY_PROGRAM, type DemoLayout } from './layout';
 
 /** @default '/usr/sbin/haproxy' */
 export const DEFAULT_HAPROXY_PATH = '/usr/sbin/haproxy';
 
-/** A running demo fleet: HAProxy, the primary, and (once promoted) the standby. */
+/** A running demo fleet: HAProxy, the primary, and the standby (a cold one once promoted). */
 export interface Fleet {
   layout: DemoLayout;
+  standby: StandbyMode;
   haproxy: ManagedProcess;
   /** The pid the primary's pidfile names now, or null. */
   primaryPid(): Promise<number | null>;
@@ -53,12 +54,14 @@ async function readPid(pidFile: string): Promise<number | null> {
 }
 
 /**
- * Writes the demo's files, starts the primary through the same supervisor the
- * runbook uses (so its restart finds it by pidfile), then HAProxy, and waits
- * until HAProxy sees the primary up. On failure it stops what it started.
+ * Writes the demo's files, starts the primary (and a hot standby) through the
+ * same supervisor the runbook uses (so its restart finds it by pidfile), then
+ * HAProxy, and waits until HAProxy sees them up; a cold standby is put in
+ * maintenance instead. On failure it stops what it started.
  */
-export async function startFleet(layout: DemoLayout, opts: { haproxyPath?: string } = {}): Promise<Fleet> {
-  await writeFleetFiles(layout);
+export async function startFleet(layout: DemoLayout, opts: { haproxyPath?: string; standby?: StandbyMode } = {}): Promise<Fleet> {
+  const mode = opts.standby ?? 'hot';
+  await writeFleetFiles(layout, mode);
   const primary = specOf(layout, PRIMARY_PROGRAM);
   const standby = specOf(layout, STANDBY_PROGRAM);
   let haproxy: ManagedProcess | undefined;
@@ -73,20 +76,23 @@ export async function startFleet(layout: DemoLayout, opts: { haproxyPath?: strin
   const server = (name: string): Promise<ServerStatus> => getServerState({ socket: layout.haproxySocket, backend: DEMO_SERVICE, server: name });
   try {
     await startService(primary, { dryRun: false, startTimeoutMs: 15_000 });
+    if (mode === 'hot') await startService(standby, { dryRun: false, startTimeoutMs: 15_000 });
     const proc = startManagedProcess({ name: 'haproxy', argv: [opts.haproxyPath ?? DEFAULT_HAPROXY_PATH, '-db', '-f', layout.haproxyConfig], logFile: layout.haproxyLog });
     haproxy = proc;
     await waitFor('HAProxy to listen', 10_000, async () => {
       if (!proc.isRunning()) throw new Error(`haproxy exited during start-up; see ${layout.haproxyLog}`);
       return (await canConnect(layout.ports.haproxyAdmin)) && (await canConnect(layout.ports.frontend));
     });
-    await setServerState({ socket: layout.haproxySocket, backend: DEMO_SERVICE, server: STANDBY, state: 'maint', dryRun: false });
+    if (mode === 'cold') await setServerState({ socket: layout.haproxySocket, backend: DEMO_SERVICE, server: STANDBY, state: 'maint', dryRun: false });
     await waitFor('HAProxy to see the primary up', 15_000, async () => (await server(PRIMARY)).operational === 'up', 200);
+    if (mode === 'hot') await waitFor('HAProxy to see the hot standby up', 15_000, async () => (await server(STANDBY)).operational === 'up', 200);
   } catch (err) {
     await stop();
     throw err;
   }
   return {
     layout,
+    standby: mode,
     haproxy,
     primaryPid: () => readPid(primary.pidFile),
     async signalPrimary(signal) {

@@ -20,6 +20,15 @@ export interface LoadStats {
   recoveredAt?: number;
 }
 
+/** Latency of the answered requests sent within a window, in milliseconds. */
+export interface LatencyWindow {
+  /** Requests sent in the window, answered or not. */
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
 /** Options of startLoad. */
 export interface LoadOptions {
   url: string;
@@ -32,6 +41,8 @@ export interface LoadOptions {
 /** A running load generator. */
 export interface LoadGenerator {
   stats(): LoadStats;
+  /** Latency of the requests sent from `from` up to (not including) `to`; null when none was answered. */
+  latency(from: number, to?: number): LatencyWindow | null;
   /** Stops sending and waits for requests in flight. */
   stop(): Promise<LoadStats>;
 }
@@ -46,9 +57,13 @@ export function startLoad(opts: LoadOptions): LoadGenerator {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
   const stats: LoadStats = { sent: 0, ok: 0, failed: 0, stale: 0, byInstance: {} };
   const inFlight = new Set<Promise<void>>();
+  const answered: { sentAt: number; ms: number }[] = [];
+  const sentTimes: number[] = [];
 
   const one = async (x: number): Promise<void> => {
     stats.sent += 1;
+    const sentAt = Date.now();
+    sentTimes.push(sentAt);
     let answer: Prediction | undefined;
     try {
       const res = await fetch(`${opts.url}/predict?x=${x}`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -66,6 +81,7 @@ export function startLoad(opts: LoadOptions): LoadGenerator {
       return;
     }
     stats.ok += 1;
+    answered.push({ sentAt, ms: now - sentAt });
     stats.byInstance[answer.instance] = (stats.byInstance[answer.instance] ?? 0) + 1;
     if (opts.expectModelVersion !== undefined && answer.modelVersion !== opts.expectModelVersion) stats.stale += 1;
     if (stats.lastFailureAt !== undefined && stats.recoveredAt === undefined) stats.recoveredAt = now;
@@ -79,8 +95,16 @@ export function startLoad(opts: LoadOptions): LoadGenerator {
   }, intervalMs);
 
   const snapshot = (): LoadStats => ({ ...stats, byInstance: { ...stats.byInstance } });
+  const latency = (from: number, to = Infinity): LatencyWindow | null => {
+    const inWindow = (t: number): boolean => t >= from && t < to;
+    const ms = answered.filter((a) => inWindow(a.sentAt)).map((a) => a.ms).sort((a, b) => a - b);
+    if (ms.length === 0) return null;
+    const at = (q: number): number => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)] ?? 0;
+    return { requests: sentTimes.filter(inWindow).length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: ms.at(-1) ?? 0 };
+  };
   return {
     stats: snapshot,
+    latency,
     async stop() {
       clearInterval(timer);
       await Promise.all([...inFlight]);

@@ -1,4 +1,4 @@
-import type { LoadStats } from './load-generator';
+import type { LatencyWindow, LoadStats } from './load-generator';
 
 /** One line of the scenario's timeline. */
 export interface TimelineEntry {
@@ -48,6 +48,8 @@ export interface RoundReport {
   trafficRestoredAt?: number;
   /** The incident closed healed. */
   healedAt?: number;
+  /** Request latency before the injection, and from it to the incident's end (fail-back included). */
+  latency?: { steady: LatencyWindow | null; failover: LatencyWindow | null };
 }
 
 /** Everything a scenario reports at its end. */
@@ -83,6 +85,11 @@ function roundLines(r: RoundReport, index: number, many: boolean): string[] {
   const healed = r.healedAt === undefined ? (nothingToHeal ? 'nothing to heal' : 'not healed') : `${seconds(since(r.healedAt))}${wait ? ` (${seconds(wait)} of it waiting for approval)` : ''}`;
   lines.push(`  time to fully healed      ${healed}`);
   lines.push(`  failed requests           ${r.failedRequests}`);
+  const { steady, failover } = r.latency ?? {};
+  if (steady && failover) {
+    const added = Math.max(0, failover.p99Ms - steady.p99Ms);
+    lines.push(`  added latency (p99)       ${added} ms: p99 ${failover.p99Ms} ms (max ${failover.maxMs} ms) over ${failover.requests} requests during failover, p99 ${steady.p99Ms} ms steady`);
+  }
   const inc = r.incident;
   if (!inc) {
     lines.push('  incident                  none opened');

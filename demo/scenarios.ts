@@ -6,7 +6,7 @@ import type { HumanRequest, IncidentState } from '../schemas/incident-state';
 import { awaitNewRun, declineForHuman, DEMO_INCIDENT_ID, DemoScenarioError, followIncident, type Followed } from './follow-incident';
 import { startDemoEngine, type DemoEngine } from './engine';
 import { fleetServers, processesUsing, startFleet, type Fleet } from './fleet';
-import { dataIdentical } from './fleet-files';
+import { dataIdentical, type StandbyMode } from './fleet-files';
 import { DEMO_SERVICE, demoLayout, pickDemoPorts, PRIMARY, STANDBY, type DemoLayout } from './layout';
 import { startLoad, type LoadGenerator } from './load-generator';
 import { DEFAULT_PROBE_INTERVAL_MS, startProber, type Prober } from './prober';
@@ -47,6 +47,8 @@ export interface ScenarioOptions {
   auditCommand?: (incidentId: string) => string;
   /** Longest wait for one incident when nobody has to be asked. @default 120000 */
   incidentTimeoutMs?: number;
+  /** How the standby waits for a failover. @default 'hot' */
+  standby?: StandbyMode;
   /** Aborting stops the scenario and tears everything down (Ctrl-C). */
   signal?: AbortSignal;
 }
@@ -84,6 +86,8 @@ interface Running {
   fleet: Fleet;
   prober: Prober;
   load: LoadGenerator;
+  /** Start of the latest stretch of steady traffic: after start-up, or after the last incident closed. */
+  steadySince: number;
   timeline: TimelineEntry[];
   note(what: string, at?: number): void;
 }
@@ -106,9 +110,9 @@ async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], cleanup
     throw new DemoScenarioError(`processes of an interrupted demo run in ${layout.dir} are still running (pids ${leftovers.join(', ')}); stop them first`);
   }
   log(`demo files in ${layout.dir}`);
-  const fleet = await startFleet(layout);
+  const fleet = await startFleet(layout, { standby: opts.standby ?? 'hot' });
   cleanup.add(() => fleet.stop());
-  log(`HAProxy on ${layout.frontendUrl} in front of primary :${layout.ports.primary} and cold standby :${layout.ports.standby}`);
+  log(`HAProxy on ${layout.frontendUrl} in front of primary :${layout.ports.primary} and ${fleet.standby} standby :${layout.ports.standby}`);
   log('starting the demo worker and intake (the worker may take a few seconds to load its workflows)');
   const engine = await startDemoEngine(opts.config, layout);
   cleanup.add(() => engine.stop());
@@ -130,7 +134,7 @@ async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], cleanup
   cleanup.add(async () => void (await load.stop()));
   await waitFor('steady traffic through HAProxy', 15_000, () => load.stats().ok >= 10);
   log(`steady: ${load.stats().ok} requests answered through HAProxy, prober watching every ${DEFAULT_PROBE_INTERVAL_MS} ms`);
-  return { layout, engine, fleet, prober, load, timeline, note };
+  return { layout, engine, fleet, prober, load, steadySince: Date.now(), timeline, note };
 }
 
 function summarize(state: IncidentState, runId: string, opts: ScenarioOptions, followed: Followed): IncidentSummary {
@@ -202,6 +206,8 @@ async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, k
   await writeFile(recordFile, `${JSON.stringify(state, null, 2)}\n`);
   const after = r.load.stats();
   const failedRequests = after.failed - failedBefore;
+  const endedAt = state.closedAt ? Date.parse(state.closedAt) : Date.now();
+  const latency = { steady: r.load.latency(r.steadySince, injectedAt), failover: r.load.latency(injectedAt, endedAt) };
   const detectedAt = detected();
   const round: RoundReport = {
     injection,
@@ -211,7 +217,9 @@ async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, k
     failedRequests,
     ...(failedRequests > 0 && after.recoveredAt !== undefined ? { trafficRestoredAt: after.recoveredAt } : {}),
     ...(state.outcome === 'healed' && state.closedAt ? { healedAt: Date.parse(state.closedAt) } : {}),
+    latency,
   };
+  r.steadySince = endedAt;
   return { round, state, ...(escalation ? { escalation } : {}) };
 }
 

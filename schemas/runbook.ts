@@ -163,8 +163,18 @@ const haproxyFields = {
 export const HaproxyIsolate = z.strictObject({ ...haproxyFields, state: z.enum(['drain', 'maint']).default('maint') });
 export type HaproxyIsolate = z.infer<typeof HaproxyIsolate>;
 
-/** Puts a server back in rotation; `verify` reads the state back. */
-export const HaproxyRestore = z.strictObject({ ...haproxyFields, state: z.literal('ready').default('ready') });
+/**
+ * Puts a server back in rotation; `verify` reads the state back. With
+ * `via_drain` a server in maintenance first goes to drain, where HAProxy
+ * checks it again while it takes no new requests, and only once the checks
+ * see it up is it set ready (its `slowstart` then ramps its weight), so a
+ * fail-back never sends a request to an instance that is not answering yet.
+ */
+export const HaproxyRestore = z.strictObject({
+  ...haproxyFields,
+  state: z.literal('ready').default('ready'),
+  via_drain: z.boolean().default(false),
+});
 export type HaproxyRestore = z.infer<typeof HaproxyRestore>;
 
 const VIA_ROUTING = ['haproxy', 'webhook', 'command'] as const;

@@ -209,3 +209,25 @@ export async function setServerState(input: SetServerStateInput): Promise<SetSer
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Waits until HAProxy's checks see the server up (or in slowstart), e.g.
+ * after it left maintenance for drain. Throws VerificationFailedError with
+ * the last state seen when the deadline passes first.
+ */
+export async function waitServerUp(
+  input: HaproxyEndpoint & { backend: string; server: string },
+  timeoutMs: number,
+): Promise<ServerStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const current = await getServerState(input);
+    if (current.operational === 'up' || current.operational === 'starting') return current;
+    if (Date.now() >= deadline) {
+      throw new VerificationFailedError(
+        `server ${input.backend}/${input.server} still reads ${current.admin}/${current.operational} after ${timeoutMs} ms of health checks`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,12 +1,13 @@
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { STANDBY_MODES } from '../../demo/fleet-files';
 import { renderReport } from '../../demo/report';
 import { runScenario, SCENARIOS, scenarioSucceeded, type ScenarioName } from '../../demo/scenarios';
 import { processAlive, readStackFile } from '../../stack/stack-file';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig } from '../context';
 
-const USAGE = `runbook demo [${SCENARIOS.join('|')}] [--auto-approve] [--state-dir DIR]`;
+const USAGE = `runbook demo [${SCENARIOS.join('|')}] [--auto-approve] [--standby ${STANDBY_MODES.join('|')}] [--state-dir DIR]`;
 
 function isScenario(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);
@@ -31,7 +32,9 @@ export const demoCommand: CliCommand = {
   summary: 'self-healing demo: crash, hang, false-alarm or flap a fleet behind HAProxy',
   usage: USAGE,
   async run(args) {
-    const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, 'auto-approve': { type: 'boolean' } }, USAGE);
+    const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, 'auto-approve': { type: 'boolean' }, standby: { type: 'string' } }, USAGE);
+    const standby = STANDBY_MODES.find((mode) => mode === (values.standby ?? 'hot'));
+    if (standby === undefined) throw new CliError(`--standby must be one of ${STANDBY_MODES.join(', ')}, got ${JSON.stringify(values.standby)}`);
     const scenario = positionals[0] ?? 'crash';
     if (!isScenario(scenario) || positionals.length > 1) throw new CliError(`unknown scenario ${JSON.stringify(positionals.join(' '))}\nusage: ${USAGE}`);
     const autoApprove = values['auto-approve'] === true;
@@ -52,6 +55,7 @@ export const demoCommand: CliCommand = {
         config,
         demoDir: join(stateDir, 'demo'),
         autoApprove,
+        standby,
         ask: askOnTerminal,
         log: (line) => process.stdout.write(`${line}\n`),
         ...(stack.temporalUiUrl ? { temporalUiUrl: stack.temporalUiUrl } : {}),

@@ -73,6 +73,24 @@ describe('isolate and restore through a real HAProxy', () => {
     assert.equal(await admin('s2'), 'ready');
   });
 
+  test('a restore through drain leaves maintenance for drain, waits for the health checks, then sets ready', async () => {
+    await h.runAction(request(isolate('s1')));
+    const result = await h.runAction(request(action({ kind: 'restore', haproxy: { socket: fx.socketPath, backend: fx.backend, server: 's1', via_drain: true } })));
+    assert.equal(result.output.via_drain, true);
+    assert.equal(result.output.previous, 'maint');
+    assert.equal(result.output.current, 'ready');
+    assert.equal(result.output.verified, true);
+    assert.equal(typeof result.output.checked_up_ms, 'number');
+    assert.match(result.summary, /through drain/);
+    assert.equal(await admin('s1'), 'ready');
+  });
+
+  test('a restore through drain of a server already in rotation changes nothing', async () => {
+    const result = await h.runAction(request(action({ kind: 'restore', haproxy: { socket: fx.socketPath, backend: fx.backend, server: 's1', via_drain: true } })));
+    assert.equal(result.output.via_drain, false);
+    assert.equal(result.output.changed, false);
+  });
+
   test('an unknown server is a non-retryable TargetNotFound', async () => {
     await rejectsWith(h.runAction(request(isolate('s9'))), 'TargetNotFound', true);
   });

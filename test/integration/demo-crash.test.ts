@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { AuditRecord } from '../../audit/audit-record';
 import { dataIdentical } from '../../demo/fleet-files';
 import { processesUsing } from '../../demo/fleet';
 import { runScenario } from '../../demo/scenarios';
@@ -26,7 +27,7 @@ test('the demo runbook loads with runbook validate', async () => {
   assert.equal(run.code, 0, run.stdout + run.stderr);
 });
 
-test('a killed primary is isolated, replaced by the standby with identical data, restarted, and failed back after approval', async () => {
+test('a killed primary costs no request: HAProxy moves clients to the hot standby while the runbook fences, resyncs, restarts and fails back through drain', async () => {
   const demoDir = join(stack.config.stateDir, 'demo-crash');
   const result = await runScenario('crash', { config: stack.config, demoDir, autoApprove: true });
 
@@ -50,7 +51,20 @@ test('a killed primary is isolated, replaced by the standby with identical data,
   assert.equal((await dataIdentical(join(demoDir, 'data', 'primary'), join(demoDir, 'data', 'standby'))).identical, true);
   assert.equal(result.report.servers.primary?.admin, 'ready');
   assert.equal(result.report.servers.standby?.admin, 'ready');
-  assert.equal(result.report.load.stale, 0, 'the standby never answered from its stale model');
+  assert.equal(result.report.load.stale, 0, 'the standby never answered from a stale model');
+  const round = result.report.rounds[0];
+  assert.equal(round?.failedRequests, 0, 'no request failed from the crash to the end of the fail-back');
+  assert.equal(result.report.load.failed, 0);
+  assert.ok((result.report.load.byInstance.standby ?? 0) > 0, 'the hot standby answered while the primary was out');
+  assert.ok(round?.latency?.failover && round.latency.steady, 'latency measured before and during the failover');
+  const step = (id: string) => incident.steps.find((s) => s.id === id);
+  assert.equal(step('isolate_primary')?.output?.current, 'maint');
+  assert.equal(step('isolate_primary')?.output?.verified, true);
+  assert.equal(step('start_standby')?.output?.changed, false, 'the hot standby was already running');
+  assert.equal(step('restore_standby')?.output?.current, 'ready');
+  assert.equal(step('fail_back')?.output?.via_drain, true);
+  assert.equal(step('fail_back')?.output?.previous, 'maint');
+  assert.equal(step('fail_back')?.output?.current, 'ready');
   assert.deepEqual(processesUsing(demoDir), []);
 });
 
@@ -58,7 +72,8 @@ test('runbook demo crash --auto-approve heals the primary and prints the report'
   const run = await runCli(['demo', 'crash', '--auto-approve', '--state-dir', stack.config.stateDir], stack.env);
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /time to detect\s+\d/);
-  assert.match(run.stdout, /failed requests\s+\d+/);
+  assert.match(run.stdout, /failed requests\s+0\n/);
+  assert.match(run.stdout, /added latency \(p99\)\s+\d+ ms/);
   assert.match(run.stdout, /identical on primary and standby/);
   assert.match(run.stdout, /npx runbook audit incident\/demo\/primary/);
 
@@ -71,6 +86,17 @@ test('runbook demo crash --auto-approve heals the primary and prints the report'
   } finally {
     await connection.close();
   }
+  const audit = await runCli(['audit', 'incident/demo/primary', '--json'], stack.env);
+  assert.equal(audit.code, 0, audit.stderr);
+  const record = AuditRecord.parse(JSON.parse(audit.stdout));
+  const audited = (id: string) => record.steps.find((s) => s.id === id);
+  assert.deepEqual(
+    record.steps.map((s) => [s.id, s.status]),
+    ['confirm', 'isolate_primary', 'start_standby', 'sync_data', 'restore_standby', 'restart_primary', 'verify', 'fail_back'].map((id) => [id, 'succeeded']),
+  );
+  assert.equal(audited('isolate_primary')?.output?.verified, true, 'the audit shows the primary fenced, verified');
+  assert.equal(audited('restart_primary')?.output?.healthy, true);
+  assert.match(audited('fail_back')?.summary ?? '', /through drain/);
   const demoDir = join(stack.config.stateDir, 'demo');
   assert.equal((await dataIdentical(join(demoDir, 'data', 'primary'), join(demoDir, 'data', 'standby'))).identical, true);
   assert.deepEqual(processesUsing(demoDir), []);

@@ -34,7 +34,8 @@ test('a primary that misses one probe and recovers during confirmation is left u
   assert.deepEqual(incident.requests, []);
   assert.deepEqual(result.escalations, []);
   assert.equal(result.report.servers.primary?.admin, 'ready');
-  assert.equal(result.report.servers.standby?.admin, 'maint', 'the cold standby stayed out of rotation');
+  assert.equal(result.report.servers.standby?.admin, 'ready', 'the hot standby was left as it was, the backup');
+  assert.equal(result.report.rounds[0]?.failedRequests, 0, 'HAProxy retried the requests the paused primary did not answer');
   const standby = await checksumTree(join(demoDir, 'data', 'standby'));
   assert.ok('retired-model.json' in standby, 'the standby data was not synced');
   assert.deepEqual(processesUsing(demoDir), []);

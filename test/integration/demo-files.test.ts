@@ -30,7 +30,7 @@ test('the demo files carry the run\'s ports and directories and load as the work
 
   const cfg = renderHaproxyConfig(layout);
   assert.match(cfg, /stats socket ipv4@127\.0\.0\.1:20089 level admin/);
-  assert.match(cfg, /server standby 127\.0\.0\.1:20082 check$/m);
+  assert.match(cfg, /server standby 127\.0\.0\.1:20082 check backup$/m);
   assert.doesNotMatch(cfg, /disabled/, 'a config-disabled server could not be restored at run time');
 });
 
@@ -54,6 +54,7 @@ test('the report shows the timeline relative to the injection and the measured t
         failedRequests: 12,
         trafficRestoredAt: t0 + 3_500,
         healedAt: t0 + 5_000,
+        latency: { steady: { requests: 40, p50Ms: 2, p99Ms: 4, maxMs: 5 }, failover: { requests: 100, p50Ms: 3, p99Ms: 110, maxMs: 120 } },
         incident: {
           incidentId: 'incident/demo/primary',
           runId: 'r1',
@@ -83,6 +84,7 @@ test('the report shows the timeline relative to the injection and the measured t
   assert.match(text, /time to traffic restored\s+3\.50 s/);
   assert.match(text, /time to fully healed\s+5\.00 s \(1\.00 s of it waiting for approval\)/);
   assert.match(text, /failed requests\s+12/);
+  assert.match(text, /added latency \(p99\)\s+106 ms: p99 110 ms \(max 120 ms\) over 100 requests during failover, p99 4 ms steady/);
   assert.match(text, /identical on primary and standby/);
   assert.match(text, /Temporal UI\s+http:\/\/127\.0\.0\.1:8233\/namespaces\/runbooks\/workflows\/incident%2Fdemo%2Fprimary\/r1\/history/);
   assert.match(text, /audit\s+npx runbook audit incident\/demo\/primary/);
