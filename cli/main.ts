@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,
   'deploy-secrets': () => (require('./commands/deploy-secrets') as typeof import('./commands/deploy-secrets')).deploySecretsCommand,
   'nats-credentials': () => (require('./commands/nats-credentials') as typeof import('./commands/nats-credentials')).natsCredentialsCommand,
+  backups: () => (require('./commands/backups') as typeof import('./commands/backups')).backupsCommand,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand,
 };
 

@@ -57,8 +57,8 @@ async function readPid(pidFile: string): Promise<number | null> {
  * runbook uses (so its restart finds it by pidfile), then HAProxy, and waits
  * until HAProxy sees the primary up. On failure it stops what it started.
  */
-export async function startFleet(layout: DemoLayout, opts: { haproxyPath?: string } = {}): Promise<Fleet> {
-  await writeFleetFiles(layout);
+export async function startFleet(layout: DemoLayout, opts: { haproxyPath?: string; backups?: boolean } = {}): Promise<Fleet> {
+  await writeFleetFiles(layout, { backups: opts.backups === true });
   const primary = specOf(layout, PRIMARY_PROGRAM);
   const standby = specOf(layout, STANDBY_PROGRAM);
   let haproxy: ManagedProcess | undefined;

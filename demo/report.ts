@@ -48,6 +48,15 @@ export interface RoundReport {
   trafficRestoredAt?: number;
   /** The incident closed healed. */
   healedAt?: number;
+  /** Data restored from a backup: the snapshot and how old its data was when restored (the data lost). */
+  recoveryPoint?: RecoveryPoint;
+}
+
+/** What a restore from backup gave back. */
+export interface RecoveryPoint {
+  snapshot: string;
+  createdAt: string;
+  ageSeconds: number;
 }
 
 /** Everything a scenario reports at its end. */
@@ -83,6 +92,10 @@ function roundLines(r: RoundReport, index: number, many: boolean): string[] {
   const healed = r.healedAt === undefined ? (nothingToHeal ? 'nothing to heal' : 'not healed') : `${seconds(since(r.healedAt))}${wait ? ` (${seconds(wait)} of it waiting for approval)` : ''}`;
   lines.push(`  time to fully healed      ${healed}`);
   lines.push(`  failed requests           ${r.failedRequests}`);
+  if (r.recoveryPoint) {
+    const rp = r.recoveryPoint;
+    lines.push(`  recovery point            snapshot ${rp.snapshot} (taken ${rp.createdAt}): data ${rp.ageSeconds} s old when restored`);
+  }
   const inc = r.incident;
   if (!inc) {
     lines.push('  incident                  none opened');
