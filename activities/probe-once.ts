@@ -32,7 +32,8 @@ export function toProbeSpec(target: ProbeTarget, timeoutMs: number): ProbeSpec {
   if (target.command) {
     return { kind: 'command', argv: target.command.argv, expectExitCode: target.command.expect_exit_code, timeoutMs };
   }
-  throw new InvalidSpecError(target.data ? 'a data probe is run by probeOnce, not the probe adapter' : 'a probe target needs one of http, tcp, command or data');
+  // A data target never gets here: probeOnce checks it without the adapter.
+  throw new InvalidSpecError('a probe target needs one of http, tcp or command');
 }
 
 /** Names a target for messages without any credentials a URL may carry. */

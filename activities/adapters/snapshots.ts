@@ -318,7 +318,7 @@ export async function restoreSnapshot(input: RestoreSnapshotInput): Promise<Rest
 export async function removeSnapshots(repository: string, ids: readonly string[]): Promise<void> {
   assertPath('repository', repository);
   for (const id of ids) {
-    if (!SNAPSHOT_ID.test(id)) throw new InvalidSpecError(`not a snapshot id: ${JSON.stringify(id)}`);
+    if (!SNAPSHOT_ID.test(id)) throw new InvalidSpecError(`refusing to remove ${JSON.stringify(id)}: not a snapshot id`);
     // The manifest goes first: a removal cut short leaves a directory that is no longer listed as a snapshot.
     await rm(join(repository, id, MANIFEST), { force: true });
     await rm(join(repository, id), { recursive: true, force: true });
