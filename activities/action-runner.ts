@@ -10,6 +10,7 @@ import { runNotify } from './notify-action';
 import { runProbeAction } from './probe-once';
 import { runServiceAction } from './service-actions';
 import { runSync } from './sync-action';
+import { runBackup, runRestoreData } from './backup-actions';
 import { runIsolate, runRestore } from './traffic-actions';
 import type { CommandAction } from '../schemas/runbook';
 import type { ActionRequest, ActionResult } from './types';
@@ -41,6 +42,10 @@ async function dispatch(ctx: ActionContext): Promise<ActionResult> {
       return runServiceAction(ctx, action);
     case 'sync_data':
       return runSync(ctx, action);
+    case 'backup':
+      return runBackup(ctx, action);
+    case 'restore_data':
+      return runRestoreData(ctx, action);
     case 'notify':
       return runNotify(ctx, action);
     case 'command':

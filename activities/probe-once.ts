@@ -5,6 +5,7 @@ import { parseDuration } from '../schemas/runbook';
 import type { ProbeAction, ProbeTarget, VerifyAction } from '../schemas/runbook';
 import { ProbeUnhealthyError } from './action-errors';
 import { performed } from './action-context';
+import { probeData } from './data-probe';
 import type { ProbeOutcome, ProbeRequest, ActionResult } from './types';
 
 /** Runbook HTTP probes accept any 2xx unless they name a status. */
@@ -31,6 +32,7 @@ export function toProbeSpec(target: ProbeTarget, timeoutMs: number): ProbeSpec {
   if (target.command) {
     return { kind: 'command', argv: target.command.argv, expectExitCode: target.command.expect_exit_code, timeoutMs };
   }
+  // A data target never gets here: probeOnce checks it without the adapter.
   throw new InvalidSpecError('a probe target needs one of http, tcp or command');
 }
 
@@ -45,6 +47,7 @@ export function describeTarget(target: ProbeTarget): string {
     }
   }
   if (target.tcp) return `tcp ${target.tcp.host}:${target.tcp.port}`;
+  if (target.data) return `data ${target.data.path}`;
   return `command ${target.command?.argv[0] ?? ''}`;
 }
 
@@ -63,6 +66,7 @@ function exitCodeOf(detail: string, argv0: string): number | undefined {
 
 /** Checks a target once. Unhealthy is `ok: false`; only a bad spec or a forbidden command throws. */
 export async function probeOnce(req: ProbeRequest): Promise<ProbeOutcome> {
+  if (req.target.data) return probeData(req.target.data);
   const result = await probe(toProbeSpec(req.target, req.timeoutMs), { commandAllowList: req.allowedExecutables });
   const outcome: ProbeOutcome = { ok: result.ok, latency_ms: result.latencyMs, detail: result.detail };
   if (req.target.http) {

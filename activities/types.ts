@@ -56,4 +56,6 @@ export interface ProbeOutcome {
   status?: number;
   /** Exit code, for command probes whose program ran to completion. */
   exit_code?: number;
+  /** Regular files counted, for data probes (counting stops at `min_files`). */
+  files?: number;
 }

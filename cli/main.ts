@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   'deploy-secrets': () => (require('./commands/deploy-secrets') as typeof import('./commands/deploy-secrets')).deploySecretsCommand,
   'nats-credentials': () => (require('./commands/nats-credentials') as typeof import('./commands/nats-credentials')).natsCredentialsCommand,
   schedule: () => (require('./commands/schedule') as typeof import('./commands/schedule')).scheduleCommand,
+  backups: () => (require('./commands/backups') as typeof import('./commands/backups')).backupsCommand,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand,
 };
 

@@ -1,4 +1,5 @@
 import { CONTROL_BUCKET } from '../schemas/control-bucket';
+import { BACKUP_STALE_KIND } from '../schemas/backup-spec';
 import { FAULT_SUBJECT_PREFIX } from '../schemas/fault-event';
 
 /**
@@ -123,6 +124,8 @@ export function natsPermissions(): Record<NatsRole, NatsPermissions> {
           ...kvRead(PERM_EFFECTS_BUCKET),
           ...kvWrite(PERM_EFFECTS_BUCKET),
           ...NOTIFY_SUBJECTS,
+          // The worker's own monitor: backup freshness (activities/backup-freshness.ts) raises this one kind only.
+          `${FAULT_SUBJECT_PREFIX}.*.${BACKUP_STALE_KIND}`,
         ],
       },
       subscribe: { allow: ownInbox('worker') },

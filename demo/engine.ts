@@ -82,6 +82,8 @@ export async function startDemoEngine(config: Config, layout: DemoLayout): Promi
   const env: NodeJS.ProcessEnv = {
     ...componentEnv(config),
     [ENV.servicesFile]: layout.servicesFile,
+    // Present only when the scenario takes backups; a missing file watches nothing.
+    [ENV.backupsFile]: layout.backupsFile,
     [ENV.runbooksDir]: layout.runbooksDir,
     [ENV.taskQueue]: DEMO_TASK_QUEUE,
     [ENV.workerMetricsPort]: String(layout.ports.workerMetrics),

@@ -3,14 +3,21 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { parseDocument, stringify } from 'yaml';
+import { BackupsFile } from '../schemas/backup-spec';
 import type { ServicesFile } from '../schemas/service-spec';
 import { formatRunbookErrors, loadRunbookText } from '../engine/load-runbook';
 import { PROJECT_ROOT } from '../stack/toolchain';
-import { DEMO_SERVICE, PRIMARY, PRIMARY_PROGRAM, STANDBY, STANDBY_PROGRAM, type DemoLayout } from './layout';
+import { BACKUP_TARGET, DEMO_SERVICE, PRIMARY, PRIMARY_PROGRAM, STANDBY, STANDBY_PROGRAM, type DemoLayout } from './layout';
 import { MODEL_FILE, type Model } from './model-server';
 
 /** The demo runbook as shipped; each run writes a copy with its own params. */
 export const DEMO_RUNBOOK_TEMPLATE = join(PROJECT_ROOT, 'demo', 'demo-failover.yaml');
+
+/** The demo's backup runbook as shipped; a run with backups writes a copy with its own params. */
+export const DEMO_BACKUP_RUNBOOK_TEMPLATE = join(PROJECT_ROOT, 'demo', 'demo-backup.yaml');
+
+/** How old the demo's newest verified backup may be before its freshness watch raises backup_stale. */
+export const DEMO_BACKUP_MAX_AGE = '1h';
 
 /** The model server's source; each run bundles it to plain JavaScript. */
 export const MODEL_SERVER_SOURCE = join(PROJECT_ROOT, 'demo', 'model-server.ts');
@@ -102,9 +109,30 @@ export function servicesFileFor(layout: DemoLayout): ServicesFile {
   };
 }
 
+/** A shipped demo runbook with `params` set, checked as the intake would load it. */
+async function renderRunbook(template: string, file: string, params: Record<string, string>): Promise<string> {
+  const doc = parseDocument(await readFile(template, 'utf8'));
+  for (const [key, value] of Object.entries(params)) doc.setIn(['params', key], value);
+  const text = doc.toString();
+  const loaded = loadRunbookText(text, file);
+  if (!loaded.ok) throw new DemoSetupError(`the demo runbook is invalid:\n${formatRunbookErrors(loaded.errors)}`);
+  return text;
+}
+
+/** The demo backup runbook with this run's directories. */
+export function renderDemoBackupRunbook(layout: DemoLayout): Promise<string> {
+  return renderRunbook(DEMO_BACKUP_RUNBOOK_TEMPLATE, layout.backupRunbookFile, { data_dir: layout.primaryDataDir, backup_repository: layout.backupRepository });
+}
+
+/** The backups file of the demo worker: the primary's repository, looked at every second. */
+export function backupsFileFor(layout: DemoLayout): BackupsFile {
+  return BackupsFile.parse({
+    [PRIMARY]: { repository: layout.backupRepository, service: DEMO_SERVICE, target: BACKUP_TARGET, max_age: DEMO_BACKUP_MAX_AGE, check_every: '1s' },
+  });
+}
+
 /** The demo runbook with this run's params, checked as the intake would load it. */
 export async function renderDemoRunbook(layout: DemoLayout): Promise<string> {
-  const doc = parseDocument(await readFile(DEMO_RUNBOOK_TEMPLATE, 'utf8'));
   const params: Record<string, string> = {
     haproxy_socket: layout.haproxySocket,
     primary_health_url: layout.primaryHealthUrl,
@@ -113,12 +141,9 @@ export async function renderDemoRunbook(layout: DemoLayout): Promise<string> {
     standby_data_dir: layout.standbyDataDir,
     standby_service: STANDBY_PROGRAM,
     standby_server: STANDBY,
+    backup_repository: layout.backupRepository,
   };
-  for (const [key, value] of Object.entries(params)) doc.setIn(['params', key], value);
-  const text = doc.toString();
-  const loaded = loadRunbookText(text, layout.runbookFile);
-  if (!loaded.ok) throw new DemoSetupError(`the demo runbook is invalid:\n${formatRunbookErrors(loaded.errors)}`);
-  return text;
+  return renderRunbook(DEMO_RUNBOOK_TEMPLATE, layout.runbookFile, params);
 }
 
 /** The model the primary serves, and an older one a cold standby starts with. */
@@ -129,15 +154,24 @@ function models(): { current: Model; stale: Model } {
   };
 }
 
+/** Options of writeFleetFiles. */
+export interface FleetFileOptions {
+  /** How the standby waits. @default 'hot' */
+  standby?: StandbyMode;
+  /** Also write the backup runbook and the backups file, so the demo worker watches and takes backups. */
+  backups?: boolean;
+}
+
 /**
  * Writes everything a demo run needs into its directory, replacing what an
  * earlier run left: data directories, the bundled model server, services
- * file, runbook, HAProxy config. A hot standby serves from the start, so its
- * data is the primary's (what replication keeps it at); a cold one starts a
- * model version behind. Both hold a leftover file the runbook's resync
- * removes.
+ * file, runbooks, HAProxy config and, with backups, the backups file. A hot
+ * standby serves from the start, so its data is the primary's (what
+ * replication keeps it at); a cold one starts a model version behind. Both
+ * hold a leftover file the runbook's resync removes.
  */
-export async function writeFleetFiles(layout: DemoLayout, standby: StandbyMode = 'hot'): Promise<void> {
+export async function writeFleetFiles(layout: DemoLayout, opts: FleetFileOptions = {}): Promise<void> {
+  const standby = opts.standby ?? 'hot';
   await rm(layout.dir, { recursive: true, force: true });
   for (const dir of [layout.primaryDataDir, layout.standbyDataDir, layout.runbooksDir, layout.runDir, layout.logDir]) {
     await mkdir(dir, { recursive: true });
@@ -151,6 +185,10 @@ export async function writeFleetFiles(layout: DemoLayout, standby: StandbyMode =
   await writeFile(layout.servicesFile, stringify(servicesFileFor(layout)));
   await writeFile(layout.runbookFile, await renderDemoRunbook(layout));
   await writeFile(layout.haproxyConfig, renderHaproxyConfig(layout));
+  if (opts.backups) {
+    await writeFile(layout.backupRunbookFile, await renderDemoBackupRunbook(layout));
+    await writeFile(layout.backupsFile, stringify(backupsFileFor(layout)));
+  }
 }
 
 /** Relative path → SHA-256 of every file under `dir`, for comparing two data directories. */

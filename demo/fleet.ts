@@ -59,9 +59,9 @@ async function readPid(pidFile: string): Promise<number | null> {
  * HAProxy, and waits until HAProxy sees them up; a cold standby is put in
  * maintenance instead. On failure it stops what it started.
  */
-export async function startFleet(layout: DemoLayout, opts: { haproxyPath?: string; standby?: StandbyMode } = {}): Promise<Fleet> {
+export async function startFleet(layout: DemoLayout, opts: { haproxyPath?: string; standby?: StandbyMode; backups?: boolean } = {}): Promise<Fleet> {
   const mode = opts.standby ?? 'hot';
-  await writeFleetFiles(layout, mode);
+  await writeFleetFiles(layout, { standby: mode, backups: opts.backups === true });
   const primary = specOf(layout, PRIMARY_PROGRAM);
   const standby = specOf(layout, STANDBY_PROGRAM);
   let haproxy: ManagedProcess | undefined;

@@ -9,6 +9,8 @@ export const STANDBY = 'standby';
 /** Supervisor program names in the demo's services file. */
 export const PRIMARY_PROGRAM = PRIMARY;
 export const STANDBY_PROGRAM = 'demo-standby';
+/** Target of the demo's backup faults: its own incident, apart from the primary's. */
+export const BACKUP_TARGET = 'primary-backups';
 /**
  * Task queue of the demo's own worker. Fixed, so the service guard workflow
  * that keeps the demo's blast-radius budget is served again by the next run.
@@ -37,6 +39,10 @@ export interface DemoLayout {
   runbookFile: string;
   primaryDataDir: string;
   standbyDataDir: string;
+  /** The backup repository of the primary's data, watched through `backupsFile`. */
+  backupRepository: string;
+  backupsFile: string;
+  backupRunbookFile: string;
   runDir: string;
   logDir: string;
   /** The model server bundled into one JavaScript file, so an instance starts without tsx. */
@@ -61,6 +67,9 @@ export function demoLayout(dir: string, ports: DemoPorts): DemoLayout {
     runbookFile: join(root, 'runbooks', 'demo-failover.yaml'),
     primaryDataDir: join(root, 'data', PRIMARY),
     standbyDataDir: join(root, 'data', STANDBY),
+    backupRepository: join(root, 'backups', PRIMARY),
+    backupsFile: join(root, 'backups.yaml'),
+    backupRunbookFile: join(root, 'runbooks', 'demo-backup.yaml'),
     runDir: join(root, 'run'),
     logDir: join(root, 'logs'),
     modelServerScript: join(root, 'bin', 'model-server.js'),

@@ -50,6 +50,15 @@ export interface RoundReport {
   healedAt?: number;
   /** Request latency before the injection, and from it to the incident's end (fail-back included). */
   latency?: { steady: LatencyWindow | null; failover: LatencyWindow | null };
+  /** Data restored from a backup: the snapshot and how old its data was when restored (the data lost). */
+  recoveryPoint?: RecoveryPoint;
+}
+
+/** What a restore from backup gave back. */
+export interface RecoveryPoint {
+  snapshot: string;
+  createdAt: string;
+  ageSeconds: number;
 }
 
 /** Everything a scenario reports at its end. */
@@ -89,6 +98,10 @@ function roundLines(r: RoundReport, index: number, many: boolean): string[] {
   if (steady && failover) {
     const added = Math.max(0, failover.p99Ms - steady.p99Ms);
     lines.push(`  added latency (p99)       ${added} ms: p99 ${failover.p99Ms} ms (max ${failover.maxMs} ms) over ${failover.requests} requests during failover, p99 ${steady.p99Ms} ms steady`);
+  }
+  if (r.recoveryPoint) {
+    const rp = r.recoveryPoint;
+    lines.push(`  recovery point            snapshot ${rp.snapshot} (taken ${rp.createdAt}): data ${rp.ageSeconds} s old when restored`);
   }
   const inc = r.incident;
   if (!inc) {

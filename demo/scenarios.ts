@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/config';
 import { waitFor } from '../stack/wait-for';
@@ -10,10 +10,11 @@ import { dataIdentical, type StandbyMode } from './fleet-files';
 import { DEMO_SERVICE, demoLayout, pickDemoPorts, PRIMARY, STANDBY, type DemoLayout } from './layout';
 import { startLoad, type LoadGenerator } from './load-generator';
 import { DEFAULT_PROBE_INTERVAL_MS, startProber, type Prober } from './prober';
-import type { DemoReport, IncidentSummary, RoundReport, TimelineEntry } from './report';
+import type { DemoReport, IncidentSummary, RecoveryPoint, RoundReport, TimelineEntry } from './report';
+import { listSnapshots, newestVerified, type SnapshotInfo } from '../activities/adapters/snapshots';
 
 /** The scenarios `runbook demo` can play. */
-export const SCENARIOS = ['crash', 'hang', 'false-alarm', 'flap'] as const;
+export const SCENARIOS = ['crash', 'hang', 'false-alarm', 'flap', 'disk-loss'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** What each scenario does, as the report's title says it. */
@@ -22,7 +23,11 @@ export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
   hang: 'SIGSTOP the primary (alive but not answering); same remediation as a crash',
   'false-alarm': 'the primary misses one probe and recovers during confirmation; nothing is changed',
   flap: 'the primary crashes again and again; automation stops and asks a human',
+  'disk-loss': "delete the primary's data directory and SIGKILL it; the standby is restored from the newest verified backup",
 };
+
+/** How long disk-loss waits for the backup runbook's first verified snapshot. @default 60000 */
+const FIRST_BACKUP_TIMEOUT_MS = 60_000;
 
 /** Crash rounds the flap scenario plays at most before giving up on seeing an escalation. */
 export const MAX_FLAP_ROUNDS = 5;
@@ -93,7 +98,7 @@ interface Running {
 }
 
 
-async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], cleanup: Teardown): Promise<Running> {
+async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], cleanup: Teardown, withBackups: boolean): Promise<Running> {
   const log = opts.log ?? (() => undefined);
   const noted = new Set<string>();
   const note = (what: string, at = Date.now()): void => {
@@ -110,7 +115,7 @@ async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], cleanup
     throw new DemoScenarioError(`processes of an interrupted demo run in ${layout.dir} are still running (pids ${leftovers.join(', ')}); stop them first`);
   }
   log(`demo files in ${layout.dir}`);
-  const fleet = await startFleet(layout, { standby: opts.standby ?? 'hot' });
+  const fleet = await startFleet(layout, { standby: opts.standby ?? 'hot', backups: withBackups });
   cleanup.add(() => fleet.stop());
   log(`HAProxy on ${layout.frontendUrl} in front of primary :${layout.ports.primary} and ${fleet.standby} standby :${layout.ports.standby}`);
   log('starting the demo worker and intake (the worker may take a few seconds to load its workflows)');
@@ -166,8 +171,35 @@ function noteSteps(r: Running, state: IncidentState): void {
   if (state.closedAt) r.note(`incident closed: ${state.status}${state.outcome ? ` (${state.outcome})` : ''}`, Date.parse(state.closedAt));
 }
 
+/**
+ * Waits for the first verified snapshot of the primary's data: the demo
+ * worker's freshness watch finds the repository empty, raises backup_stale,
+ * and the demo backup runbook takes and verifies one.
+ */
+async function firstBackup(r: Running, opts: ScenarioOptions): Promise<SnapshotInfo> {
+  const log = opts.log ?? (() => undefined);
+  log('waiting for the first backup: the freshness watch raises backup_stale on the empty repository, the backup runbook takes a snapshot');
+  let newest: SnapshotInfo | undefined;
+  await waitFor('the backup runbook to take a verified snapshot of the primary', FIRST_BACKUP_TIMEOUT_MS, async () => {
+    newest = newestVerified(await listSnapshots(r.layout.backupRepository));
+    return newest !== undefined;
+  }, 200);
+  if (!newest) throw new DemoScenarioError('no verified snapshot');
+  r.note(`backup: snapshot ${newest.id} of the primary taken and verified (${newest.manifest.files} files) by the backup runbook`, newest.createdAt);
+  log(`backup ${newest.id} verified`);
+  return newest;
+}
+
+/** The restore step's report of the snapshot it restored, if the incident restored one. */
+function recoveryPointOf(state: IncidentState): RecoveryPoint | undefined {
+  const step = state.steps.find((s) => s.kind === 'restore_data' && s.status === 'succeeded');
+  const out = step?.output;
+  if (!out || typeof out.snapshot !== 'string' || typeof out.age_seconds !== 'number') return undefined;
+  return { snapshot: out.snapshot, createdAt: String(out.created_at), ageSeconds: out.age_seconds };
+}
+
 /** Injects one fault, follows the incident it opens, and measures the round. */
-async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, kind: 'crash' | 'hang' | 'hiccup'): Promise<{ round: RoundReport; state: IncidentState; escalation?: HumanRequest }> {
+async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, kind: 'crash' | 'hang' | 'hiccup' | 'disk-loss'): Promise<{ round: RoundReport; state: IncidentState; escalation?: HumanRequest }> {
   const log = opts.log ?? (() => undefined);
   // A real fault lands anywhere in the prober's cycle; without this the demo's
   // own start-up fixes the phase and time to detect is always the same.
@@ -175,10 +207,17 @@ async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, k
   const failedBefore = r.load.stats().failed;
   const faultsBefore = r.prober.events.length;
   const injectedAt = Date.now();
-  const signal = kind === 'crash' ? 'SIGKILL' : 'SIGSTOP';
+  if (kind === 'disk-loss') await rm(r.layout.primaryDataDir, { recursive: true, force: true });
+  const signal = kind === 'crash' || kind === 'disk-loss' ? 'SIGKILL' : 'SIGSTOP';
   const pid = await r.fleet.signalPrimary(signal);
   const injection =
-    kind === 'crash' ? `SIGKILL sent to the primary (pid ${pid})` : kind === 'hang' ? `SIGSTOP sent to the primary (pid ${pid}): alive, not answering` : `primary paused (SIGSTOP, pid ${pid}) until it misses one probe`;
+    kind === 'crash'
+      ? `SIGKILL sent to the primary (pid ${pid})`
+      : kind === 'disk-loss'
+        ? `primary's data directory deleted and SIGKILL sent to the primary (pid ${pid})`
+        : kind === 'hang'
+          ? `SIGSTOP sent to the primary (pid ${pid}): alive, not answering`
+          : `primary paused (SIGSTOP, pid ${pid}) until it misses one probe`;
   r.note(injection, injectedAt);
   log(injection);
   const detected = (): number | undefined => r.prober.events.slice(faultsBefore).find((e) => e.type === 'fault_published' && e.target === PRIMARY)?.at;
@@ -209,6 +248,7 @@ async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, k
   const endedAt = state.closedAt ? Date.parse(state.closedAt) : Date.now();
   const latency = { steady: r.load.latency(r.steadySince, injectedAt), failover: r.load.latency(injectedAt, endedAt) };
   const detectedAt = detected();
+  const recoveryPoint = recoveryPointOf(state);
   const round: RoundReport = {
     injection,
     injectedAt,
@@ -218,6 +258,7 @@ async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, k
     ...(failedRequests > 0 && after.recoveredAt !== undefined ? { trafficRestoredAt: after.recoveredAt } : {}),
     ...(state.outcome === 'healed' && state.closedAt ? { healedAt: Date.parse(state.closedAt) } : {}),
     latency,
+    ...(recoveryPoint ? { recoveryPoint } : {}),
   };
   r.steadySince = endedAt;
   return { round, state, ...(escalation ? { escalation } : {}) };
@@ -242,6 +283,13 @@ function verdictOf(scenario: ScenarioName, result: Omit<ScenarioResult, 'report'
   }
   if (result.escalations.length > 0) return `Automation stopped and asked a human: ${result.escalations[0]?.reason ?? ''}`;
   if (last?.outcome?.startsWith('approval reject')) return 'Fail-back rejected: the standby keeps serving and the primary stays out of rotation.';
+  if (scenario === 'disk-loss') {
+    const rp = last ? recoveryPointOf(last) : undefined;
+    if (!rp) return `Not restored from backup: ${last?.status ?? '?'} (${last?.outcome ?? '?'})`;
+    return last?.outcome === 'healed' && data?.identical
+      ? `Healed from backup: standby and primary restored from snapshot ${rp.snapshot}; recovery point ${rp.ageSeconds} s (data written after it is lost).`
+      : `Not healed: ${last?.status ?? '?'} (${last?.outcome ?? '?'}) after restoring snapshot ${rp.snapshot}`;
+  }
   return last?.outcome === 'healed' && data?.identical
     ? 'Healed: the primary is back in rotation, the standby serves the same data.'
     : `Not healed: ${last?.status ?? '?'} (${last?.outcome ?? '?'})`;
@@ -275,17 +323,19 @@ export function scenarioSucceeded(scenario: ScenarioName, result: ScenarioResult
   const last = result.incidents.at(-1);
   if (scenario === 'false-alarm') return !!last?.closedAt && !last.steps.some((s) => s.kind !== 'confirm' && s.attempts.length > 0);
   if (scenario === 'flap') return result.escalations.some((e) => e.reason.startsWith('flapping'));
+  if (scenario === 'disk-loss' && (!last || !recoveryPointOf(last))) return false;
   return last?.outcome === 'healed' && result.report.data?.identical === true;
 }
 
 async function play(scenario: ScenarioName, opts: ScenarioOptions, cleanup: Teardown): Promise<ScenarioResult> {
   const timeline: TimelineEntry[] = [];
-  const r = await bringUp(opts, timeline, cleanup);
+  const r = await bringUp(opts, timeline, cleanup, scenario === 'disk-loss');
+  if (scenario === 'disk-loss') await firstBackup(r, opts);
   const seen = new Set<string>();
   const rounds: RoundReport[] = [];
   const incidents: IncidentState[] = [];
   const escalations: HumanRequest[] = [];
-  const kind = scenario === 'hang' ? 'hang' : scenario === 'false-alarm' ? 'hiccup' : 'crash';
+  const kind = scenario === 'hang' ? 'hang' : scenario === 'false-alarm' ? 'hiccup' : scenario === 'disk-loss' ? 'disk-loss' : 'crash';
   const maxRounds = scenario === 'flap' ? MAX_FLAP_ROUNDS : 1;
   for (let i = 0; i < maxRounds; i++) {
     if (i > 0) await waitSteady(r);
@@ -297,7 +347,7 @@ async function play(scenario: ScenarioName, opts: ScenarioOptions, cleanup: Tear
     if (played.escalation || state.outcome !== 'healed') break;
   }
   const stats = await r.load.stop();
-  const synced = incidents.some((s) => s.steps.some((step) => step.kind === 'sync_data' && step.status === 'succeeded'));
+  const synced = incidents.some((s) => s.steps.some((step) => (step.kind === 'sync_data' || step.kind === 'restore_data') && step.status === 'succeeded'));
   const data = synced ? await dataIdentical(r.layout.primaryDataDir, r.layout.standbyDataDir) : undefined;
   const servers = Object.fromEntries(Object.entries(await fleetServers(r.fleet)).map(([k, v]) => [k, { admin: v.admin, operational: v.operational }]));
   const partial = { incidents, escalations };

@@ -22,7 +22,9 @@ export const DEFAULT_ON_AMBIGUOUS: OnAmbiguous = 'escalate';
 /**
  * Whether our own adapter does this action as "set state X": HAProxy server
  * states, supervisor and systemd start/stop/restart, rsync to a destination,
- * NATS notifications de-duplicated by `Nats-Msg-Id`, and every read-only kind.
+ * NATS notifications de-duplicated by `Nats-Msg-Id`, backups (a retry with the
+ * same key finds the snapshot it took), restores into a directory, and every
+ * read-only kind.
  * Runbook commands and webhooks are opaque to us, so they are not.
  */
 export function idempotentByConstruction(action: Action): boolean {
@@ -43,6 +45,9 @@ export function idempotentByConstruction(action: Action): boolean {
       return action.supervisor !== undefined || action.systemd !== undefined;
     case 'sync_data':
       return action.rsync !== undefined;
+    case 'backup':
+    case 'restore_data':
+      return true;
     case 'notify':
       return action.nats !== undefined;
   }

@@ -15,7 +15,7 @@ export interface FencingIssue {
 
 /**
  * Why a step must be fenced, or `undefined` when it need not be:
- * every step marked `isolation: requires`, every `sync_data` step, every
+ * every step marked `isolation: requires`, every `sync_data` and `restore_data` step, every
  * `start_service` with `promote: true`, and any
  * other `start_service` that follows an `isolate` step (a standby coming up
  * after isolation is a promotion whether or not it says so).
@@ -26,6 +26,7 @@ export function fenceReason(steps: readonly Step[], index: number): string | und
   if (step.isolation === 'requires') return 'declares isolation: requires';
   const action = step.action;
   if (action.kind === 'sync_data') return 'syncs data';
+  if (action.kind === 'restore_data') return 'restores data';
   if (action.kind !== 'start_service') return undefined;
   if (action.promote) return 'promotes a standby (promote: true)';
   if (steps.slice(0, index).some((s) => s.action.kind === 'isolate')) {

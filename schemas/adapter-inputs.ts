@@ -47,6 +47,13 @@ export function isRsyncPath(p: string): boolean {
   return isAbsolutePath(p) && !p.startsWith('-') && !/[\0\r\n]/.test(p);
 }
 
+/**
+ * Name of a backup snapshot: its UTC creation time with `-` for `:` and `.`,
+ * e.g. `2026-01-31T23-59-59-000Z`, so names sort by age and are safe as
+ * directory names.
+ */
+export const SNAPSHOT_ID = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
+
 /** Unit names systemd accepts (with or without a type suffix), never starting with '-'. */
 export const SYSTEMD_UNIT = /^[A-Za-z0-9_:][A-Za-z0-9_:.@\\-]{0,255}$/;
 

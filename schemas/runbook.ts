@@ -8,6 +8,7 @@ import {
   parseHaproxySocket,
   PUBLISH_SUBJECT,
   SERVICE_NAME,
+  SNAPSHOT_ID,
   SYSTEMD_UNIT,
   webhookUrlProblem,
 } from './adapter-inputs';
@@ -110,10 +111,16 @@ export type TcpTarget = z.infer<typeof TcpTarget>;
 export const CommandProbeTarget = z.strictObject({ argv: Argv, expect_exit_code: z.int().min(0).max(MAX_EXIT_CODE).default(0) });
 export type CommandProbeTarget = z.infer<typeof CommandProbeTarget>;
 
-/** What a probe checks: exactly one of `http`, `tcp` or `command`. */
+const LocalPath = literal(isRsyncPath, 'must be an absolute local path');
+
+/** A data directory on the worker's host: healthy when it is a readable directory holding at least `min_files` regular files. */
+export const DataProbeTarget = z.strictObject({ path: LocalPath, min_files: z.int().positive().default(1) });
+export type DataProbeTarget = z.infer<typeof DataProbeTarget>;
+
+/** What a probe checks: exactly one of `http`, `tcp`, `command` or `data`. */
 export const ProbeTarget = z
-  .strictObject({ http: HttpTarget.optional(), tcp: TcpTarget.optional(), command: CommandProbeTarget.optional() })
-  .superRefine(exactlyOne(['http', 'tcp', 'command'], 'a probe target'));
+  .strictObject({ http: HttpTarget.optional(), tcp: TcpTarget.optional(), command: CommandProbeTarget.optional(), data: DataProbeTarget.optional() })
+  .superRefine(exactlyOne(['http', 'tcp', 'command', 'data'], 'a probe target'));
 export type ProbeTarget = z.infer<typeof ProbeTarget>;
 
 const probeFields = { target: ProbeTarget, timeout: Duration.default('5s') };
@@ -244,7 +251,14 @@ export type RestartServiceAction = z.infer<typeof RestartServiceAction>;
 /** rsync compares resolved paths, so `/a/` and `/a` are the same place. */
 const stripSlash = (p: string): string => p.replace(/\/+$/, '') || '/';
 
-const RsyncPath = literal(isRsyncPath, 'must be an absolute local path');
+/** Whether `inner` is `outer` or below it (plain path prefix, after trailing slashes). */
+const isInside = (inner: string, outer: string): boolean => {
+  const a = stripSlash(inner);
+  const b = stripSlash(outer);
+  return a === b || a.startsWith(b === '/' ? '/' : `${b}/`);
+};
+
+const RsyncPath = LocalPath;
 export const RsyncSpec = z
   .strictObject({ source: RsyncPath, destination: RsyncPath, delete: z.boolean().default(false) })
   .refine((r) => isTemplated(r.source) || isTemplated(r.destination) || stripSlash(r.source) !== stripSlash(r.destination), {
@@ -257,6 +271,60 @@ export const SyncDataAction = z
   .strictObject({ kind: z.literal('sync_data'), rsync: RsyncSpec.optional(), command: CommandSpec.optional() })
   .superRefine(exactlyOne(['rsync', 'command'], 'sync_data'));
 export type SyncDataAction = z.infer<typeof SyncDataAction>;
+
+/**
+ * Which snapshots a backup keeps after taking a new one: the newest
+ * `keep_last`, the newest of each of the last `hourly` hours and `daily` days
+ * (UTC) that have one; anything older than `max_age` goes whatever else keeps
+ * it. The newest verified snapshot is always kept.
+ */
+export const Retention = z
+  .strictObject({
+    keep_last: z.int().positive().optional(),
+    hourly: z.int().positive().optional(),
+    daily: z.int().positive().optional(),
+    max_age: Duration.optional(),
+  })
+  .refine((r) => r.keep_last !== undefined || r.hourly !== undefined || r.daily !== undefined, {
+    message: 'retention needs at least one of keep_last, hourly, daily',
+  });
+export type Retention = z.infer<typeof Retention>;
+
+/** Retention when a backup names none: 24 hourly and 7 daily snapshots. */
+export const DEFAULT_RETENTION: Retention = { hourly: 24, daily: 7 };
+
+/**
+ * Takes a snapshot of `source` into a new dated directory of `repository`
+ * (rsync `--link-dest` against the newest snapshot, so unchanged files are
+ * hard links), writes its checksum manifest, verifies it by restoring it into
+ * a scratch directory, then applies `retention`.
+ */
+export const BackupAction = z
+  .strictObject({
+    kind: z.literal('backup'),
+    source: LocalPath,
+    repository: LocalPath,
+    retention: Retention.default(DEFAULT_RETENTION),
+    verify: z.boolean().default(true),
+  })
+  .refine((b) => isTemplated(b.source) || isTemplated(b.repository) || !isInside(b.repository, b.source), {
+    path: ['repository'],
+    message: 'is inside source (a snapshot would back itself up)',
+  });
+export type BackupAction = z.infer<typeof BackupAction>;
+
+/**
+ * Restores a snapshot of `repository` into `destination` (rsync `--delete`,
+ * then every file checked against the snapshot's manifest): the newest
+ * verified snapshot, or the one `snapshot` names.
+ */
+export const RestoreDataAction = z.strictObject({
+  kind: z.literal('restore_data'),
+  repository: LocalPath,
+  destination: LocalPath,
+  snapshot: literal((s) => SNAPSHOT_ID.test(s), 'must be a snapshot id such as 2026-01-31T23-59-59-000Z').optional(),
+});
+export type RestoreDataAction = z.infer<typeof RestoreDataAction>;
 
 export const NotifyAction = z
   .strictObject({
@@ -287,6 +355,8 @@ const ACTION_OPTIONS = [
   StopServiceAction,
   RestartServiceAction,
   SyncDataAction,
+  BackupAction,
+  RestoreDataAction,
   VerifyAction,
   NotifyAction,
   CommandAction,

@@ -81,6 +81,7 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.apiPort]: String(config.apiPort),
     [ENV.dryRun]: String(config.dryRun),
     [ENV.servicesFile]: resolve(config.servicesFile),
+    [ENV.backupsFile]: resolve(config.backupsFile),
     ...(config.rosterFile ? { [ENV.rosterFile]: resolve(config.rosterFile) } : {}),
     ...(config.tokensFile ? { [ENV.tokensFile]: resolve(config.tokensFile) } : {}),
     [ENV.intakeWebhookAuth]: config.intakeWebhookAuth,

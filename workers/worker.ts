@@ -8,6 +8,8 @@ import { createActivities } from '../activities';
 import { kvEffectLedger, openEffectsBucket } from '../activities/effect-ledger';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
+import { startBackupFreshnessWatch, type FreshnessWatch } from '../activities/backup-freshness';
+import { loadBackupsFileIfPresent } from '../config/backups';
 import { loadConfig, type Config } from '../config/config';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { rosterAtStart } from '../config/roster-required';
@@ -16,7 +18,7 @@ import { temporalConnectOptions } from '../config/temporal-connection';
 import { connectNats } from '../config/nats-connect';
 import { closeHttpServer, sendJson, startHttpServer } from '../observability/http-server';
 import { createLogger } from '../observability/logger';
-import { metricsRoute } from '../observability/metrics';
+import { metricsRoute, registry } from '../observability/metrics';
 import { CONTROL_CONNECT_TIMEOUT_MS, lazyControlBucket } from './control-bucket';
 
 /**
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   await rosterAtStart(config);
   const logger = createLogger('worker', config.logLevel);
   const services = await loadServicesFileIfPresent(resolve(config.servicesFile));
+  const backups = await loadBackupsFileIfPresent(resolve(config.backupsFile));
   // Read once at start (as the API does); it verifies that the approval API signed each decision.
   const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
   // notify actions publish to NATS; the worker still runs (and says so) when NATS is down.
@@ -86,9 +89,16 @@ async function main(): Promise<void> {
     },
     metricsRoute(),
   ]);
-  logger.info('worker started', { services: Object.keys(services), taskQueue: config.taskQueue, namespace: config.namespace, mode: config.mode, port: config.workerMetricsPort });
+  // Backup freshness is a gauge on /metrics and, past its bound, a backup_stale fault; both need the repositories the backups file names.
+  let freshness: FreshnessWatch | undefined;
+  if (Object.keys(backups).length > 0) {
+    if (nats) freshness = startBackupFreshnessWatch({ repositories: backups, nc: nats, registry, logger });
+    else logger.warn('NATS unreachable; backup freshness is not watched until restart', { repositories: Object.keys(backups) });
+  }
+  logger.info('worker started', { services: Object.keys(services), backups: Object.keys(backups), taskQueue: config.taskQueue, namespace: config.namespace, mode: config.mode, port: config.workerMetricsPort });
   // Worker.run resolves after SIGINT/SIGTERM once in-flight tasks have drained.
   await worker.run();
+  await freshness?.stop();
   await closeHttpServer(http);
   await connection.close();
   await clientConnection.close();

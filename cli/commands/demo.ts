@@ -29,7 +29,7 @@ async function askOnTerminal(question: string): Promise<boolean> {
  */
 export const demoCommand: CliCommand = {
   name: 'demo',
-  summary: 'self-healing demo: crash, hang, false-alarm or flap a fleet behind HAProxy',
+  summary: 'self-healing demo: crash, hang, false-alarm, flap or disk-loss on a fleet behind HAProxy',
   usage: USAGE,
   async run(args) {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, 'auto-approve': { type: 'boolean' }, standby: { type: 'string' } }, USAGE);

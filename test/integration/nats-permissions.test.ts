@@ -115,6 +115,12 @@ describe('worker', () => {
     await w.flush();
   });
 
+  test('publishes backup_stale faults, the one kind its freshness watch raises', async () => {
+    const w = await as('worker');
+    const ack = await w.jetstream().publish('faults.perm.backup_stale', fault('perm-backup'));
+    assert.equal(ack.stream, FAULTS_STREAM);
+  });
+
   test('cannot pause, publish faults or delete streams', async () => {
     const w = await as('worker');
     const control = await w.jetstream().views.kv(CONTROL_BUCKET);

@@ -13,6 +13,7 @@ import { probe } from '../../activities/adapters/probe';
 import { runProcess } from '../../activities/adapters/process-runner';
 import { startService } from '../../activities/adapters/process-supervisor';
 import { syncData } from '../../activities/adapters/rsync';
+import { takeSnapshot } from '../../activities/adapters/snapshots';
 import { resolveSecret } from '../../activities/adapters/secrets';
 import { systemctlAction } from '../../activities/adapters/systemd';
 import { callCommand } from '../../activities/call-command';
@@ -286,6 +287,20 @@ const CASES: Case[] = [
     runbook: { action: { kind: 'sync_data', rsync: { source: '/srv/a/', destination: '/srv/b/' } }, step: { ...fenced, timeout: '0ms' } },
     field: 'steps[0].timeout',
     rejects: () => syncData({ source: '/srv/a/', destination: '/srv/b/', dryRun: true, timeoutMs: 0 }),
+  },
+  {
+    site: 'activities/adapters/snapshots.ts InvalidSpecError: ${label} must be an absolute local path, got ${JSON.stringify(value)}',
+    runbook: { action: { kind: 'backup', source: 'data/', repository: '/srv/backups' } },
+    field: 'steps[0].action.source',
+    rejects: () => takeSnapshot({ source: 'data/', repository: '/srv/backups', key: 'k', dryRun: true, timeoutMs: 1000 }),
+  },
+  {
+    site: 'activities/adapters/snapshots.ts InvalidSpecError: not a snapshot id: ${JSON.stringify(id)}',
+    unreachable: 'snapshotTime reads the names of listed snapshot directories, which match the id pattern',
+  },
+  {
+    site: 'activities/adapters/snapshots.ts InvalidSpecError: refusing to remove ${JSON.stringify(id)}: not a snapshot id',
+    unreachable: 'retention removes only ids it listed from the repository',
   },
   {
     site: 'activities/adapters/secrets.ts InvalidSpecError: invalid secret reference: ${z.prettifyError(parsed.error)}',

@@ -41,7 +41,7 @@ describe('runbook schema', () => {
     assert.equal(parsed.success, true, JSON.stringify(parsed.error?.issues));
     assert.deepEqual(
       parsed.data?.steps.map((s) => s.action.kind),
-      ['confirm', 'isolate', 'start_service', 'sync_data', 'restore', 'restart_service', 'verify', 'restore'],
+      ['confirm', 'isolate', 'start_service', 'probe', 'sync_data', 'restore_data', 'restore', 'restore_data', 'restart_service', 'verify', 'restore'],
     );
   });
 
