@@ -14,6 +14,15 @@ import { temporalConnectOptions } from '../../config/temporal-connection';
 
 let stack: TestStack;
 
+/** The primary's data is readable, so it is synced and the restores from backup are skipped. */
+const SYNCED_PATH = [
+  ...['confirm', 'isolate_primary', 'start_standby', 'probe_primary_data', 'sync_data'].map((id) => [id, 'succeeded']),
+  ['restore_standby_data', 'skipped'],
+  ['restore_standby', 'succeeded'],
+  ['restore_primary_data', 'skipped'],
+  ...['restart_primary', 'verify', 'fail_back'].map((id) => [id, 'succeeded']),
+];
+
 before(async () => {
   stack = await startTestStack({ intake: true });
 });
@@ -36,17 +45,7 @@ test('a killed primary costs no request: HAProxy moves clients to the hot standb
   assert.ok(incident);
   assert.equal(incident.status, 'resolved');
   assert.equal(incident.outcome, 'healed');
-  // The primary's data is readable, so it is synced and the restores from backup are skipped.
-  assert.deepEqual(
-    incident.steps.map((s) => [s.id, s.status]),
-    [
-      ...['confirm', 'isolate_primary', 'start_standby', 'probe_primary_data', 'sync_data'].map((id) => [id, 'succeeded']),
-      ['restore_standby_data', 'skipped'],
-      ['restore_standby', 'succeeded'],
-      ['restore_primary_data', 'skipped'],
-      ...['restart_primary', 'verify', 'fail_back'].map((id) => [id, 'succeeded']),
-    ],
-  );
+  assert.deepEqual(incident.steps.map((s) => [s.id, s.status]), SYNCED_PATH);
   for (const step of incident.steps.filter((s) => s.kind !== 'confirm' && s.status === 'succeeded')) assert.equal(step.attempts.length, 1, `${step.id} ran once`);
   assert.equal(incident.compensations.length, 0);
   assert.deepEqual(
@@ -97,10 +96,7 @@ test('runbook demo crash --auto-approve heals the primary and prints the report'
   assert.equal(audit.code, 0, audit.stderr);
   const record = AuditRecord.parse(JSON.parse(audit.stdout));
   const audited = (id: string) => record.steps.find((s) => s.id === id);
-  assert.deepEqual(
-    record.steps.map((s) => [s.id, s.status]),
-    ['confirm', 'isolate_primary', 'start_standby', 'sync_data', 'restore_standby', 'restart_primary', 'verify', 'fail_back'].map((id) => [id, 'succeeded']),
-  );
+  assert.deepEqual(record.steps.map((s) => [s.id, s.status]), SYNCED_PATH);
   assert.equal(audited('isolate_primary')?.output?.verified, true, 'the audit shows the primary fenced, verified');
   assert.equal(audited('restart_primary')?.output?.healthy, true);
   assert.match(audited('fail_back')?.summary ?? '', /through drain/);
