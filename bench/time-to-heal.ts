@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { DEFAULT_LOAD_INTERVAL_MS } from '../demo/load-generator';
 import { DEFAULT_PROBE_INTERVAL_MS } from '../demo/prober';
 import { runScenario, scenarioSucceeded } from '../demo/scenarios';
-import { startIsolatedStack } from '../stack/isolated-stack';
 import { summarize } from './stats';
 import type { BenchContext, BenchRow, BenchSection } from './report-types';
 
@@ -47,7 +46,7 @@ function timeRow(metric: string, samples: readonly number[], targetMs?: number):
  * visibility store, longer than starting new servers.
  */
 async function crashOnce(ctx: BenchContext, n: number): Promise<CrashRun> {
-  const isolated = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-' });
+  const isolated = await ctx.stacks.start();
   let result: Awaited<ReturnType<typeof runScenario>>;
   try {
     result = await runScenario('crash', { config: isolated.config, demoDir: join(ctx.workDir, `crash-${n}`), autoApprove: true });
@@ -103,7 +102,8 @@ export async function timeToHeal(ctx: BenchContext): Promise<BenchSection> {
     title: 'Time to heal (demo crash)',
     method:
       `\`runbook demo crash --auto-approve\` as code (\`runScenario\` in demo/scenarios.ts), ${runs} sequential run(s), each on a fresh private stack ` +
-      '(Temporal dev server, NATS, production workflow bundle) as the first demo after `runbook up` would find it. Each run brings up its own fleet (HAProxy, primary, cold standby), demo worker, ' +
+      `(${ctx.stacks.engines}; production workflow bundle) as the first demo after \`runbook up${ctx.stacks.kind === 'cluster' ? ' --cluster' : ''}\` would find it. ` +
+      'Each run brings up its own fleet (HAProxy, primary, cold standby), demo worker, ' +
       `intake, prober (every ${DEFAULT_PROBE_INTERVAL_MS} ms) and load (${perSecond} requests/s through HAProxy), SIGKILLs the primary and follows ` +
       'the incident to its close. Times count from the SIGKILL: detect = the prober published the fault; traffic restored = the first successful ' +
       'request after the last failed one; fully healed = the incident closed healed, fail-back approval included. A fresh stack per run keeps ' +
@@ -126,7 +126,7 @@ export async function timeToHeal(ctx: BenchContext): Promise<BenchSection> {
         `rotation; HAProxy's own checks cannot route around the dead primary sooner.`,
       `Fully healed includes the fail-back approval, which the demo answers when its poll (every 250 ms) sees the request (p50 ${p50((r) => r.approvalWaitMs)} ` +
         'of waiting); restarting the primary and failing back happen after traffic is restored and cost no further requests.',
-      "Temporal's dev server fires timers shorter than a second after about a second (history.timerProcessorMaxTimeShift, default 1s), " +
+      "Temporal's server fires timers shorter than a second after about a second (history.timerProcessorMaxTimeShift, default 1s, on the dev server and the cluster alike), " +
         'which is why the confirmation interval is written as 1s rather than a shorter one that would not be honoured.',
       `Load average ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after the runs on ${cpus().length} cores: other work on the machine stretches every step.`,
     ],

@@ -1,0 +1,179 @@
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { ENV } from '../config/config';
+import { temporalConnectOptions } from '../config/temporal-connection';
+import { initialSearchAttributes } from '../intake/handoff';
+import { incidentIdFor } from '../schemas/identifiers';
+import { startComponentProcess } from '../stack/component-process';
+import type { ManagedProcess } from '../stack/managed-process';
+import { freePorts } from '../stack/ports';
+import type { BenchStack } from './bench-stack';
+import { benchFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml } from './fixtures';
+import { eachBounded, readCpuSeconds, readMachineCpu } from './proc-stats';
+import { formatRatio } from './stats';
+import type { BenchContext, BenchRow, BenchSection } from './report-types';
+import type { RunbookSnapshot } from '../schemas/incident-input';
+
+/** Worker processes per measurement, in report order; the first is the floor. */
+const WORKER_COUNTS = [1, 2, 4] as const;
+/** Steps of each incident's runbook: a short workflow with a few activities. */
+const STEPS = 3;
+/** How long each worker count is measured. */
+const WINDOW_S = 60;
+/** Starts in flight while preloading the backlog. */
+const PRELOAD_IN_FLIGHT = 32;
+/** Backlog before the first measurement, and the bounds of later ones (sized from the one-worker rate). */
+const FIRST_BACKLOG = 2_000;
+const MAX_BACKLOG = 12_000;
+
+interface Measured {
+  workers: number;
+  completed: number;
+  seconds: number;
+  backlog: number;
+  /** Busy share of all cores over the window, percent. */
+  machineCpuPct: number;
+  /** CPU of the worker processes together over the window, percent of one core. */
+  workersCpuPct: number;
+  load1: number;
+  drained: boolean;
+}
+
+/**
+ * Worker scaling: incidents running a short runbook (STEPS `true` command
+ * steps, through the production worker and bundle) drained from a backlog by
+ * 1, 2 and 4 worker processes polling the same task queue, on the same
+ * stack. Each count gets a fresh task queue and a backlog started before its
+ * workers, so the rate is bounded by the workers and what they share (the
+ * servers, the machine's cores), not by the producer. The floor of each row is
+ * the one-worker rate from the same run.
+ */
+export async function workerScaling(ctx: BenchContext): Promise<BenchSection> {
+  const windowS = ctx.smoke ? 3 : WINDOW_S;
+  const counts = ctx.smoke ? ([1, 2] as const) : WORKER_COUNTS;
+  const runbook = snapshotFromYaml(noopRunbookYaml(STEPS, 'bench-scaling'));
+  const stack = await ctx.stacks.start();
+  const connection = await Connection.connect(await temporalConnectOptions(stack.config));
+  const client = new Client({ connection, namespace: stack.config.namespace });
+  const results: Measured[] = [];
+  try {
+    for (const workers of counts) {
+      const base = results[0];
+      const backlog = ctx.smoke ? 40 * workers : base ? sizedBacklog((base.completed / base.seconds) * workers * windowS) : FIRST_BACKLOG;
+      const m = await measure(ctx, stack, client, runbook, workers, backlog, windowS);
+      ctx.log(`${workers} worker(s): ${m.completed} incidents in ${m.seconds.toFixed(1)} s = ${(m.completed / m.seconds).toFixed(1)}/s; machine CPU ${m.machineCpuPct.toFixed(0)} % of ${cpus().length} cores`);
+      results.push(m);
+    }
+  } finally {
+    await connection.close().catch(() => undefined);
+    await stack.stop();
+  }
+  return section(results, windowS, stack.kind);
+}
+
+/** Enough backlog that the workers cannot finish it inside the window, with a margin, within bounds. */
+function sizedBacklog(expected: number): number {
+  return Math.min(MAX_BACKLOG, Math.max(FIRST_BACKLOG, Math.ceil((expected * 1.5) / 100) * 100));
+}
+
+async function measure(ctx: BenchContext, stack: BenchStack, client: Client, runbook: RunbookSnapshot, workers: number, backlog: number, windowS: number): Promise<Measured> {
+  const taskQueue = `bench-scaling-${workers}`;
+  ctx.log(`${workers} worker(s): starting a backlog of ${backlog} incidents on ${taskQueue}`);
+  await eachBounded(backlog, PRELOAD_IN_FLIGHT, async (i) => {
+    const event = benchFault(`scaling-${workers}-${i}`, `scaling-${workers}-${i}`);
+    await client.workflow.start('incident', {
+      workflowId: incidentIdFor(event.service, event.target),
+      taskQueue,
+      args: [incidentInputFor(event, runbook)],
+      typedSearchAttributes: initialSearchAttributes(event, runbook),
+    });
+  });
+  const completed = async (): Promise<number> => (await client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus = "Completed"`)).count;
+  const failed = async (): Promise<number> =>
+    (await client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus != "Running" AND ExecutionStatus != "Completed"`)).count;
+
+  const ports = await freePorts(workers);
+  ctx.log(`${workers} worker(s): starting ${workers} workers/worker.ts`);
+  const started = await Promise.allSettled(
+    ports.map((port, i) =>
+      startComponentProcess({
+        name: `scaling-worker-${workers}-${i + 1}`,
+        entry: 'workers/worker.ts',
+        env: { ...stack.env, [ENV.taskQueue]: taskQueue, [ENV.workerMetricsPort]: String(port), [ENV.logLevel]: 'warn' },
+        logDir: join(ctx.workDir, 'logs'),
+        healthPort: port,
+      }),
+    ),
+  );
+  const procs: ManagedProcess[] = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  try {
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
+    // The window opens once every worker is healthy: what some did while others were starting is not counted.
+    const start = await completed();
+    const cpu0 = readMachineCpu();
+    const workerCpu0 = procs.reduce((sum, p) => sum + readCpuSeconds(p.pid), 0);
+    const t0 = performance.now();
+    let done = start;
+    while (performance.now() - t0 < windowS * 1_000 && done < backlog) {
+      await new Promise((r) => setTimeout(r, 500));
+      for (const p of procs) if (!p.isRunning()) throw new Error(`${p.name} exited; see ${p.logFile}`);
+      done = await completed();
+    }
+    const seconds = (performance.now() - t0) / 1_000;
+    const cpu1 = readMachineCpu();
+    const workerCpu1 = procs.reduce((sum, p) => sum + readCpuSeconds(p.pid), 0);
+    const load1 = loadavg()[0] ?? 0;
+    const bad = await failed();
+    if (bad > 0) throw new Error(`${bad} benchmark incidents on ${taskQueue} closed other than completed; the rate would not be of healed work`);
+    if (done - start <= 0) throw new Error(`no incident on ${taskQueue} completed within ${windowS} s; see ${procs[0]?.logFile ?? 'the worker logs'}`);
+    return {
+      workers,
+      completed: done - start,
+      seconds,
+      backlog,
+      machineCpuPct: ((cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total)) * 100,
+      workersCpuPct: ((workerCpu1 - workerCpu0) / seconds) * 100,
+      load1,
+      drained: done >= backlog,
+    };
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+  }
+}
+
+function section(results: readonly Measured[], windowS: number, kind: BenchStack['kind']): BenchSection {
+  const base = results[0];
+  if (!base) throw new Error('worker scaling measured nothing');
+  const rate = (m: Measured): number => m.completed / m.seconds;
+  const fmt = (perSecond: number): string => `${perSecond.toFixed(1)} incidents/s`;
+  const cores = cpus().length;
+  const rows: BenchRow[] = results.map((m) => ({
+    metric: `incidents/s, ${m.workers} worker${m.workers === 1 ? '' : 's'}`,
+    value: fmt(rate(m)),
+    floor: `${fmt(rate(base))} (1 worker)`,
+    ratio: rate(m) / rate(base),
+    ratioIs: 'speed-up',
+  }));
+  const notes = results.map(
+    (m) =>
+      `${m.workers} worker${m.workers === 1 ? '' : 's'}: ${m.completed.toLocaleString('en-US')} incidents completed in ${m.seconds.toFixed(1)} s from a backlog of ${m.backlog.toLocaleString('en-US')}` +
+      `${m.drained ? ' (drained before the window ended)' : ''}; speed-up ${formatRatio(rate(m) / rate(base))}; ` +
+      `machine CPU ${m.machineCpuPct.toFixed(0)} % busy of ${cores} cores, the workers together ${m.workersCpuPct.toFixed(0)} % of one core, load average ${m.load1.toFixed(1)} at the window's end.`,
+  );
+  notes.push(
+    `Every process runs on the same ${cores}-core machine: the workers, the Temporal server, ${kind === 'cluster' ? 'PostgreSQL, the three NATS nodes' : 'NATS'} and this benchmark share its CPU. ` +
+      'Once the cores are busy, another worker adds polls and contention but no cycles, so the speed-up here is bounded by CPU, not by the workers or by Temporal; on separate hosts each worker brings its own cores.',
+  );
+  return {
+    id: 'worker-scaling',
+    title: 'Worker scaling',
+    method:
+      `Incidents for distinct targets, each running a ${STEPS}-step runbook of \`true\` command steps (effect ledger, guards, audit events and search attributes as in production), ` +
+      `are started with \`client.workflow.start\` on a fresh task queue before any worker polls it. Then 1, 2 or 4 \`workers/worker.ts\` processes (production bundle, default settings) ` +
+      `start on that queue; once all are healthy, completions (read from Temporal's visibility) are counted for ${windowS} s. Each count has its own queue and backlog, sized from the one-worker rate so the workers cannot finish it within the window. ` +
+      'Floor: the one-worker rate from the same run; the ratio is the speed-up, our rate over it.',
+    rows,
+    notes,
+  };
+}
