@@ -50,7 +50,8 @@ interface Measured {
  * the one-worker rate from the same run.
  */
 export async function workerScaling(ctx: BenchContext): Promise<BenchSection> {
-  const windowS = ctx.smoke ? 3 : WINDOW_S;
+  // Smoke: a small backlog, drained well inside the window (the first incidents wait for the bundle to load).
+  const windowS = ctx.smoke ? 30 : WINDOW_S;
   const counts = ctx.smoke ? ([1, 2] as const) : WORKER_COUNTS;
   const runbook = snapshotFromYaml(noopRunbookYaml(STEPS, 'bench-scaling'));
   const stack = await ctx.stacks.start();
@@ -60,7 +61,7 @@ export async function workerScaling(ctx: BenchContext): Promise<BenchSection> {
   try {
     for (const workers of counts) {
       const base = results[0];
-      const backlog = ctx.smoke ? 40 * workers : base ? sizedBacklog((base.completed / base.seconds) * workers * windowS) : FIRST_BACKLOG;
+      const backlog = ctx.smoke ? 20 * workers : base ? sizedBacklog((base.completed / base.seconds) * workers * windowS) : FIRST_BACKLOG;
       const m = await measure(ctx, stack, client, runbook, workers, backlog, windowS);
       ctx.log(`${workers} worker(s): ${m.completed} incidents in ${m.seconds.toFixed(1)} s = ${(m.completed / m.seconds).toFixed(1)}/s; machine CPU ${m.machineCpuPct.toFixed(0)} % of ${cpus().length} cores`);
       results.push(m);
