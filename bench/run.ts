@@ -60,8 +60,10 @@ async function main(): Promise<void> {
     const kinds: StackKind[] = args.cluster ? ['embedded', 'cluster'] : ['embedded'];
     const providers: StackProvider[] = kinds.map((kind) => (kind === 'embedded' ? embeddedStacks : clusterStacks)({ workflowBundle }));
     stackLines.push(...providers.map((p) => ({ kind: p.kind, engines: p.engines })));
-    for (const stacks of providers) {
-      for (const bench of benchmarksFor(stacks.kind, args.only)) {
+    // Benchmark by benchmark, each on every stack in turn, so the report sets a figure beside its cluster counterpart.
+    for (const bench of BENCHMARKS) {
+      for (const stacks of providers) {
+        if (!benchmarksFor(stacks.kind, args.only).includes(bench)) continue;
         const id = stacks.kind === 'embedded' ? bench.id : `${bench.id} (${stacks.kind})`;
         const workDir = join(root, stacks.kind, bench.id);
         mkdirSync(workDir, { recursive: true });
