@@ -19,39 +19,43 @@ import type { RunbookSnapshot } from '../schemas/incident-input';
 const WORKER_COUNTS = [1, 2, 4] as const;
 /** Steps of each incident's runbook: a short workflow with a few activities. */
 const STEPS = 3;
-/** How long each worker count is measured. */
+/** How long each worker count is measured, after its warm-up. */
 const WINDOW_S = 60;
-/** Starts in flight while preloading the backlog. */
-const PRELOAD_IN_FLIGHT = 32;
-/** Backlog before the first measurement, and the bounds of later ones (sized from the one-worker rate). */
-const FIRST_BACKLOG = 2_000;
-const MAX_BACKLOG = 12_000;
+const WARM_UP_S = 10;
+/**
+ * Incidents kept open at once, the same for every worker count: enough to
+ * keep four workers busy, few enough to stay inside each worker's workflow
+ * cache. (A backlog of thousands started up front measures something else:
+ * every worker takes new incidents' first tasks while the ones already open
+ * are evicted and replayed, and hardly any incident finishes.)
+ */
+const IN_FLIGHT = 64;
+/** How often the loop reads the completed count and tops the open incidents up. */
+const TOP_UP_MS = 250;
 
 interface Measured {
   workers: number;
   completed: number;
   seconds: number;
-  backlog: number;
   /** Busy share of all cores over the window, percent. */
   machineCpuPct: number;
   /** CPU of the worker processes together over the window, percent of one core. */
   workersCpuPct: number;
   load1: number;
-  drained: boolean;
 }
 
 /**
  * Worker scaling: incidents running a short runbook (STEPS `true` command
- * steps, through the production worker and bundle) drained from a backlog by
- * 1, 2 and 4 worker processes polling the same task queue, on the same
- * stack. Each count gets a fresh task queue and a backlog started before its
- * workers, so the rate is bounded by the workers and what they share (the
- * servers, the machine's cores), not by the producer. The floor of each row is
- * the one-worker rate from the same run.
+ * steps, through the production worker and bundle) completed by 1, 2 and 4
+ * worker processes polling the same task queue, on the same stack. A closed
+ * loop keeps IN_FLIGHT incidents open whatever the worker count, so the rate
+ * is bounded by the workers and what they share (the servers, the machine's
+ * cores), not by the producer. The floor of each row is the one-worker rate
+ * from the same run.
  */
 export async function workerScaling(ctx: BenchContext): Promise<BenchSection> {
-  // Smoke: a small backlog, drained well inside the window (the first incidents wait for the bundle to load).
-  const windowS = ctx.smoke ? 30 : WINDOW_S;
+  const windowS = ctx.smoke ? 5 : WINDOW_S;
+  const warmUpS = ctx.smoke ? 1 : WARM_UP_S;
   const counts = ctx.smoke ? ([1, 2] as const) : WORKER_COUNTS;
   const runbook = snapshotFromYaml(noopRunbookYaml(STEPS, 'bench-scaling'));
   const stack = await ctx.stacks.start();
@@ -60,9 +64,7 @@ export async function workerScaling(ctx: BenchContext): Promise<BenchSection> {
   const results: Measured[] = [];
   try {
     for (const workers of counts) {
-      const base = results[0];
-      const backlog = ctx.smoke ? 20 * workers : base ? sizedBacklog((base.completed / base.seconds) * workers * windowS) : FIRST_BACKLOG;
-      const m = await measure(ctx, stack, client, runbook, workers, backlog, windowS);
+      const m = await measure(ctx, stack, client, runbook, workers, warmUpS, windowS);
       ctx.log(`${workers} worker(s): ${m.completed} incidents in ${m.seconds.toFixed(1)} s = ${(m.completed / m.seconds).toFixed(1)}/s; machine CPU ${m.machineCpuPct.toFixed(0)} % of ${cpus().length} cores`);
       results.push(m);
     }
@@ -70,33 +72,30 @@ export async function workerScaling(ctx: BenchContext): Promise<BenchSection> {
     await connection.close().catch(() => undefined);
     await stack.stop();
   }
-  return section(results, windowS, stack.kind);
+  return section(results, windowS, warmUpS, stack.kind);
 }
 
-/** Enough backlog that the workers cannot finish it inside the window, with a margin, within bounds. */
-function sizedBacklog(expected: number): number {
-  return Math.min(MAX_BACKLOG, Math.max(FIRST_BACKLOG, Math.ceil((expected * 1.5) / 100) * 100));
-}
-
-async function measure(ctx: BenchContext, stack: BenchStack, client: Client, runbook: RunbookSnapshot, workers: number, backlog: number, windowS: number): Promise<Measured> {
+async function measure(ctx: BenchContext, stack: BenchStack, client: Client, runbook: RunbookSnapshot, workers: number, warmUpS: number, windowS: number): Promise<Measured> {
   const taskQueue = `bench-scaling-${workers}`;
-  ctx.log(`${workers} worker(s): starting a backlog of ${backlog} incidents on ${taskQueue}`);
-  await eachBounded(backlog, PRELOAD_IN_FLIGHT, async (i) => {
-    const event = benchFault(`scaling-${workers}-${i}`, `scaling-${workers}-${i}`);
-    await client.workflow.start('incident', {
-      workflowId: incidentIdFor(event.service, event.target),
-      taskQueue,
-      args: [incidentInputFor(event, runbook)],
-      typedSearchAttributes: initialSearchAttributes(event, runbook),
-    });
-  });
   const completed = async (): Promise<number> => (await client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus = "Completed"`)).count;
   const failed = async (): Promise<number> =>
     (await client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus != "Running" AND ExecutionStatus != "Completed"`)).count;
+  let started = 0;
+  const startMore = (count: number): Promise<void> =>
+    eachBounded(count, 16, async () => {
+      const i = started++;
+      const event = benchFault(`scaling-${workers}-${i}`, `scaling-${workers}-${i}`);
+      await client.workflow.start('incident', {
+        workflowId: incidentIdFor(event.service, event.target),
+        taskQueue,
+        args: [incidentInputFor(event, runbook)],
+        typedSearchAttributes: initialSearchAttributes(event, runbook),
+      });
+    });
 
   const ports = await freePorts(workers);
-  ctx.log(`${workers} worker(s): starting ${workers} workers/worker.ts`);
-  const started = await Promise.allSettled(
+  ctx.log(`${workers} worker(s): starting ${workers} workers/worker.ts on ${taskQueue}`);
+  const launched = await Promise.allSettled(
     ports.map((port, i) =>
       startComponentProcess({
         name: `scaling-worker-${workers}-${i + 1}`,
@@ -107,20 +106,26 @@ async function measure(ctx: BenchContext, stack: BenchStack, client: Client, run
       }),
     ),
   );
-  const procs: ManagedProcess[] = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const procs: ManagedProcess[] = launched.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
-    for (const r of started) if (r.status === 'rejected') throw r.reason;
-    // The window opens once every worker is healthy: what some did while others were starting is not counted.
-    const start = await completed();
+    for (const r of launched) if (r.status === 'rejected') throw r.reason;
+    /** Keeps IN_FLIGHT incidents open until `untilMs` (performance clock); returns the completed count last read. */
+    const run = async (untilMs: number): Promise<number> => {
+      let done = await completed();
+      while (performance.now() < untilMs) {
+        for (const p of procs) if (!p.isRunning()) throw new Error(`${p.name} exited; see ${p.logFile}`);
+        await startMore(Math.max(0, done + IN_FLIGHT - started));
+        await new Promise((r) => setTimeout(r, TOP_UP_MS));
+        done = await completed();
+      }
+      return done;
+    };
+    ctx.log(`${workers} worker(s): ${IN_FLIGHT} incidents open at a time; warming up ${warmUpS} s, then counting for ${windowS} s`);
+    const start = await run(performance.now() + warmUpS * 1_000);
     const cpu0 = readMachineCpu();
     const workerCpu0 = procs.reduce((sum, p) => sum + readCpuSeconds(p.pid), 0);
     const t0 = performance.now();
-    let done = start;
-    while (performance.now() - t0 < windowS * 1_000 && done < backlog) {
-      await new Promise((r) => setTimeout(r, 500));
-      for (const p of procs) if (!p.isRunning()) throw new Error(`${p.name} exited; see ${p.logFile}`);
-      done = await completed();
-    }
+    const done = await run(t0 + windowS * 1_000);
     const seconds = (performance.now() - t0) / 1_000;
     const cpu1 = readMachineCpu();
     const workerCpu1 = procs.reduce((sum, p) => sum + readCpuSeconds(p.pid), 0);
@@ -132,18 +137,16 @@ async function measure(ctx: BenchContext, stack: BenchStack, client: Client, run
       workers,
       completed: done - start,
       seconds,
-      backlog,
       machineCpuPct: ((cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total)) * 100,
       workersCpuPct: ((workerCpu1 - workerCpu0) / seconds) * 100,
       load1,
-      drained: done >= backlog,
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
   }
 }
 
-function section(results: readonly Measured[], windowS: number, kind: BenchStack['kind']): BenchSection {
+function section(results: readonly Measured[], windowS: number, warmUpS: number, kind: BenchStack['kind']): BenchSection {
   const base = results[0];
   if (!base) throw new Error('worker scaling measured nothing');
   const rate = (m: Measured): number => m.completed / m.seconds;
@@ -158,8 +161,7 @@ function section(results: readonly Measured[], windowS: number, kind: BenchStack
   }));
   const notes = results.map(
     (m) =>
-      `${m.workers} worker${m.workers === 1 ? '' : 's'}: ${m.completed.toLocaleString('en-US')} incidents completed in ${m.seconds.toFixed(1)} s from a backlog of ${m.backlog.toLocaleString('en-US')}` +
-      `${m.drained ? ' (drained before the window ended)' : ''}; speed-up ${formatRatio(rate(m) / rate(base))}; ` +
+      `${m.workers} worker${m.workers === 1 ? '' : 's'}: ${m.completed.toLocaleString('en-US')} incidents completed in ${m.seconds.toFixed(1)} s; speed-up ${formatRatio(rate(m) / rate(base))}; ` +
       `machine CPU ${m.machineCpuPct.toFixed(0)} % busy of ${cores} cores, the workers together ${m.workersCpuPct.toFixed(0)} % of one core, load average ${m.load1.toFixed(1)} at the window's end.`,
   );
   notes.push(
@@ -171,8 +173,9 @@ function section(results: readonly Measured[], windowS: number, kind: BenchStack
     title: 'Worker scaling',
     method:
       `Incidents for distinct targets, each running a ${STEPS}-step runbook of \`true\` command steps (effect ledger, guards, audit events and search attributes as in production), ` +
-      `are started with \`client.workflow.start\` on a fresh task queue before any worker polls it. Then 1, 2 or 4 \`workers/worker.ts\` processes (production bundle, default settings) ` +
-      `start on that queue; once all are healthy, completions (read from Temporal's visibility) are counted for ${windowS} s. Each count has its own queue and backlog, sized from the one-worker rate so the workers cannot finish it within the window. ` +
+      `on one task queue served by 1, 2 or 4 \`workers/worker.ts\` processes (production bundle, default settings), each count on a fresh queue of the same stack. ` +
+      `A closed loop in the benchmark process keeps ${IN_FLIGHT} incidents open whatever the worker count: every ${TOP_UP_MS} ms it reads the completed count from Temporal's visibility and starts as many new incidents (\`client.workflow.start\`) as have completed. ` +
+      `After ${warmUpS} s of warm-up, completions are counted for ${windowS} s. ` +
       'Floor: the one-worker rate from the same run; the ratio is the speed-up, our rate over it.',
     rows,
     notes,
