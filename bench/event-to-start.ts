@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { initialSearchAttributes } from '../intake/handoff';
 import { incidentIdFor } from '../schemas/identifiers';
-import { startIsolatedStack } from '../stack/isolated-stack';
 import { waitFor } from '../stack/wait-for';
 import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml, workflowStartedAtMs, writeRunbookDir } from './fixtures';
 import { epochNowMs, openLoop } from './open-loop';
@@ -27,7 +26,7 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
   const yaml = noopRunbookYaml(1);
   const runbook = snapshotFromYaml(yaml);
   const runbooksDir = writeRunbookDir(join(ctx.workDir, 'runbooks'), yaml);
-  const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-', intake: true, overrides: { runbooksDir } });
+  const stack = await ctx.stacks.start({ intake: true, overrides: { runbooksDir } });
   const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   const nc = await stack.natsConnect('producer', { name: 'bench-event-to-start' });

@@ -7,10 +7,10 @@ import { incidentIdFor } from '../schemas/identifiers';
 import { DEAD_LETTER_STREAM, ensureJetStream, FAULTS_STREAM, INTAKE_CONSUMER, intakeConsumerConfig } from '../intake/streams';
 import { createLogger } from '../observability/logger';
 import { startComponentProcess } from '../stack/component-process';
-import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack';
 import { waitFor } from '../stack/wait-for';
 import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml, writeRunbookDir } from './fixtures';
 import { formatRate } from './stats';
+import { temporalServerOf, type BenchStack } from './bench-stack';
 import type { BenchContext, BenchRow, BenchSection } from './report-types';
 import { temporalConnectOptions } from '../config/temporal-connection';
 
@@ -60,7 +60,7 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
       const cap = result.startCapacity.handled / result.startCapacity.seconds;
       rows.push({ metric: 'events/s, all targets distinct, against direct workflow starts', value: formatRate(ours), floor: formatRate(cap), ratio: cap / ours });
       notes.push(
-        `distinct: every event starts a workflow, so the rate is bounded by how fast the Temporal dev server starts workflows (SQLite, fsync per commit). ` +
+        `distinct: every event starts a workflow, so the rate is bounded by how fast ${temporalServerOf(ctx.stacks.kind)} starts workflows. ` +
           `The second distinct row's floor is ${INTAKE_CONCURRENCY} concurrent \`client.workflow.start\` calls (the intake's concurrency) from the benchmark process for ${result.startCapacity.seconds.toFixed(0)} s, on the same server after the run.`,
       );
     }
@@ -86,7 +86,7 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
 
 async function measureMix(ctx: BenchContext, mix: Mix, backlog: number, windowS: number, startCapacityS: number): Promise<{ ours: Drain; floor: Drain; incidents: number; startCapacity?: Drain }> {
   const runbooksDir = writeRunbookDir(join(ctx.workDir, `runbooks-${mix}`), noopRunbookYaml(1));
-  const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-', overrides: { runbooksDir } });
+  const stack = await ctx.stacks.start({ overrides: { runbooksDir } });
   const nc = await stack.natsConnect('admin', { name: 'bench-ingest' });
   try {
     const jsm = await nc.jetstreamManager();
@@ -130,7 +130,7 @@ async function acked(jsm: JetStreamManager, consumer: string, total: number): Pr
 }
 
 /** Runs the real intake process until the window has passed (or the backlog is gone) and counts what it acked. */
-async function drainWithIntake(stack: IsolatedStack, jsm: JetStreamManager, total: number, windowS: number): Promise<Drain> {
+async function drainWithIntake(stack: BenchStack, jsm: JetStreamManager, total: number, windowS: number): Promise<Drain> {
   const port = stack.config.intakePort;
   const intake = await startComponentProcess({
     name: 'bench-intake',
@@ -156,7 +156,7 @@ async function drainWithIntake(stack: IsolatedStack, jsm: JetStreamManager, tota
 }
 
 /** Starts incidents for new targets directly, INTAKE_CONCURRENCY at a time, for `seconds`: what Temporal alone can take. */
-async function directStarts(stack: IsolatedStack, seconds: number): Promise<Drain> {
+async function directStarts(stack: BenchStack, seconds: number): Promise<Drain> {
   const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   const runbook = snapshotFromYaml(noopRunbookYaml(1));

@@ -1,3 +1,5 @@
+import type { StackKind, StackProvider } from './bench-stack';
+
 /** A latency distribution in milliseconds. */
 export interface LatencySummary {
   n: number;
@@ -16,6 +18,8 @@ export interface BenchRow {
   floor?: string;
   /** value / floor for costs (lower is better), floor / value for rates; absent without a floor. */
   ratio?: number;
+  /** Set when `ratio` is a speed-up instead: our rate over the floor's (higher is better), e.g. n workers against one. */
+  ratioIs?: 'speed-up';
   /** The target as written, e.g. "p50 ≤ 10 ms". */
   target?: string;
   /** Whether the target was met; absent when the row has no target. */
@@ -26,6 +30,8 @@ export interface BenchRow {
 export interface BenchSection {
   /** Stable id used on the command line, e.g. "event-to-start". */
   id: string;
+  /** The engines it ran on; the runner sets it. */
+  stack?: StackKind;
   title: string;
   /** How it was measured, one short paragraph. */
   method: string;
@@ -44,4 +50,6 @@ export interface BenchContext {
   workDir: string;
   /** The pre-built workflow bundle every worker of the run loads (production mode). */
   workflowBundle: string;
+  /** Where this pass of the run gets its stacks: the embedded engines or the cluster. */
+  stacks: StackProvider;
 }

@@ -10,7 +10,6 @@ import type { ActionRequest, ActionResult } from '../activities/types';
 import { initialSearchAttributes } from '../intake/handoff';
 import { createLogger } from '../observability/logger';
 import { incidentIdFor } from '../schemas/identifiers';
-import { startIsolatedStack } from '../stack/isolated-stack';
 import { benchFault, eventTimeMs, incidentInputFor, noopRunbookYaml, snapshotFromYaml } from './fixtures';
 import { epochNowMs, openLoop } from './open-loop';
 import { waitFor } from '../stack/wait-for';
@@ -33,7 +32,7 @@ const TASK_QUEUE = 'bench-steps';
  */
 export async function stepOverhead(ctx: BenchContext): Promise<BenchSection> {
   const runs = ctx.smoke ? 3 : Math.ceil(1_000 / (STEPS - 1)) + 1;
-  const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-' });
+  const stack = await ctx.stacks.start();
   const nats = await stack.natsConnect('worker', { name: 'bench-steps' });
   const clientConnection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection: clientConnection, namespace: stack.config.namespace });
@@ -149,7 +148,7 @@ function section(step: LatencySummary, stepFloor: LatencySummary, run: LatencySu
     title: 'Per-step overhead',
     method:
       `Open loop at ${RATE} runs/s on one in-process worker. Ours: the incident workflow running a ${STEPS}-step runbook whose action activity is a no-op (guards, step state, audit events and search attributes as in production). ` +
-      `Floor: a hand-written workflow calling ${STEPS} no-op activities in a row. Step time: from one step's activity starting to the next one's, timed inside the activities (n = gaps over all runs). Run time: WorkflowExecutionStarted to WorkflowExecutionCompleted in its history. Runs are started and polled with describe, never awaited with a long-polling result call, which slows task dispatch on the dev server.`,
+      `Floor: a hand-written workflow calling ${STEPS} no-op activities in a row. Step time: from one step's activity starting to the next one's, timed inside the activities (n = gaps over all runs). Run time: WorkflowExecutionStarted to WorkflowExecutionCompleted in its history. Runs are started and polled with describe, never awaited with a long-polling result call, which slows task dispatch on the server.`,
     rows: [
       row('step p50', step.p50, stepFloor.p50, '≤ 1.3× floor', 1.3),
       row('step p99', step.p99, stepFloor.p99),

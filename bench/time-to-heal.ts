@@ -4,7 +4,6 @@ import type { StandbyMode } from '../demo/fleet-files';
 import { DEFAULT_LOAD_INTERVAL_MS } from '../demo/load-generator';
 import { DEFAULT_PROBE_INTERVAL_MS } from '../demo/prober';
 import { runScenario, scenarioSucceeded } from '../demo/scenarios';
-import { startIsolatedStack } from '../stack/isolated-stack';
 import { formatMs, summarize } from './stats';
 import type { BenchContext, BenchRow, BenchSection } from './report-types';
 
@@ -76,7 +75,7 @@ function latencyRow(metric: string, runs: readonly FaultRun[]): BenchRow {
  * visibility store, longer than starting new servers.
  */
 async function faultOnce(ctx: BenchContext, fault: Fault, standby: StandbyMode, n: number): Promise<FaultRun> {
-  const isolated = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-' });
+  const isolated = await ctx.stacks.start();
   let result: Awaited<ReturnType<typeof runScenario>>;
   try {
     result = await runScenario(fault, { config: isolated.config, demoDir: join(ctx.workDir, `${fault}-${standby}-${n}`), autoApprove: true, standby });
@@ -155,7 +154,8 @@ export async function timeToHeal(ctx: BenchContext): Promise<BenchSection> {
     method:
       `\`runbook demo crash\` and \`runbook demo hang\` with \`--auto-approve\` as code (\`runScenario\` in demo/scenarios.ts): ${runs} crash and ${runs} hang run(s) ` +
       `with a hot standby, then ${coldRuns} crash run(s) with a cold one, sequential, each on a fresh private stack ` +
-      '(Temporal dev server, NATS, production workflow bundle) as the first demo after `runbook up` would find it. Each run brings up its own fleet (HAProxy, primary, standby), demo worker, ' +
+      `(${ctx.stacks.engines}; production workflow bundle) as the first demo after \`runbook up${ctx.stacks.kind === 'cluster' ? ' --cluster' : ''}\` would find it. ` +
+      'Each run brings up its own fleet (HAProxy, primary, standby), demo worker, ' +
       `intake, prober (every ${DEFAULT_PROBE_INTERVAL_MS} ms) and load (${perSecond} requests/s through HAProxy), SIGKILLs (crash) or SIGSTOPs (hang) the primary and follows ` +
       'the incident to its close. Failed requests and the failover latency count every request sent from the injection until the incident closed, ' +
       'fail-back included; the floor is the p99 of the requests answered before the injection in the same runs. Times count from the injection: ' +
@@ -180,7 +180,7 @@ export async function timeToHeal(ctx: BenchContext): Promise<BenchSection> {
               `rotation, p50 ${p50(cold, (r) => r.trafficRestoredMs)} after the crash; HAProxy has nowhere to retry.`,
           ]
         : []),
-      "Temporal's dev server fires timers shorter than a second after about a second (history.timerProcessorMaxTimeShift, default 1s), " +
+      "Temporal's server fires timers shorter than a second after about a second (history.timerProcessorMaxTimeShift, default 1s, on the dev server and the cluster alike), " +
         'which is why the confirmation interval is written as 1s rather than a shorter one that would not be honoured.',
       `Load average ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after the runs on ${cpus().length} cores: other work on the machine stretches every step.`,
     ],

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -10,13 +9,14 @@ import { initialSearchAttributes } from '../intake/handoff';
 import { incidentIdFor, ServiceId, TargetId } from '../schemas/identifiers';
 import { SA } from '../schemas/search-attributes';
 import { startComponentProcess } from '../stack/component-process';
-import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack';
 import type { ManagedProcess } from '../stack/managed-process';
 import { waitFor } from '../stack/wait-for';
 import { BENCH_SERVICE, benchFault, incidentInputFor, runbookHead, snapshotFromYaml } from './fixtures';
 import { epochNowMs, openLoop } from './open-loop';
+import { eachBounded, readCpuSeconds } from './proc-stats';
 import { formatMs, formatRatio, formatSummary, summarize } from './stats';
 import { floorApprove } from './workflows/waiting-floor';
+import type { BenchStack } from './bench-stack';
 import type { BenchContext, BenchRow, BenchSection, LatencySummary } from './report-types';
 import type { RunbookSnapshot } from '../schemas/incident-input';
 import { temporalConnectOptions } from '../config/temporal-connection';
@@ -100,7 +100,7 @@ export async function waitingIncidents(ctx: BenchContext): Promise<BenchSection>
   const floorBundle = join(ctx.workDir, 'waiting-floor-bundle.js');
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows/waiting-floor'), logger: new DefaultLogger('WARN') });
   writeFileSync(floorBundle, code);
-  const stack = await startIsolatedStack({ workflowBundle: ctx.workflowBundle, dirPrefix: 'runbook-bench-' });
+  const stack = await ctx.stacks.start();
   const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   const results: { ours: SideResult; floor: SideResult }[] = [];
@@ -119,7 +119,7 @@ export async function waitingIncidents(ctx: BenchContext): Promise<BenchSection>
 
 async function measureSide(
   ctx: BenchContext,
-  stack: IsolatedStack,
+  stack: BenchStack,
   client: Client,
   side: Side,
   n: number,
@@ -231,22 +231,6 @@ async function waitParked(client: Client, side: Side, ids: readonly string[], de
   }, 500);
 }
 
-/** Runs `fn(0..count-1)` with at most `limit` in flight; rejects with the first failure once all settled. */
-async function eachBounded(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let firstError: unknown;
-  const lane = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++;
-      await fn(i).catch((err: unknown) => {
-        firstError ??= err;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
-  if (firstError !== undefined) throw firstError;
-}
-
 /** A measurement window, not a wait for a condition: the benchmark observes the worker over a fixed time. */
 function pause(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -267,17 +251,6 @@ function readMemory(pid: number): { rss: number; hwm: number } {
     return Number(m[1]) * 1_024;
   };
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
-}
-
-let clockTicks: number | undefined;
-
-/** User + system CPU seconds of the whole process (all threads), from /proc/<pid>/stat. */
-function readCpuSeconds(pid: number): number {
-  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name may contain spaces and parentheses; fields are counted after its closing one.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }
 
 const formatMiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;

@@ -29,7 +29,7 @@ describe('benchmark statistics', () => {
 });
 
 describe('benchmark report', () => {
-  const facts: RunFacts = { date: '2026-01-02T03:04:05Z', cpu: 'Test CPU', cores: 2, memoryGiB: 24, node: '20.0.0', temporalCli: 'v1.5.1', natsServer: 'v2.14.9', smoke: false, durationS: 61, command: 'npm run bench' };
+  const facts: RunFacts = { date: '2026-01-02T03:04:05Z', cpu: 'Test CPU', cores: 2, memoryGiB: 24, node: '20.0.0', temporalCli: 'v1.5.1', natsServer: 'v2.14.9', stacks: [{ kind: 'embedded', engines: 'dev server' }], smoke: false, durationS: 61, command: 'npm run bench' };
   const section: BenchSection = {
     id: 'x',
     title: 'Event → workflow started',
@@ -51,6 +51,33 @@ describe('benchmark report', () => {
     assert.match(md, /- Why a target was missed\./);
     assert.match(md, /Test CPU, 2 cores, 24 GiB/);
     assert.doesNotMatch(md, /Smoke run/);
+  });
+
+  test('a run over both stacks names the stack in every title and a speed-up reads as one', () => {
+    const both: RunFacts = {
+      ...facts,
+      temporalServer: 'v1.32.2',
+      postgres: '15.14',
+      stacks: [
+        { kind: 'embedded', engines: 'dev server' },
+        { kind: 'cluster', engines: 'Temporal on PostgreSQL' },
+      ],
+    };
+    const scaling: BenchSection = {
+      id: 'worker-scaling',
+      stack: 'cluster',
+      title: 'Worker scaling',
+      method: 'Drained.',
+      rows: [{ metric: 'incidents/s, 2 workers', value: '15.0 incidents/s', floor: '10.0 incidents/s (1 worker)', ratio: 1.5, ratioIs: 'speed-up' }],
+      notes: [],
+    };
+    const md = renderReport(both, [{ ...section, stack: 'embedded' }, { ...section, stack: 'cluster' }, scaling], []);
+    assert.match(md, /\| Event → workflow started \(embedded\) \| p50 \|/);
+    assert.match(md, /\| Event → workflow started \(cluster\) \| p50 \|/);
+    assert.match(md, /## Worker scaling \(cluster\)\n/);
+    assert.match(md, /\| incidents\/s, 2 workers \| 15\.0 incidents\/s \| 10\.0 incidents\/s \(1 worker\) \| 1\.50× speed-up \| — \| — \|/);
+    assert.match(md, /\| cluster stack \| Temporal on PostgreSQL \|/);
+    assert.match(md, /Temporal server v1\.32\.2, PostgreSQL 15\.14/);
   });
 
   test('a smoke run says its figures mean nothing, and a failed benchmark is listed as failed', () => {
