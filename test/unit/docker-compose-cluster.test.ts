@@ -12,6 +12,8 @@ import { NATS_CLUSTER_NAME, NATS_CLUSTER_NODES, NATS_CLUSTER_REPLICAS, NATS_ROUT
 import { natsConnectOptions } from '../../config/nats-connect';
 import { ROUTE_PASSWORD_FILE, routeIncludeFile } from '../../config/nats-route-credentials';
 import { createLogger } from '../../observability/logger';
+import { NATS_NODES, natsTierPorts } from '../../stack/cluster-stack';
+import { prepareNatsCluster } from '../../stack/nats-cluster';
 import { PROJECT_ROOT, pinnedVersions } from '../../stack/toolchain';
 import { provisionNats } from '../../workers/provision';
 
@@ -108,6 +110,24 @@ test('our services reach every node and provision as many copies as there are no
     assert.equal(config.natsReplicas, NATS_CLUSTER_REPLICAS, `${name} ${ENV.natsReplicas}`);
     assert.equal(config.natsUrl, natsClusterUrl(), `${name} lists every node`);
   }
+});
+
+test('runbook up --cluster runs the same nodes as the compose file, with the same cluster name, route user and fsync-before-ack, and provisions as many copies', () => {
+  assert.equal(NATS_NODES, natsNodes.length);
+  const config = loadConfig({}, { [ENV.natsPort]: '24100', [ENV.natsMonitorPort]: '24200', [ENV.natsClusterPort]: '24300' });
+  const ports = natsTierPorts(config);
+  const nodes = prepareNatsCluster({ stateDir: join(dir, 'local-cluster'), ...ports });
+  assert.deepEqual(nodes.map((n) => n.name), natsNodes.map(([name]) => name));
+  for (const node of nodes) {
+    const text = readFileSync(join(dir, 'local-cluster', 'nats', `${node.name}.conf`), 'utf8');
+    assert.match(text, new RegExp(`^server_name: ${node.name}$`, 'm'));
+    assert.match(text, new RegExp(`^  name: "${NATS_CLUSTER_NAME}"$`, 'm'));
+    assert.match(text, new RegExp(`^    user: "${NATS_ROUTE_USER}"$`, 'm'));
+    assert.match(text, /^  sync_interval: always$/m);
+    // Routes to every node, as in compose where each node names the others.
+    for (const port of ports.clusterPorts) assert.match(text, new RegExp(`@127\\.0\\.0\\.1:${port}"`));
+  }
+  assert.equal(natsReplicasFor(loadConfig({}, { [ENV.natsUrl]: nodes.map((n) => n.url).join(',') })), NATS_CLUSTER_REPLICAS);
 });
 
 test('RUNBOOK_NATS_REPLICAS takes 1 to 5 and names itself when wrong; one server by default', () => {
