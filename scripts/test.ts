@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkS
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { bundleWorkflows } from './bundle-workflows';
+import { integrationLanes } from './test-lanes';
 
 /*
  * The one test command: lint, typecheck, unit tests, integration tests on real
@@ -43,21 +44,36 @@ function listTests(dir: string): string[] {
 }
 
 /** Runs a command in its own process group; output streams through; returns the exit code and output. */
-function run(argv: string[], env: NodeJS.ProcessEnv, groups: Set<number>): Promise<{ code: number; output: string }> {
+function run(argv: string[], env: NodeJS.ProcessEnv, groups: Set<number>, prefix?: string): Promise<{ code: number; output: string }> {
   return new Promise((ok) => {
     const [cmd, ...args] = argv;
     const child = spawn(cmd ?? '', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     if (child.pid) groups.add(child.pid);
     let output = '';
+    // Two lanes write at once: whole lines, each tagged with its lane, keep them readable.
+    const partial = { out: '', err: '' };
+    const emit = (stream: NodeJS.WriteStream, key: 'out' | 'err', text: string): void => {
+      if (!prefix) {
+        stream.write(text);
+        return;
+      }
+      const lines = (partial[key] + text).split('\n');
+      partial[key] = lines.pop() ?? '';
+      if (lines.length > 0) stream.write(lines.map((l) => `${prefix}${l}\n`).join(''));
+    };
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
-      process.stdout.write(d);
+      emit(process.stdout, 'out', d.toString());
     });
     child.stderr.on('data', (d: Buffer) => {
       output += d.toString();
-      process.stderr.write(d);
+      emit(process.stderr, 'err', d.toString());
     });
-    child.on('close', (code) => ok({ code: code ?? 1, output }));
+    child.on('close', (code) => {
+      if (partial.out) emit(process.stdout, 'out', '\n');
+      if (partial.err) emit(process.stderr, 'err', '\n');
+      ok({ code: code ?? 1, output });
+    });
   });
 }
 
@@ -154,18 +170,32 @@ async function main(): Promise<number> {
     env.RUNBOOK_TEST_WORKFLOW_BUNDLE = bundle;
     process.stdout.write(`bundled workflows to ${bundle}\n`);
 
-    const suites: [string, string[], string[]][] = [
-      ['unit', only.length ? only.filter((f) => f.includes('/unit/')) : listTests('test/unit'), []],
-      ['integration', only.length ? only.filter((f) => !f.includes('/unit/')) : listTests('test/integration'), ['--test-concurrency=1', '--test-timeout=600000']],
-    ];
-    for (const [name, files, extra] of suites) {
-      if (files.length === 0) continue;
-      process.stdout.write(`\n== ${name} tests (${files.length} files) ==\n`);
+    const unitFiles = only.length ? only.filter((f) => f.includes('/unit/')) : listTests('test/unit');
+    const integrationFiles = only.length ? only.filter((f) => !f.includes('/unit/')) : listTests('test/integration');
+    const nodeTest = (files: string[], extra: string[], prefix?: string): Promise<{ code: number; output: string }> =>
+      run([process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], env, groups, prefix);
+    const tally = (name: string, startedAt: number, outs: { code: number; output: string }[]): void => {
+      let passed = 0;
+      let failed = 0;
+      for (const res of outs) {
+        const counts = nodeTestCounts(res.output) ?? { passed: 0, failed: 1 };
+        if (res.code !== 0 && counts.failed === 0) counts.failed = 1;
+        passed += counts.passed;
+        failed += counts.failed;
+      }
+      results.push({ name, passed, failed, seconds: secondsSince(startedAt) });
+    };
+    if (unitFiles.length > 0) {
+      process.stdout.write(`\n== unit tests (${unitFiles.length} files) ==\n`);
       const startedAt = Date.now();
-      const res = await run([process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], env, groups);
-      const counts = nodeTestCounts(res.output) ?? { passed: 0, failed: 1 };
-      if (res.code !== 0 && counts.failed === 0) counts.failed = 1;
-      results.push({ name, ...counts, seconds: secondsSince(startedAt) });
+      tally('unit', startedAt, [await nodeTest(unitFiles, [])]);
+    }
+    if (integrationFiles.length > 0) {
+      const lanes = integrationLanes(integrationFiles).filter((lane) => lane.length > 0);
+      process.stdout.write(`\n== integration tests (${integrationFiles.length} files in ${lanes.length} lane${lanes.length === 1 ? '' : 's'} side by side) ==\n`);
+      const startedAt = Date.now();
+      const extra = ['--test-concurrency=1', '--test-timeout=600000'];
+      tally('integration', startedAt, await Promise.all(lanes.map((lane, i) => nodeTest(lane, extra, lanes.length > 1 ? `[lane ${i + 1}] ` : undefined))));
     }
   } finally {
     // Look before killing: anything still alive here was left behind by a test.
