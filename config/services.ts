@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { ServicesFile, type ServiceEntry, type ServiceSpec } from '../schemas/service-spec';
 import { ConfigError } from './config';
-import { fieldName, lineOf } from '../schemas/yaml-positions';
+import { parseYamlConfig } from './yaml-config-file';
 
 /**
  * The service registry: which programs `supervisor: { service }` actions may
@@ -54,24 +53,8 @@ function resolvePaths(raw: unknown, dir: string): unknown {
  * `file:line: field: message` line each.
  */
 export function parseServicesFile(text: string, file: string): Record<string, RegisteredService> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const messages = doc.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? 1}: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`);
-    throw new ConfigError(`invalid services file:\n${messages.join('\n')}`);
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  const parsed = ServicesFile.safeParse(resolvePaths(raw, path.dirname(path.resolve(file))));
-  if (!parsed.success) {
-    const messages = parsed.error.issues.flatMap((issue) => {
-      const at = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      const fields = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...at, k]) : [at];
-      const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
-      return fields.map((f) => `${file}:${lineOf(doc, lines, f)}: ${fieldName(f)}: ${message}`);
-    });
-    throw new ConfigError(`invalid services file:\n${messages.join('\n')}`);
-  }
-  return Object.fromEntries(Object.entries(parsed.data).map(([name, entry]) => [name, { name, ...entry }]));
+  const entries = parseYamlConfig(ServicesFile, text, file, 'services file', (raw) => resolvePaths(raw, path.dirname(path.resolve(file))));
+  return Object.fromEntries(Object.entries(entries).map(([name, entry]) => [name, { name, ...entry }]));
 }
 
 /** Reads and checks a services file; a missing, unreadable or invalid file throws ConfigError. */
