@@ -8,7 +8,8 @@ import { createLogger } from '../../observability/logger';
 import { clusterPortsAt, MAX_CLUSTER_PORT } from '../../stack/cluster-ports';
 import { startClusterStack, type ClusterStack } from '../../stack/cluster-stack';
 import { assertPortFree, freePorts } from '../../stack/ports';
-import { assertStormHeld, runStorm, STORM_NAK, STORM_RESTART_POLICY, stormWorkflowBundle, writeStormFiles, type StormFault, type StormFiles, type StormProbe } from '../helpers/storm-scenario';
+import { assertStormHeld, runStorm, STORM_NAK, STORM_RESTART_POLICY, type StormFault, type StormProbe } from '../helpers/storm-scenario';
+import { stormWorkflowBundle, writeStormFiles, type StormFiles } from '../helpers/storm-runbook';
 
 /*
  * The storm on the cluster stack: the NATS node leading the fault stream, one
