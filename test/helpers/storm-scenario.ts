@@ -1,29 +1,25 @@
-import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import type { Config } from '../../config/config';
 import { connectNats } from '../../config/nats-connect';
 import { temporalConnectOptions } from '../../config/temporal-connection';
-import { listDeadLetters } from '../../intake/dead-letter-store';
-import { DEAD_LETTER_STREAM } from '../../intake/streams';
 import { publishDurably } from '../../platform/jetstream-publish';
 import { signalProcessGroup } from '../../platform/process-group';
-import type { IncidentResult } from '../../schemas/incident-state';
 import { faultSubjectFor } from '../../schemas/fault-event';
 import { componentHealthy } from '../../stack/health';
 import type { RestartPolicy } from '../../stack/restart-policy';
 import type { StackInfo } from '../../stack/stack-file';
 import { waitFor } from '../../stack/wait-for';
-import { consumerBacklog, metricValue, testFault } from './intake-harness';
-import { countStorm, parseEffectLog, type StormCount, type StormRun } from './storm-count';
+import { consumerBacklog, testFault } from './intake-harness';
+import type { StormCount } from './storm-count';
 import { STORM_SERVICE, type StormFiles } from './storm-runbook';
+import { tallyStorm, type KillRecord, type StormSummary } from './storm-tally';
 
 /*
  * One storm, run against either stack: faults published at a steady pace
  * (each counted once JetStream acknowledged it), while the stack's components
  * are SIGKILLed in turn and brought back by the stack's own supervisor; then
- * counted at the side effects (see storm-count.ts).
+ * counted at the side effects (see storm-tally.ts).
  */
 
 /** Restarts quickly: the storm kills each component once and waits for it. */
@@ -56,6 +52,8 @@ export interface StormFault {
   component(probe: StormProbe): Promise<string>;
   /** What must hold, beyond the component running and healthy again, before the next kill. */
   recovered?(probe: StormProbe): Promise<boolean>;
+  /** Said of the kill in the log once it recovered. */
+  note?(): string;
 }
 
 /** Size and pace of a storm. */
@@ -73,41 +71,6 @@ export interface StormPlan {
   recoverBoundMs: number;
 }
 
-/** One kill and its recovery, for the summary. */
-export interface KillRecord {
-  fault: string;
-  component: string;
-  /** Events acknowledged when it was killed. */
-  afterEvents: number;
-  recoveredMs: number;
-}
-
-/** The one-line summary docs/reliability.md quotes. */
-export interface StormSummary {
-  stack: string;
-  events: number;
-  targets: number;
-  acked: number;
-  publishRetries: number;
-  lost: number;
-  deadLettered: number;
-  duplicates: number;
-  overlaps: number;
-  stuck: number;
-  incidents: number;
-  byStatus: Record<string, number>;
-  ambiguous: StormCount['ambiguous'];
-  effectLines: number;
-  maxIncidentsPerTarget: number;
-  incidentLifetimeMs: StormCount['lifetimeMs'];
-  /** Events the running intakes gave back to JetStream (nak) while Temporal could not take them; a restarted intake counts from 0. */
-  intakeRetried: number;
-  kills: KillRecord[];
-  stormMs: number;
-  closedAfterStormMs: number;
-  totalMs: number;
-}
-
 /** Kills a component's process group with SIGKILL and waits until its supervisor has it running and healthy again. */
 async function killAndRecover(probe: StormProbe, fault: StormFault, boundMs: number): Promise<{ component: string; ms: number }> {
   const component = await fault.component(probe);
@@ -122,29 +85,6 @@ async function killAndRecover(probe: StormProbe, fault: StormFault, boundMs: num
     return fault.recovered ? fault.recovered(probe).catch(() => false) : true;
   }, 100);
   return { component, ms: Date.now() - at };
-}
-
-/** Every storm incident run in visibility, each with its final state when closed. */
-async function listRuns(client: Client): Promise<StormRun[]> {
-  const runs: StormRun[] = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'incident' AND WorkflowId STARTS_WITH 'incident/${STORM_SERVICE}/'` })) {
-    runs.push({ workflowId: wf.workflowId, runId: wf.runId, startMs: wf.startTime.getTime(), ...(wf.closeTime ? { closeMs: wf.closeTime.getTime() } : {}) });
-  }
-  // Results of closed runs, a few at a time; an open run (stuck) gets its last state by query.
-  const queue = [...runs];
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let run = queue.shift(); run; run = queue.shift()) {
-        const handle = client.workflow.getHandle(run.workflowId, run.runId, { followRuns: false });
-        try {
-          run.state = run.closeMs === undefined ? await handle.query('state') : ((await handle.result()) as IncidentResult).state;
-        } catch {
-          // Counted as stuck or as a run without a ledger; the assertions name it.
-        }
-      }
-    }),
-  );
-  return runs;
 }
 
 /**
@@ -196,7 +136,7 @@ export async function runStorm(stack: StormStack, plan: StormPlan, files: StormF
       const afterEvents = ackedCount;
       const { component, ms } = await killAndRecover(probe, fault, plan.recoverBoundMs);
       kills.push({ fault: fault.label, component, afterEvents, recoveredMs: ms });
-      log(`${stack.label}: killed ${component} (${fault.label}) after ${afterEvents} events; running and healthy again after ${ms} ms`);
+      log(`${stack.label}: killed ${component} (${fault.label}) after ${afterEvents} events; running and healthy again after ${ms} ms${fault.note ? `; ${fault.note()}` : ''}`);
     }
     await publishing;
     const stormEndedAt = Date.now();
@@ -216,66 +156,16 @@ export async function runStorm(stack: StormStack, plan: StormPlan, files: StormF
       log(`${stack.label}: ${String(err)}; counting what is open as stuck`);
       closedAt = Date.now();
     }
-    // Visibility lists a close a moment after it happens: settle on a listing whose ledgers add up, briefly.
-    let runs: StormRun[] = [];
-    let count: StormCount | undefined;
-    const lines = (): ReturnType<typeof parseEffectLog> => (existsSync(files.effectLog) ? parseEffectLog(readFileSync(files.effectLog, 'utf8')) : []);
-    const dead = await listDeadLetters(probe.jsm, 1_000).catch(() => []);
-    const deadLettered = new Set(dead.map((d) => d.originalMsgId ?? '').filter(Boolean));
-    for (const d of dead) log(`${stack.label}: dead-lettered ${d.originalMsgId ?? '?'}: ${d.reason}: ${d.error}`);
-    await waitFor('a listing in which every acknowledged event is accounted for', 20_000, async () => {
-      runs = await listRuns(client);
-      count = countStorm({ acked, deadLettered, runs, lines: lines(), incidentPrefix: `incident/${STORM_SERVICE}/` });
-      return count.lost.length === 0 && count.miscounted.length === 0;
-    }, 1_000).catch(() => undefined);
-    if (!count) throw new Error('no listing of the storm incidents');
-    const deadInStream = (await probe.jsm.streams.info(DEAD_LETTER_STREAM)).state.messages;
-    let retried = 0;
-    for (const port of stack.intakePorts) retried += await metricValue(port, 'runbook_intake_events_total', '{outcome="retried"}').catch(() => 0);
-    const summary: StormSummary = {
-      stack: stack.label,
-      events: plan.events,
-      targets: plan.targets,
-      acked: count.acked,
-      publishRetries,
-      lost: count.lost.length,
-      deadLettered: deadInStream,
-      duplicates: count.duplicates.length,
-      overlaps: count.overlaps.length,
-      stuck: count.stuck.length,
-      incidents: count.incidents,
-      byStatus: count.byStatus,
-      ambiguous: count.ambiguous,
-      effectLines: count.effectLines,
-      maxIncidentsPerTarget: count.maxIncidentsPerTarget,
-      incidentLifetimeMs: count.lifetimeMs,
-      intakeRetried: retried,
-      kills,
-      stormMs: stormEndedAt - startedAt,
-      closedAfterStormMs: closedAt - stormEndedAt,
-      totalMs: Date.now() - startedAt,
-    };
-    return { count, summary };
+    return await tallyStorm(
+      { stack: stack.label, events: plan.events, targets: plan.targets, acked, publishRetries, kills, intakePorts: stack.intakePorts, startedAt, stormEndedAt, closedAt },
+      client,
+      probe.jsm,
+      files,
+      log,
+    );
   } finally {
     await producer.close().catch(() => undefined);
     await admin.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
   }
-}
-
-/** The storm's guarantees, asserted on its count; each failure names the offenders. */
-export function assertStormHeld(count: StormCount, summary: StormSummary): void {
-  assert.equal(summary.acked, summary.events, 'every event was acknowledged: the publishers rode out every kill');
-  assert.ok(count.ledgersComplete, 'every incident lists all its event ids (fewer than the ledger bound), so the id check covered every event');
-  assert.deepEqual(count.lost, [], 'no acknowledged event is missing from every incident and the dead letters');
-  assert.equal(summary.deadLettered, 0, 'no valid event was dead-lettered');
-  assert.deepEqual(count.miscounted, [], 'each target\'s incidents absorbed exactly the events acknowledged for it');
-  assert.deepEqual(count.absorbedTwice, [], 'no event is absorbed by two incidents');
-  assert.deepEqual(count.overlaps, [], 'no target had two incidents open at once');
-  assert.deepEqual(count.duplicates, [], 'no remediation side effect ran twice');
-  assert.deepEqual(count.strayKeys, [], 'every effect line belongs to a listed incident of its own target');
-  assert.deepEqual(count.succeededNotOnce, [], 'each incident whose effect step succeeded ran it exactly once');
-  assert.deepEqual(count.stuck, [], 'every incident closed within the bound after the storm');
-  assert.equal(summary.kills.length, summary.kills.filter((k) => k.recoveredMs > 0).length);
-  assert.ok(count.maxIncidentsPerTarget > 1, 'some target had several incidents in turn, so reopening was exercised');
 }

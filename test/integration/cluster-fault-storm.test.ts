@@ -6,10 +6,11 @@ import { loadConfig, type Config } from '../../config/config';
 import { FAULTS_STREAM } from '../../intake/streams';
 import { createLogger } from '../../observability/logger';
 import { clusterPortsAt, MAX_CLUSTER_PORT } from '../../stack/cluster-ports';
-import { startClusterStack, type ClusterStack } from '../../stack/cluster-stack';
+import { NATS_NODES, startClusterStack, type ClusterStack } from '../../stack/cluster-stack';
 import { assertPortFree, freePorts } from '../../stack/ports';
-import { assertStormHeld, runStorm, STORM_NAK, STORM_RESTART_POLICY, type StormFault, type StormProbe } from '../helpers/storm-scenario';
 import { stormWorkflowBundle, writeStormFiles, type StormFiles } from '../helpers/storm-runbook';
+import { runStorm, STORM_NAK, STORM_RESTART_POLICY, type StormFault, type StormProbe } from '../helpers/storm-scenario';
+import { assertStormHeld } from '../helpers/storm-tally';
 
 /*
  * The storm on the cluster stack: the NATS node leading the fault stream, one
@@ -23,19 +24,35 @@ import { stormWorkflowBundle, writeStormFiles, type StormFiles } from '../helper
 async function faultStreamLeader({ jsm, info }: StormProbe): Promise<string> {
   const leader = (await jsm.streams.info(FAULTS_STREAM)).cluster?.leader;
   if (leader && info.components[leader]) return leader;
-  // A tier of one server records it as `nats`; it leads every stream.
-  if (info.components.nats) return 'nats';
   throw new Error(`the ${FAULTS_STREAM} leader ${String(leader)} is none of the components ${Object.keys(info.components).join(', ')}`);
 }
 
-/** The fault stream has a leader and every other replica has caught up. */
-async function streamWhole({ jsm }: StormProbe): Promise<boolean> {
-  const cluster = (await jsm.streams.info(FAULTS_STREAM)).cluster;
-  return Boolean(cluster?.leader) && (cluster?.replicas ?? []).every((r) => r.current && !r.offline);
+/**
+ * Kills the fault stream's leader; back once another node has been seen
+ * leading the stream (so the kill forced an election) and, with the killed
+ * node restarted, every replica is current.
+ */
+function streamLeaderKill(): StormFault {
+  let killed: string | undefined;
+  let elected: string | undefined;
+  return {
+    label: 'nats-stream-leader',
+    component: async (probe) => {
+      killed = await faultStreamLeader(probe);
+      return killed;
+    },
+    recovered: async ({ jsm }) => {
+      const cluster = (await jsm.streams.info(FAULTS_STREAM)).cluster;
+      if (cluster?.leader && cluster.leader !== killed) elected ??= cluster.leader;
+      const replicas = cluster?.replicas ?? [];
+      return elected !== undefined && Boolean(cluster?.leader) && replicas.length === NATS_NODES - 1 && replicas.every((r) => r.current && !r.offline);
+    },
+    note: () => `${String(elected)} elected in its place`,
+  };
 }
 
 const FAULTS: StormFault[] = [
-  { label: 'nats-stream-leader', component: faultStreamLeader, recovered: streamWhole },
+  streamLeaderKill(),
   { label: 'worker', component: () => Promise.resolve('worker-1') },
   { label: 'intake', component: () => Promise.resolve('intake-2') },
   { label: 'temporal-server', component: () => Promise.resolve('temporal-server') },
@@ -56,14 +73,23 @@ async function allFree(ports: number[]): Promise<boolean> {
   }
 }
 
-/** A first port such that the ports `layout` derives from it are all free. */
+/** Ports handed out by {@link freeBlock}, so no two blocks share one. */
+const taken = new Set<number>();
+
+/** A first port such that the ports `layout` derives from it are all free, within the Temporal server's range and apart from every other block. */
 async function freeBlock(layout: (first: number) => number[]): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const first = 20_400 + Math.floor(Math.random() * (MAX_CLUSTER_PORT - 20_400 - 20));
-    if (await allFree(layout(first))) return first;
+    const ports = layout(first);
+    if (ports.some((p) => taken.has(p)) || !(await allFree(ports))) continue;
+    for (const p of ports) taken.add(p);
+    return first;
   }
   throw new Error('no free block of ports');
 }
+
+/** A NATS node takes the port after the one before it: client, monitoring and route ports alike. */
+const natsNodes = (first: number): number[] => Array.from({ length: NATS_NODES }, (_, i) => first + i);
 
 before(async () => {
   // The state directory is the temporary directory itself: PostgreSQL's account must be able to enter it.
@@ -79,9 +105,9 @@ before(async () => {
       temporalPort: await freeBlock((f) => Object.values(clusterPortsAt(f))),
       intakePort: await freeBlock((f) => [f, f + 1]),
       workerMetricsPort: await freeBlock((f) => [f, f + 1]),
-      // A NATS node takes the port after the one before it.
-      natsPort: await freeBlock((f) => [f, f + 1, f + 2]),
-      natsMonitorPort: await freeBlock((f) => [f, f + 1, f + 2]),
+      natsPort: await freeBlock(natsNodes),
+      natsMonitorPort: await freeBlock(natsNodes),
+      natsClusterPort: await freeBlock(natsNodes),
       apiPort,
       postgresPort,
       runbooksDir: files.runbooksDir,
@@ -102,10 +128,9 @@ test('cluster stack: 5,000 faults over 200 targets while the NATS stream leader,
   const s = stack;
   if (!s) throw new Error('no stack');
   const info = s.info;
-  const natsUrl = (info.natsUrls ?? [info.natsUrl]).join(',');
-  const intakePorts = Object.entries(info.components).filter(([name]) => name.startsWith('intake-')).map(([, c]) => c.port ?? 0);
+    const intakePorts = Object.entries(info.components).filter(([name]) => name.startsWith('intake-')).map(([, c]) => c.port ?? 0);
   const { count, summary } = await runStorm(
-    { label: 'cluster', config: { ...config, stateDir: info.stateDir, natsUrl, temporalAddress: info.temporalAddress }, info, intakePorts },
+    { label: 'cluster', config: { ...config, stateDir: info.stateDir, natsUrl: info.natsUrl, temporalAddress: info.temporalAddress }, info, intakePorts },
     { targets: 200, events: 5_000, durationMs: 90_000, lanes: 4, faults: FAULTS, closeBoundMs: 120_000, recoverBoundMs: 90_000 },
     files,
     (line) => t.diagnostic(line),

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FAULTS_STREAM } from '../../intake/streams';
 import { startIsolatedStack, type IsolatedStack } from '../../stack/isolated-stack';
-import { assertStormHeld, runStorm, STORM_NAK, STORM_RESTART_POLICY, type StormFault } from '../helpers/storm-scenario';
 import { stormWorkflowBundle, writeStormFiles, type StormFiles } from '../helpers/storm-runbook';
+import { runStorm, STORM_NAK, STORM_RESTART_POLICY, type StormFault } from '../helpers/storm-scenario';
+import { assertStormHeld } from '../helpers/storm-tally';
 
 /*
  * The storm on the embedded stack: one nats-server, the Temporal dev server,
