@@ -6,7 +6,9 @@ import { loadConfig, type Config } from '../config/config';
 import { connectNats, type NatsConnectExtras } from '../config/nats-connect';
 import type { NatsRole } from '../config/nats-permissions';
 import { componentEnv, startLocalStack, type LocalStack } from './local-stack';
+import { createLogger } from '../observability/logger';
 import { freePorts } from './ports';
+import type { RestartPolicy } from './restart-policy';
 import { withWebhookCredential } from './webhook-token';
 
 /** A private stack: its own servers, free loopback ports and a fresh state directory. */
@@ -32,6 +34,8 @@ export interface IsolatedStackOptions {
   /** Prefix of the temporary state directory's name. @default "runbook-stack-" */
   dirPrefix?: string;
   overrides?: Partial<Record<keyof Config, unknown>>;
+  /** Restart a component that dies on its own, with this policy (see startLocalStack). */
+  restart?: RestartPolicy;
 }
 
 /**
@@ -60,7 +64,7 @@ export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promi
     {},
   ), stateDir);
   const start = (): Promise<LocalStack> =>
-    startLocalStack(config, { worker: opts.worker ?? false, intake: opts.intake ?? false, headless: true, localRoster: false });
+    startLocalStack(config, { worker: opts.worker ?? false, intake: opts.intake ?? false, headless: true, localRoster: false, ...(opts.restart ? { restart: opts.restart, logger: createLogger('stack', 'warn') } : {}) });
   let stack: LocalStack;
   try {
     stack = await start();

@@ -88,6 +88,8 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     ...(config.intakeWebhookTokenFile ? { [ENV.intakeWebhookTokenFile]: resolve(config.intakeWebhookTokenFile) } : {}),
     ...(config.intakeWebhookBasicUser ? { [ENV.intakeWebhookBasicUser]: config.intakeWebhookBasicUser } : {}),
     ...(config.intakeWebhookBasicPasswordFile ? { [ENV.intakeWebhookBasicPasswordFile]: resolve(config.intakeWebhookBasicPasswordFile) } : {}),
+    ...(config.intakeNakBaseMs !== undefined ? { [ENV.intakeNakBaseMs]: String(config.intakeNakBaseMs) } : {}),
+    ...(config.intakeNakMaxMs !== undefined ? { [ENV.intakeNakMaxMs]: String(config.intakeNakMaxMs) } : {}),
     [ENV.intakeWebhookBurst]: String(config.intakeWebhookBurst),
     [ENV.intakeWebhookRatePerSecond]: String(config.intakeWebhookRatePerSecond),
     [ENV.apiAuthFailuresPerMinute]: String(config.apiAuthFailuresPerMinute),
