@@ -131,7 +131,7 @@ test('cluster stack: 5,000 faults over 200 targets while the NATS stream leader,
     const intakePorts = Object.entries(info.components).filter(([name]) => name.startsWith('intake-')).map(([, c]) => c.port ?? 0);
   const { count, summary } = await runStorm(
     { label: 'cluster', config: { ...config, stateDir: info.stateDir, natsUrl: info.natsUrl, temporalAddress: info.temporalAddress }, info, intakePorts },
-    { targets: 200, events: 5_000, durationMs: 90_000, lanes: 4, faults: FAULTS, closeBoundMs: 120_000, recoverBoundMs: 90_000 },
+    { targets: 200, events: 5_000, durationMs: 90_000, lanes: 4, faults: FAULTS, closeBoundMs: 180_000, recoverBoundMs: 90_000 },
     files,
     (line) => t.diagnostic(line),
   );

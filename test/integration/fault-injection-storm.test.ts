@@ -53,7 +53,7 @@ test('embedded stack: 5,000 faults over 200 targets while NATS, the worker, the 
   if (!s) throw new Error('no stack');
   const { count, summary } = await runStorm(
     { label: 'embedded', config: s.config, info: s.stack.info, intakePorts: [s.config.intakePort] },
-    { targets: 200, events: 5_000, durationMs: 90_000, lanes: 4, faults: FAULTS, closeBoundMs: 90_000, recoverBoundMs: 60_000 },
+    { targets: 200, events: 5_000, durationMs: 90_000, lanes: 4, faults: FAULTS, closeBoundMs: 150_000, recoverBoundMs: 60_000 },
     files,
     (line) => t.diagnostic(line),
   );
