@@ -1,3 +1,4 @@
+import { cliLatency } from './cli-latency';
 import { eventToStart } from './event-to-start';
 import { ingest } from './ingest';
 import { stepOverhead } from './step-overhead';
@@ -18,4 +19,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { id: 'step-overhead', run: stepOverhead },
   { id: 'waiting-incidents', run: waitingIncidents },
   { id: 'time-to-heal', run: timeToHeal },
+  { id: 'cli-latency', run: cliLatency },
 ];
