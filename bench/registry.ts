@@ -1,4 +1,5 @@
 import type { StackKind } from './bench-stack';
+import { cliLatency } from './cli-latency';
 import { eventToStart } from './event-to-start';
 import { ingest } from './ingest';
 import { stepOverhead } from './step-overhead';
@@ -26,6 +27,8 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { id: 'time-to-heal', run: timeToHeal, stacks: BOTH },
   // Several workers on one task queue: what the cluster is for.
   { id: 'worker-scaling', run: workerScaling, stacks: ['cluster'] },
+  // The CLI against `runbook up`: the same client code on either stack, so once is enough.
+  { id: 'cli-latency', run: cliLatency, stacks: ['embedded'] },
 ];
 
 /** The benchmarks a run covers on `stack`, optionally only those named. */

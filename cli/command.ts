@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ConfigKey } from '../config/config';
-import { CliError } from './context';
+import { CliError } from './cli-error';
 
 /** One `runbook <name>` subcommand. */
 export interface CliCommand {

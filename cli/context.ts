@@ -1,22 +1,13 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { ENV, loadConfig, type Config, type ConfigKey } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
-import { connectNats } from '../config/nats-connect';
 import { NatsCredentialError } from '../config/nats-credentials';
 import type { NatsRole } from '../config/nats-permissions';
 import { readStackFile } from '../stack/stack-file';
+import { CliError } from './cli-error';
 
-/** A command-line failure with a message for the user and an exit code. */
-export class CliError extends Error {
-  override name = 'CliError';
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-  }
-}
+export { CliError };
 
 /**
  * Configuration for CLI commands: flags > environment > the running stack's
@@ -45,6 +36,8 @@ export function cliConfig(flags: Partial<Record<ConfigKey, unknown>>): Config {
 export async function temporalClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
   // Outside the try: an unreadable certificate or key file is a configuration error, not an unreachable server.
   const options = await temporalConnectOptions(config);
+  // Required here, not imported: commands that only publish to NATS never load the Temporal client.
+  const { Client, Connection } = require('@temporalio/client') as typeof import('@temporalio/client');
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...options, connectTimeout: 3_000 });
@@ -56,6 +49,7 @@ export async function temporalClient(config: Config): Promise<{ client: Client; 
 
 /** A NATS connection as `role` (`producer` for faults, `operator` for the rest) that fails fast with a clear message. */
 export async function natsConnection(config: Config, role: NatsRole): Promise<NatsConnection> {
+  const { connectNats } = require('../config/nats-connect') as typeof import('../config/nats-connect');
   try {
     return await connectNats(config, role, { timeout: 3_000, name: `runbook-cli-${role}` });
   } catch (err) {

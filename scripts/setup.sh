@@ -3,7 +3,8 @@
 # modules into a cache outside the clone, the Temporal server, its SQL schema
 # tool and schema files (and the Web UI server where it builds) for cluster
 # mode, Debian packages the runbooks drive (haproxy, rsync) and PostgreSQL,
-# and node_modules from package-lock.json. Says what it built and what it reused.
+# node_modules from package-lock.json, and the CLI bundle (dist/cli-bundle).
+# Says what it built and what it reused.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -151,6 +152,21 @@ install_node_modules() {
   say "installed node_modules"
 }
 
+# The CLI runs from one pre-built JavaScript file (scripts/bundle-cli.ts);
+# bin/runbook rebuilds it whenever a file it was built from changed, so
+# running it once here leaves a fresh bundle for every later call.
+build_cli_bundle() {
+  local bundle="$ROOT/dist/cli-bundle/runbook.js" before after
+  before="$(head -n 1 "$bundle" 2>/dev/null | cksum || true)"
+  RUNBOOK_CLI_BUNDLE="" RUNBOOK_CLI_FROM_SOURCE="" node "$ROOT/bin/runbook" help >/dev/null || fail "bin/runbook help failed"
+  after="$(head -n 1 "$bundle" 2>/dev/null | cksum || true)"
+  if [ -f "$bundle" ] && [ "$before" = "$after" ]; then
+    say "reused the CLI bundle ($bundle)"
+  else
+    say "built the CLI bundle ($bundle)"
+  fi
+}
+
 check_node
 build_go_tool temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION" temporal
 build_go_tool nats-server github.com/nats-io/nats-server/v2 "$NATS_SERVER_VERSION" nats-server
@@ -158,4 +174,5 @@ build_temporal_server
 build_temporal_ui_server
 install_debian_packages
 install_node_modules
+build_cli_bundle
 say "ready (tools cached in $CACHE)"
