@@ -57,6 +57,8 @@ const REQUIRED_PATHS = [
   'scheduled-run-skipped-incident-open',
   // A backup step and a restore_data step, as recorded before data-step-heartbeats.
   'backups-backup-restore',
+  // The same steps with a heartbeat timeout (patched('data-step-heartbeats')).
+  'data-step-heartbeats-backup-restore',
 ];
 
 const TAMPERED = 'tampered/healed';
@@ -98,6 +100,16 @@ const replayIdOf = (name: string): string => recordedLauncherId(name) ?? name;
 test('every runbook path the recorder covers has a stored history', () => {
   const missing = REQUIRED_PATHS.filter((name) => !files.some((f) => f.replace(HISTORY_FILE, '') === name));
   assert.deepEqual(missing, [], `missing histories; run: node --import tsx scripts/record-histories.ts`);
+});
+
+test('backup and restore_data steps have a heartbeat timeout only in histories recorded with data-step-heartbeats', () => {
+  const heartbeatTimeouts = (file: string): number[] =>
+    loadHistory(file)
+      .events.map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'runAction')
+      .map((a) => Number(a?.heartbeatTimeout?.seconds ?? 0));
+  assert.deepEqual(heartbeatTimeouts('backups-backup-restore.json'), [0, 0]);
+  assert.deepEqual(heartbeatTimeouts('data-step-heartbeats-backup-restore.json'), [15, 15]);
 });
 
 describe('stored histories replay against the current workflow code', () => {
