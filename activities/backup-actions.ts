@@ -41,15 +41,21 @@ export async function runBackup(ctx: ActionContext, action: BackupAction): Promi
     }
   }
   const now = Date.now();
-  const all = await listSnapshots(action.repository);
-  const plan = planRetention(
-    all.map((s) => ({ id: s.id, createdAt: s.createdAt, verified: s.verification?.ok === true })),
-    action.retention,
-    now,
+  const { all, remove } = await withHeartbeats(
+    () => ({ phase: 'retention', snapshot: snapshot.id }),
+    async () => {
+      const listed = await listSnapshots(action.repository);
+      const plan = planRetention(
+        listed.map((s) => ({ id: s.id, createdAt: s.createdAt, verified: s.verification?.ok === true })),
+        action.retention,
+        now,
+      );
+      // The snapshot just taken always stays, whatever the policy says of it.
+      const doomed = plan.remove.filter((id) => id !== snapshot.id).sort();
+      await removeSnapshots(action.repository, doomed);
+      return { all: listed, remove: doomed };
+    },
   );
-  // The snapshot just taken always stays, whatever the policy says of it.
-  const remove = plan.remove.filter((id) => id !== snapshot.id).sort();
-  await removeSnapshots(action.repository, remove);
   const output = {
     ...snapshotOutput(snapshot, now),
     link_dest: taken.linkDest,

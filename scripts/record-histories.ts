@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -6,6 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { IncidentInput } from '../schemas/incident-input';
 import type { IncidentResult, IncidentState } from '../schemas/incident-state';
+import { launcherIdFor, scheduleIdFor, SCHEDULED_RUN_WORKFLOW, type ScheduledRunInput, type ScheduledRunResult } from '../schemas/scheduled-run';
 import type { NatsConnection } from 'nats';
 import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../activities/effect-ledger';
 import { approve, decide, decisionRefused, faultObserved, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
@@ -477,7 +478,134 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
       return second.decisions[0]?.by === 'lead' && second.decisions[0].accepted ? undefined : "the lead's abort did not count";
     },
   },
+  {
+    name: 'backup-restore',
+    async prepare(c) {
+      mkdirSync(join(c.dir, 'data', 'models'), { recursive: true });
+      writeFileSync(join(c.dir, 'data', 'models', 'weights.bin'), 'weights v1\n');
+      writeFileSync(join(c.dir, 'data', 'config.json'), '{"version":1}\n');
+    },
+    runbook: (c) => `${header('backup-restore', c)}
+  - id: snapshot
+    action: { kind: backup, source: "${join(c.dir, 'data')}/", repository: "${join(c.dir, 'backups')}", retention: { keep_last: 3 }, verify: true }
+    timeout: 1m
+  - id: restore
+    action: { kind: restore_data, repository: "${join(c.dir, 'backups')}", destination: "${join(c.dir, 'restored')}" }
+    unfenced: true
+    timeout: 1m`,
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s, c) => {
+      if (s.steps[0]?.output?.verified !== true) return 'the snapshot was not verified';
+      if (s.steps[1]?.output?.snapshot !== s.steps[0]?.output?.snapshot) return 'the restore did not use the snapshot just taken';
+      return readFileSync(join(c.dir, 'restored', 'models', 'weights.bin'), 'utf8') === 'weights v1\n' ? undefined : 'the restored data differs from the source';
+    },
+  },
 ];
+
+/**
+ * One path of a scheduled run (the `scheduledRun` workflow a Temporal
+ * Schedule starts): how the target stands when the run starts and how the
+ * run must end. The launcher is started the way a schedule starts it (its id
+ * is the schedule's launcher id plus a nominal time), without the schedule:
+ * the workflow reads nothing else of it.
+ */
+export interface ScheduledPath {
+  name: string;
+  runbook(ctx: PathContext): string;
+  ifIncidentOpen: ScheduledRunInput['ifIncidentOpen'];
+  /** Runs before the launcher starts (e.g. a fault-driven incident it must meet). */
+  prepare?(ctx: PathContext): Promise<void>;
+  /** What is wrong with how the run ended, if anything. */
+  check(result: ScheduledRunResult, ctx: PathContext): string | undefined;
+  /** Also record the incident the run opened, as `<name>.incident.json`. */
+  recordIncident?: boolean;
+  /** Runs once the histories are written (e.g. closes what `prepare` opened). */
+  cleanup?(ctx: PathContext): Promise<void>;
+}
+
+const scheduledHeader = (name: string, ctx: PathContext): string => `
+name: ${name}
+version: 1
+match: { kinds: [scheduled] }
+settings: { allowed_executables: [${ctx.node}] }
+steps:`;
+
+/** The fault-driven incident a skipped scheduled run meets: open, waiting for an approval. */
+const OPEN_INCIDENT_TARGET = 'node-1';
+
+/** The scheduled-run paths every workflow change must still replay. */
+export const SCHEDULED_PATHS: readonly ScheduledPath[] = [
+  {
+    name: 'scheduled-run-opens-incident',
+    runbook: (c) => `${scheduledHeader('scheduled-run-opens-incident', c)}
+  - id: snapshot
+    action: { kind: command, argv: ${sideEffect(c.log, 'snapshot-{{fault.target}}-{{fault.kind}}')} }`,
+    ifIncidentOpen: 'skip',
+    recordIncident: true,
+    check: (r, c) => {
+      if (!r.ran) return `the run opened no incident: ${r.skipped}`;
+      if (r.status !== 'resolved' || r.outcome !== 'healed') return `its incident ended ${r.status}/${r.outcome ?? ''}, expected resolved/healed`;
+      return runsOf(c.log, `snapshot-${OPEN_INCIDENT_TARGET}-scheduled`) === 1 ? undefined : "the incident's step did not run once, on the scheduled fault";
+    },
+  },
+  {
+    name: 'scheduled-run-skipped-incident-open',
+    runbook: (c) => `${scheduledHeader('scheduled-run-skipped-incident-open', c)}
+  - id: snapshot
+    action: { kind: command, argv: ${sideEffect(c.log, 'snapshot')} }`,
+    ifIncidentOpen: 'skip',
+    async prepare(c) {
+      const open = await c.h.start(runbookFrom(`${header('fault-driven', c)}
+  - id: risky
+    action: { kind: command, argv: ${sideEffect(c.log, 'risky')} }
+    approval: { approvers: [oncall], timeout: 1h }`), testFault('scheduled-run-skipped-incident-open', OPEN_INCIDENT_TARGET));
+      await c.h.waitForStatus(open, 'awaiting_approval');
+    },
+    check: (r, c) => {
+      if (r.ran) return `the run opened ${r.incidentId} while a fault-driven incident was open`;
+      if (!/is open; this scheduled run .* was skipped/.test(r.skipped)) return `the skip does not say why: ${r.skipped}`;
+      return runsOf(c.log, 'snapshot') === 0 ? undefined : 'the scheduled step ran';
+    },
+    async cleanup(c) {
+      const open = c.h.client.workflow.getHandle(`incident/scheduled-run-skipped-incident-open/${OPEN_INCIDENT_TARGET}`);
+      await open.signal(approve, c.h.signed(open.workflowId, 'approve', by('risky')));
+      await open.result();
+    },
+  },
+];
+
+/** Files a path writes besides `<name>.json`. */
+function extraFiles(p: RecordedPath | ScheduledPath): string[] {
+  if ('ifIncidentOpen' in p) return p.recordIncident ? [`${p.name}.incident.json`] : [];
+  return (p.alsoRecord ?? []).map((x) => `${p.name}.${x.suffix}.json`);
+}
+
+const scheduleIdOf = (name: string): string => scheduleIdFor(name, name, OPEN_INCIDENT_TARGET);
+
+/**
+ * Workflow id a scheduled path's launcher ran under (the schedule's launcher
+ * id and a fixed nominal time), or undefined for any other history. The
+ * launcher derives its incident's id from its own workflow id, so its history
+ * replays only under the id it was recorded with.
+ */
+export function recordedLauncherId(historyName: string): string | undefined {
+  return SCHEDULED_PATHS.some((p) => p.name === historyName) ? `${launcherIdFor(scheduleIdOf(historyName))}-2026-01-01T00:00:00Z` : undefined;
+}
+
+/** Starts a scheduled path's launcher as its schedule would; the nominal time is fixed so the incident's id is too. */
+function startScheduledPath(h: EngineHarness, path: ScheduledPath, ctx: PathContext): Promise<WorkflowHandle> {
+  const scheduleId = scheduleIdOf(path.name);
+  const input: ScheduledRunInput = {
+    scheduleId,
+    service: path.name,
+    target: OPEN_INCIDENT_TARGET,
+    runbook: runbookFrom(path.runbook(ctx)),
+    dryRun: false,
+    ifIncidentOpen: path.ifIncidentOpen,
+    fingerprint: 'recorded',
+  };
+  return h.client.workflow.start(SCHEDULED_RUN_WORKFLOW, { workflowId: recordedLauncherId(path.name) ?? launcherIdFor(scheduleId), taskQueue: h.taskQueue, args: [input] });
+}
 
 /** Starts a path's incident, with a runbook or without one and with any further input. */
 function startPath(h: EngineHarness, path: RecordedPath, ctx: PathContext): Promise<WorkflowHandle> {
@@ -538,8 +666,9 @@ async function writeHistory(h: EngineHarness, workflowId: string, file: string, 
  */
 export function wouldOverwrite(out: string, only?: readonly string[]): string[] {
   if (relative(DEFAULT_HISTORY_DIR, resolve(out)) !== '') return [];
-  return RECORDED_PATHS.filter((p) => !only?.length || only.includes(p.name))
-    .flatMap((p) => [`${p.name}.json`, ...(p.alsoRecord ?? []).map((x) => `${p.name}.${x.suffix}.json`)])
+  return [...RECORDED_PATHS, ...SCHEDULED_PATHS]
+    .filter((p) => !only?.length || only.includes(p.name))
+    .flatMap((p) => [`${p.name}.json`, ...extraFiles(p)])
     .filter((f) => existsSync(join(out, f)) || existsSync(join(out, `${f}.gz`)));
 }
 
@@ -595,6 +724,26 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
         await writeHistory(h, extra.workflowId, extraFile);
         written.push(extraFile);
       }
+      process.stdout.write(`recorded ${path.name}\n`);
+    }
+    for (const path of SCHEDULED_PATHS.filter((p) => !only?.length || only.includes(p.name))) {
+      const dir = join(h.scratch, path.name);
+      mkdirSync(dir);
+      const ctx: PathContext = { h, dir, log: join(dir, 'side-effects.log'), node: JSON.stringify(process.execPath), healthyUrl, natsWorker: () => stack.natsConnect('worker'), earlierRuns: [] };
+      await within(60_000, `${path.name} to be prepared`, path.prepare?.(ctx) ?? Promise.resolve());
+      const handle = await startScheduledPath(h, path, ctx);
+      const result = await within(120_000, `${path.name} to finish`, handle.result() as Promise<ScheduledRunResult>);
+      const problem = path.check(result, ctx);
+      if (problem) throw new Error(`${path.name}: ${problem}`);
+      const file = join(out, `${path.name}.json`);
+      await writeHistory(h, handle.workflowId, file);
+      written.push(file);
+      if (path.recordIncident && result.ran) {
+        const incidentFile = join(out, `${path.name}.incident.json`);
+        await writeHistory(h, result.incidentId, incidentFile);
+        written.push(incidentFile);
+      }
+      await within(60_000, `${path.name} to be cleaned up`, path.cleanup?.(ctx) ?? Promise.resolve());
       process.stdout.write(`recorded ${path.name}\n`);
     }
   } finally {

@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { GuardActivities } from '../activities/guard-activities';
 import type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from '../activities/types';
 import { parseDuration } from '../engine/duration';
@@ -14,6 +14,14 @@ export interface IncidentActivities {
 const LONG_KINDS: readonly ActionKind[] = ['sync_data', 'start_service', 'restart_service', 'stop_service'];
 
 /**
+ * Data steps that copy a whole tree (snapshot and verify, restore and check),
+ * so a worker that dies during one is noticed at the heartbeat timeout rather
+ * than the step's. Behind `patched('data-step-heartbeats')`: steps scheduled
+ * before it replay without a heartbeat timeout.
+ */
+const DATA_KINDS: readonly ActionKind[] = ['backup', 'restore_data'];
+
+/**
  * The workflow retries steps itself (each attempt is recorded for the audit),
  * so every activity is scheduled for one attempt.
  */
@@ -27,7 +35,7 @@ export function probeProfile(timeoutMs: number): IncidentActivities {
 /** A changing or checking step: start-to-close is the step's timeout; long kinds heartbeat. */
 export function stepProfile(step: Pick<Step, 'timeout'>, kind: ActionKind): IncidentActivities {
   const options: ActivityOptions = { startToCloseTimeout: parseDuration(step.timeout), retry: ONE_ATTEMPT };
-  if (LONG_KINDS.includes(kind)) options.heartbeatTimeout = '15s';
+  if (LONG_KINDS.includes(kind) || (DATA_KINDS.includes(kind) && patched('data-step-heartbeats'))) options.heartbeatTimeout = '15s';
   return proxyActivities<IncidentActivities>(options);
 }
 

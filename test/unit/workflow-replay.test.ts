@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
+import { recordedLauncherId } from '../../scripts/record-histories';
 import { workerOptionsForTests } from '../helpers/worker';
 
 /*
@@ -50,9 +51,19 @@ const REQUIRED_PATHS = [
   'escalation-roster-escalation-chain-widens',
   'escalation-roster-escalate-abort',
   'escalation-roster-ambiguous-escalate',
+  // A scheduled run that opens its incident and waits for it (the incident beside it), and one skipped for an open incident.
+  'scheduled-run-opens-incident',
+  'scheduled-run-opens-incident.incident',
+  'scheduled-run-skipped-incident-open',
+  // A backup step and a restore_data step, as recorded before data-step-heartbeats.
+  'backups-backup-restore',
+  // The same steps with a heartbeat timeout (patched('data-step-heartbeats')).
+  'data-step-heartbeats-backup-restore',
 ];
 
 const TAMPERED = 'tampered/healed';
+/** A scheduled run replayed under another workflow id: it would open another incident, so replay must say so. */
+const MISPLACED_RUN = 'tampered/scheduled-run';
 
 /**
  * ProtoJSON codec of the protobufjs copy that built the Temporal types (the
@@ -83,9 +94,22 @@ function tamperedHistory(): temporal.api.history.v1.History {
 
 const files = readdirSync(HISTORY_DIR).filter((f) => HISTORY_FILE.test(f)).sort();
 
+/** The workflow id a history replays under: its file name, or the id a scheduled run was recorded with (its code reads its own id). */
+const replayIdOf = (name: string): string => recordedLauncherId(name) ?? name;
+
 test('every runbook path the recorder covers has a stored history', () => {
   const missing = REQUIRED_PATHS.filter((name) => !files.some((f) => f.replace(HISTORY_FILE, '') === name));
   assert.deepEqual(missing, [], `missing histories; run: node --import tsx scripts/record-histories.ts`);
+});
+
+test('backup and restore_data steps have a heartbeat timeout only in histories recorded with data-step-heartbeats', () => {
+  const heartbeatTimeouts = (file: string): number[] =>
+    loadHistory(file)
+      .events.map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'runAction')
+      .map((a) => Number(a?.heartbeatTimeout?.seconds ?? 0));
+  assert.deepEqual(heartbeatTimeouts('backups-backup-restore.json'), [0, 0]);
+  assert.deepEqual(heartbeatTimeouts('data-step-heartbeats-backup-restore.json'), [15, 15]);
 });
 
 describe('stored histories replay against the current workflow code', () => {
@@ -94,8 +118,9 @@ describe('stored histories replay against the current workflow code', () => {
   before(async () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const histories = [
-      ...files.map((file) => ({ workflowId: file.replace(HISTORY_FILE, ''), history: loadHistory(file) })),
+      ...files.map((file) => ({ workflowId: replayIdOf(file.replace(HISTORY_FILE, '')), history: loadHistory(file) })),
       { workflowId: TAMPERED, history: tamperedHistory() },
+      { workflowId: MISPLACED_RUN, history: loadHistory('scheduled-run-opens-incident.json') },
     ];
     for await (const result of Worker.runReplayHistories({ ...workerOptionsForTests(), replayName: 'stored-histories' }, histories)) {
       results.set(result.workflowId, result);
@@ -105,7 +130,7 @@ describe('stored histories replay against the current workflow code', () => {
   for (const file of files) {
     const name = file.replace(HISTORY_FILE, '');
     test(`the ${name} history replays without a nondeterminism error`, () => {
-      const result = results.get(name);
+      const result = results.get(replayIdOf(name));
       assert.ok(result, `${name} was not replayed`);
       assert.equal(result.error, undefined, `${name}: ${result.error?.message ?? ''}; if the change is intended, guard it with patched() or re-record`);
     });
@@ -115,5 +140,11 @@ describe('stored histories replay against the current workflow code', () => {
     const result = results.get(TAMPERED);
     assert.ok(result?.error, 'the tampered history replayed cleanly, so replay checks nothing');
     assert.match(`${result.error.name} ${result.error.message}`, /nondetermin|Determinism/i);
+  });
+
+  test('a scheduled run replayed under another workflow id is reported as nondeterministic', () => {
+    const result = results.get(MISPLACED_RUN);
+    assert.ok(result?.error, 'the scheduled run replayed cleanly under a foreign id, so its incident id is not checked');
+    assert.match(result.error.message, /Child workflow id/);
   });
 });
