@@ -346,7 +346,7 @@ describe('content hash', () => {
 describe('runbook documentation', () => {
   test('the shipped runbooks quoted in docs/runbooks.md match the files', async () => {
     const doc = await readFile(join(ROOT, 'docs', 'runbooks.md'), 'utf8');
-    for (const name of ['backup.yaml', 'failover.yaml', 'restart-in-place.yaml']) {
+    for (const name of ['backup.yaml', 'failover.yaml', 'replication.yaml', 'restart-in-place.yaml']) {
       const marker = `<!-- runbooks/${name} -->\n\`\`\`yaml\n`;
       const start = doc.indexOf(marker);
       assert.notEqual(start, -1, `docs/runbooks.md quotes runbooks/${name}`);
