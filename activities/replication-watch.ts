@@ -202,7 +202,8 @@ export function startReplicationWatch(opts: ReplicationWatchOptions): Replicatio
     const pair = pairOf(name);
     const state = await readFence(pair);
     const was = fence.get(name);
-    fence.set(name, state);
+    // A lifted fence counts from the end of the first copy after it, so catching up is not judged as lag.
+    if (state !== 'open' || was === undefined) fence.set(name, state);
     if (state !== 'open') {
       if (was !== state) {
         record({ at: now(), pair: name, type: 'fenced' });
@@ -211,6 +212,14 @@ export function startReplicationWatch(opts: ReplicationWatchOptions): Replicatio
       return;
     }
     const started = now();
+    try {
+      await copy(name, pair, started);
+    } finally {
+      fence.set(name, 'open');
+    }
+  };
+
+  const copy = async (name: string, pair: ReplicationPair, started: number): Promise<void> => {
     try {
       // A pass may take up to the lag bound; past it the fault is raised anyway.
       const r = await copyToReplica({ source: pair.source, replica: pair.replica, checksum: pair.checksum, timeoutMs: parseDuration(pair.max_lag), ...(opts.rsyncPath ? { rsyncPath: opts.rsyncPath } : {}) });
@@ -227,7 +236,6 @@ export function startReplicationWatch(opts: ReplicationWatchOptions): Replicatio
         record({ at: now(), pair: name, type: 'copy_failed', error: message });
         opts.logger.warn('replication copy failed', { pair: name, error: message });
       }
-      return;
     }
   };
 
