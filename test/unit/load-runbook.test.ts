@@ -54,7 +54,7 @@ describe('loading runbooks', () => {
   test('the shipped runbooks load cleanly from the runbooks directory', async () => {
     const result = await loadRunbookDir(join(ROOT, 'runbooks'));
     assert.equal(result.ok, true, result.ok ? '' : formatRunbookErrors(result.errors));
-    assert.deepEqual(result.ok && result.runbooks.map((r) => r.runbook.name).sort(), ['backup', 'failover', 'restart-in-place']);
+    assert.deepEqual(result.ok && result.runbooks.map((r) => r.runbook.name).sort(), ['backup', 'failover', 'replication', 'restart-in-place']);
     for (const loaded of result.ok ? result.runbooks : []) assert.match(loaded.hash, /^[0-9a-f]{64}$/);
   });
 
