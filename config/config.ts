@@ -43,6 +43,7 @@ export const ENV = {
   alertmanagerMappingFile: 'RUNBOOK_ALERTMANAGER_MAPPING_FILE',
   servicesFile: 'RUNBOOK_SERVICES_FILE',
   backupsFile: 'RUNBOOK_BACKUPS_FILE',
+  replicationFile: 'RUNBOOK_REPLICATION_FILE',
   intakeAckGateDir: 'RUNBOOK_INTAKE_ACK_GATE_DIR',
   intakeMaxDeliver: 'RUNBOOK_INTAKE_MAX_DELIVER',
   intakeNakBaseMs: 'RUNBOOK_INTAKE_NAK_BASE_MS',
@@ -140,6 +141,8 @@ export const Config = z.object({
   servicesFile: z.string().min(1).default('services.yaml'),
   /** Backup repositories the worker watches for freshness (config/backups.ts); none when the file does not exist. */
   backupsFile: z.string().min(1).default('backups.yaml'),
+  /** Directories the worker keeps copied to a replica (config/replication.ts); none when the file does not exist. */
+  replicationFile: z.string().min(1).default('replication.yaml'),
   /** Fault injection for crash tests only: the intake waits for `<dir>/release` before each ack. Never set in production. */
   intakeAckGateDir: z.string().min(1).optional(),
   /** Deliveries of one fault message before it is dead-lettered; more than the 4 redelivery backoff steps, as the server requires. The intake's default when unset. */

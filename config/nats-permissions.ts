@@ -1,5 +1,6 @@
 import { CONTROL_BUCKET } from '../schemas/control-bucket';
 import { BACKUP_STALE_KIND } from '../schemas/backup-spec';
+import { REPLICATION_LAG_KIND } from '../schemas/replication-spec';
 import { FAULT_SUBJECT_PREFIX } from '../schemas/fault-event';
 
 /**
@@ -124,8 +125,10 @@ export function natsPermissions(): Record<NatsRole, NatsPermissions> {
           ...kvRead(PERM_EFFECTS_BUCKET),
           ...kvWrite(PERM_EFFECTS_BUCKET),
           ...NOTIFY_SUBJECTS,
-          // The worker's own monitor: backup freshness (activities/backup-freshness.ts) raises this one kind only.
+          // The worker's own monitors raise these kinds only: backup freshness (activities/backup-freshness.ts)
+          // and replication lag (activities/replication-watch.ts).
           `${FAULT_SUBJECT_PREFIX}.*.${BACKUP_STALE_KIND}`,
+          `${FAULT_SUBJECT_PREFIX}.*.${REPLICATION_LAG_KIND}`,
         ],
       },
       subscribe: { allow: ownInbox('worker') },

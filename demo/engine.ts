@@ -84,6 +84,8 @@ export async function startDemoEngine(config: Config, layout: DemoLayout): Promi
     [ENV.servicesFile]: layout.servicesFile,
     // Present only when the scenario takes backups; a missing file watches nothing.
     [ENV.backupsFile]: layout.backupsFile,
+    // Present only with a hot standby, whose data follows the primary's.
+    [ENV.replicationFile]: layout.replicationFile,
     [ENV.runbooksDir]: layout.runbooksDir,
     [ENV.taskQueue]: DEMO_TASK_QUEUE,
     [ENV.workerMetricsPort]: String(layout.ports.workerMetrics),

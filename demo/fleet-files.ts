@@ -4,10 +4,11 @@ import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { parseDocument, stringify } from 'yaml';
 import { BackupsFile } from '../schemas/backup-spec';
+import { ReplicationFile } from '../schemas/replication-spec';
 import type { ServicesFile } from '../schemas/service-spec';
 import { formatRunbookErrors, loadRunbookText } from '../engine/load-runbook';
 import { PROJECT_ROOT } from '../stack/toolchain';
-import { BACKUP_TARGET, DEMO_SERVICE, PRIMARY, PRIMARY_PROGRAM, STANDBY, STANDBY_PROGRAM, type DemoLayout } from './layout';
+import { BACKUP_TARGET, DEMO_SERVICE, PRIMARY, PRIMARY_PROGRAM, REPLICATION_TARGET, STANDBY, STANDBY_PROGRAM, type DemoLayout } from './layout';
 import { MODEL_FILE, type Model } from './model-server';
 
 /** The demo runbook as shipped; each run writes a copy with its own params. */
@@ -15,6 +16,9 @@ export const DEMO_RUNBOOK_TEMPLATE = join(PROJECT_ROOT, 'demo', 'demo-failover.y
 
 /** The demo's backup runbook as shipped; a run with backups writes a copy with its own params. */
 export const DEMO_BACKUP_RUNBOOK_TEMPLATE = join(PROJECT_ROOT, 'demo', 'demo-backup.yaml');
+
+/** The demo's replication runbook; a run with a hot standby writes a copy with its own params. */
+export const DEMO_REPLICATION_RUNBOOK_TEMPLATE = join(PROJECT_ROOT, 'demo', 'demo-replication.yaml');
 
 /** How old the demo's newest verified backup may be before its freshness watch raises backup_stale. */
 export const DEMO_BACKUP_MAX_AGE = '1h';
@@ -131,6 +135,30 @@ export function backupsFileFor(layout: DemoLayout): BackupsFile {
   });
 }
 
+/** The demo replication runbook with this run's directories. */
+export function renderDemoReplicationRunbook(layout: DemoLayout): Promise<string> {
+  return renderRunbook(DEMO_REPLICATION_RUNBOOK_TEMPLATE, layout.replicationRunbookFile, { source_dir: layout.primaryDataDir, replica_dir: layout.standbyDataDir });
+}
+
+/**
+ * The replication file of the demo worker: the hot standby's data follows the
+ * primary's every second, and stops while HAProxy has the primary down or
+ * fenced, since the standby then serves.
+ */
+export function replicationFileFor(layout: DemoLayout): ReplicationFile {
+  return ReplicationFile.parse({
+    [PRIMARY]: {
+      source: layout.primaryDataDir,
+      replica: layout.standbyDataDir,
+      service: DEMO_SERVICE,
+      target: REPLICATION_TARGET,
+      interval: '1s',
+      max_lag: '30s',
+      fence: { haproxy: { socket: layout.haproxySocket, backend: DEMO_SERVICE, server: PRIMARY } },
+    },
+  });
+}
+
 /** The demo runbook with this run's params, checked as the intake would load it. */
 export async function renderDemoRunbook(layout: DemoLayout): Promise<string> {
   const params: Record<string, string> = {
@@ -165,7 +193,8 @@ export interface FleetFileOptions {
 /**
  * Writes everything a demo run needs into its directory, replacing what an
  * earlier run left: data directories, the bundled model server, services
- * file, runbooks, HAProxy config and, with backups, the backups file. A hot
+ * file, runbooks, HAProxy config, with a hot standby the replication file
+ * and, with backups, the backups file. A hot
  * standby serves from the start, so its data is the primary's (what
  * replication keeps it at); a cold one starts a model version behind. Both
  * hold a leftover file the runbook's resync removes.
@@ -185,6 +214,10 @@ export async function writeFleetFiles(layout: DemoLayout, opts: FleetFileOptions
   await writeFile(layout.servicesFile, stringify(servicesFileFor(layout)));
   await writeFile(layout.runbookFile, await renderDemoRunbook(layout));
   await writeFile(layout.haproxyConfig, renderHaproxyConfig(layout));
+  if (standby === 'hot') {
+    await writeFile(layout.replicationRunbookFile, await renderDemoReplicationRunbook(layout));
+    await writeFile(layout.replicationFile, stringify(replicationFileFor(layout)));
+  }
   if (opts.backups) {
     await writeFile(layout.backupRunbookFile, await renderDemoBackupRunbook(layout));
     await writeFile(layout.backupsFile, stringify(backupsFileFor(layout)));

@@ -11,6 +11,8 @@ export const PRIMARY_PROGRAM = PRIMARY;
 export const STANDBY_PROGRAM = 'demo-standby';
 /** Target of the demo's backup faults: its own incident, apart from the primary's. */
 export const BACKUP_TARGET = 'primary-backups';
+/** Target of the demo's replication faults: the standby's copy of the primary's data. */
+export const REPLICATION_TARGET = 'standby-replica';
 /**
  * Task queue of the demo's own worker. Fixed, so the service guard workflow
  * that keeps the demo's blast-radius budget is served again by the next run.
@@ -43,6 +45,9 @@ export interface DemoLayout {
   backupRepository: string;
   backupsFile: string;
   backupRunbookFile: string;
+  /** The standby's data following the primary's (a hot standby only). */
+  replicationFile: string;
+  replicationRunbookFile: string;
   runDir: string;
   logDir: string;
   /** The model server bundled into one JavaScript file, so an instance starts without tsx. */
@@ -70,6 +75,8 @@ export function demoLayout(dir: string, ports: DemoPorts): DemoLayout {
     backupRepository: join(root, 'backups', PRIMARY),
     backupsFile: join(root, 'backups.yaml'),
     backupRunbookFile: join(root, 'runbooks', 'demo-backup.yaml'),
+    replicationFile: join(root, 'replication.yaml'),
+    replicationRunbookFile: join(root, 'runbooks', 'demo-replication.yaml'),
     runDir: join(root, 'run'),
     logDir: join(root, 'logs'),
     modelServerScript: join(root, 'bin', 'model-server.js'),

@@ -82,6 +82,7 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.dryRun]: String(config.dryRun),
     [ENV.servicesFile]: resolve(config.servicesFile),
     [ENV.backupsFile]: resolve(config.backupsFile),
+    [ENV.replicationFile]: resolve(config.replicationFile),
     ...(config.rosterFile ? { [ENV.rosterFile]: resolve(config.rosterFile) } : {}),
     ...(config.tokensFile ? { [ENV.tokensFile]: resolve(config.tokensFile) } : {}),
     [ENV.intakeWebhookAuth]: config.intakeWebhookAuth,

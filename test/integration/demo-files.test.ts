@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { parseReplicationFile } from '../../config/replication';
 import { parseServicesFile } from '../../config/services';
 import { loadRunbookText } from '../../engine/load-runbook';
 import { checksumTree, dataIdentical, renderHaproxyConfig, writeFleetFiles } from '../../demo/fleet-files';
@@ -39,6 +41,19 @@ test('the standby starts with different data, which a comparison reports', async
   await writeFleetFiles(layout);
   assert.equal((await dataIdentical(layout.primaryDataDir, layout.standbyDataDir)).identical, false);
   assert.deepEqual(Object.keys(await checksumTree(layout.standbyDataDir)), ['model.json', 'retired-model.json']);
+});
+
+test('a hot standby follows the primary through the replication file, fenced on the primary in HAProxy; a cold one does not', async () => {
+  const hot = demoLayout(join(scratch, 'hot'), ports);
+  await writeFleetFiles(hot);
+  const pair = parseReplicationFile(await readFile(hot.replicationFile, 'utf8'), hot.replicationFile).primary;
+  assert.equal(pair?.source, hot.primaryDataDir);
+  assert.equal(pair?.replica, hot.standbyDataDir);
+  assert.deepEqual(pair?.fence?.haproxy, { socket: hot.haproxySocket, backend: 'demo', server: 'primary' });
+  assert.ok(existsSync(hot.replicationRunbookFile));
+  const cold = demoLayout(join(scratch, 'cold'), ports);
+  await writeFleetFiles(cold, { standby: 'cold' });
+  assert.equal(existsSync(cold.replicationFile), false);
 });
 
 test('the report shows the timeline relative to the injection and the measured times', () => {

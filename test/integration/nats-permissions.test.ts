@@ -115,10 +115,12 @@ describe('worker', () => {
     await w.flush();
   });
 
-  test('publishes backup_stale faults, the one kind its freshness watch raises', async () => {
+  test('publishes backup_stale and replication_lag faults, the kinds its own watches raise', async () => {
     const w = await as('worker');
     const ack = await w.jetstream().publish('faults.perm.backup_stale', fault('perm-backup'));
     assert.equal(ack.stream, FAULTS_STREAM);
+    const lag = await w.jetstream().publish('faults.perm.replication_lag', fault('perm-replication'));
+    assert.equal(lag.stream, FAULTS_STREAM);
   });
 
   test('cannot pause, publish faults or delete streams', async () => {

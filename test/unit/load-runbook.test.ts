@@ -54,7 +54,7 @@ describe('loading runbooks', () => {
   test('the shipped runbooks load cleanly from the runbooks directory', async () => {
     const result = await loadRunbookDir(join(ROOT, 'runbooks'));
     assert.equal(result.ok, true, result.ok ? '' : formatRunbookErrors(result.errors));
-    assert.deepEqual(result.ok && result.runbooks.map((r) => r.runbook.name).sort(), ['backup', 'failover', 'restart-in-place']);
+    assert.deepEqual(result.ok && result.runbooks.map((r) => r.runbook.name).sort(), ['backup', 'failover', 'replication', 'restart-in-place']);
     for (const loaded of result.ok ? result.runbooks : []) assert.match(loaded.hash, /^[0-9a-f]{64}$/);
   });
 
@@ -346,7 +346,7 @@ describe('content hash', () => {
 describe('runbook documentation', () => {
   test('the shipped runbooks quoted in docs/runbooks.md match the files', async () => {
     const doc = await readFile(join(ROOT, 'docs', 'runbooks.md'), 'utf8');
-    for (const name of ['backup.yaml', 'failover.yaml', 'restart-in-place.yaml']) {
+    for (const name of ['backup.yaml', 'failover.yaml', 'replication.yaml', 'restart-in-place.yaml']) {
       const marker = `<!-- runbooks/${name} -->\n\`\`\`yaml\n`;
       const start = doc.indexOf(marker);
       assert.notEqual(start, -1, `docs/runbooks.md quotes runbooks/${name}`);
