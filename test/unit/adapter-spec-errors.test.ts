@@ -267,6 +267,10 @@ const CASES: Case[] = [
     unreachable: 'an internal invariant of restartService, not a property of any spec',
   },
   {
+    site: 'activities/adapters/replica-copy.ts InvalidSpecError: ${label} must be an absolute local path, got ${JSON.stringify(value)}',
+    unreachable: 'replication pairs come from the replication file, not a runbook; its schema (schemas/replication-spec.ts) refuses the same paths naming the field',
+  },
+  {
     site: 'activities/adapters/rsync.ts InvalidSpecError: ${label} must be an absolute local path, got ${JSON.stringify(value)}',
     runbook: { action: { kind: 'sync_data', rsync: { source: 'data/', destination: '/srv/standby/' } }, step: fenced },
     field: 'steps[0].action.rsync.source',
