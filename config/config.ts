@@ -43,6 +43,8 @@ export const ENV = {
   alertmanagerMappingFile: 'RUNBOOK_ALERTMANAGER_MAPPING_FILE',
   servicesFile: 'RUNBOOK_SERVICES_FILE',
   backupsFile: 'RUNBOOK_BACKUPS_FILE',
+  objectivesFile: 'RUNBOOK_OBJECTIVES_FILE',
+  reportRefreshMs: 'RUNBOOK_REPORT_REFRESH_MS',
   intakeAckGateDir: 'RUNBOOK_INTAKE_ACK_GATE_DIR',
   intakeMaxDeliver: 'RUNBOOK_INTAKE_MAX_DELIVER',
   intakeNakBaseMs: 'RUNBOOK_INTAKE_NAK_BASE_MS',
@@ -140,6 +142,10 @@ export const Config = z.object({
   servicesFile: z.string().min(1).default('services.yaml'),
   /** Backup repositories the worker watches for freshness (config/backups.ts); none when the file does not exist. */
   backupsFile: z.string().min(1).default('backups.yaml'),
+  /** Per-service availability objectives `runbook report` and the worker's gauges grade against (config/objectives.ts); none when the file does not exist. */
+  objectivesFile: z.string().min(1).default('objectives.yaml'),
+  /** How often the worker recomputes its availability gauges from the audit stream; 0 turns them off. */
+  reportRefreshMs: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
   /** Fault injection for crash tests only: the intake waits for `<dir>/release` before each ack. Never set in production. */
   intakeAckGateDir: z.string().min(1).optional(),
   /** Deliveries of one fault message before it is dead-lettered; more than the 4 redelivery backoff steps, as the server requires. The intake's default when unset. */
