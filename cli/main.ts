@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => CliCommand> = {
   approve: () => (require('./commands/approve') as typeof import('./commands/approve')).approveCommand,
   reject: () => (require('./commands/approve') as typeof import('./commands/approve')).rejectCommand,
   audit: () => (require('./commands/audit') as typeof import('./commands/audit')).auditCommand,
+  report: () => (require('./commands/report') as typeof import('./commands/report')).reportCommand,
   token: () => (require('./commands/token') as typeof import('./commands/token')).tokenCommand,
   certs: () => (require('./commands/certs') as typeof import('./commands/certs')).certsCommand,
   'dead-letters': () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand,

@@ -9,7 +9,9 @@ import { kvEffectLedger, openEffectsBucket } from '../activities/effect-ledger';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
 import { startBackupFreshnessWatch, type FreshnessWatch } from '../activities/backup-freshness';
+import { startAvailabilityWatch, type AvailabilityWatch } from '../audit/availability-metrics';
 import { loadBackupsFileIfPresent } from '../config/backups';
+import { loadObjectivesFileIfPresent } from '../config/objectives';
 import { loadConfig, type Config } from '../config/config';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
 import { rosterAtStart } from '../config/roster-required';
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
   const logger = createLogger('worker', config.logLevel);
   const services = await loadServicesFileIfPresent(resolve(config.servicesFile));
   const backups = await loadBackupsFileIfPresent(resolve(config.backupsFile));
+  const objectives = await loadObjectivesFileIfPresent(resolve(config.objectivesFile));
   // Read once at start (as the API does); it verifies that the approval API signed each decision.
   const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
   // notify actions publish to NATS; the worker still runs (and says so) when NATS is down.
@@ -95,10 +98,14 @@ async function main(): Promise<void> {
     if (nats) freshness = startBackupFreshnessWatch({ repositories: backups, nc: nats, registry, logger });
     else logger.warn('NATS unreachable; backup freshness is not watched until restart', { repositories: Object.keys(backups) });
   }
+  // Availability, MTTR and MTBF over the last 30 days, recomputed from the audit stream every RUNBOOK_REPORT_REFRESH_MS.
+  let availability: AvailabilityWatch | undefined;
+  if (nats && config.reportRefreshMs > 0) availability = startAvailabilityWatch({ nc: nats, registry, logger, objectives, intervalMs: config.reportRefreshMs });
   logger.info('worker started', { services: Object.keys(services), backups: Object.keys(backups), taskQueue: config.taskQueue, namespace: config.namespace, mode: config.mode, port: config.workerMetricsPort });
   // Worker.run resolves after SIGINT/SIGTERM once in-flight tasks have drained.
   await worker.run();
   await freshness?.stop();
+  await availability?.stop();
   await closeHttpServer(http);
   await connection.close();
   await clientConnection.close();
