@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { AuditEvent } from '../../audit/audit-stream';
 import { availabilityReport, incidentSpans, percentile, unionLength } from '../../audit/availability';
 import { parseObjectivesFile } from '../../config/objectives';
+import { parseSince, renderReportText } from '../../cli/commands/report';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const at = (s: number): string => new Date(T0 + s * 1000).toISOString();
@@ -131,4 +132,18 @@ test('a bad objectives file is refused with file, line and field', () => {
       return true;
     },
   );
+});
+
+test('the report command reads --since as a look-back or a time, and renders one row per service', () => {
+  const now = Date.parse('2026-03-31T00:00:00.000Z');
+  assert.equal(parseSince('30d', now), Date.parse('2026-03-01T00:00:00.000Z'));
+  assert.equal(parseSince('90m', now), now - 5_400_000);
+  assert.equal(parseSince('2026-03-30T12:00:00Z', now), Date.parse('2026-03-30T12:00:00Z'));
+  assert.throws(() => parseSince('last week', now), /--since/);
+  const objectives = parseObjectivesFile('model:\n  availability: 99.9%\n', 'objectives.yaml');
+  const report = availabilityReport(incidentSpans(PLANTED.slice(0, 3).flatMap(events)), { from: T0, to: T0 + 86_400_000, objectives });
+  const text = renderReportText(report, false);
+  assert.match(text, /^model\s+3\s+3\s+99\.734%\s+3\.8m\s+30\.0s \/ 90\.0s\s+15\.0m\s+1\/2\s+60\.0s \/ 60\.0s\s+0\/0$/m);
+  assert.match(text, /availability 99\.734% \(at least 99\.9%\): MISSED/);
+  assert.match(text, /drills: .*drill feature/);
 });
