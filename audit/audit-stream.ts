@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { DeliverPolicy, nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { publishDurably } from '../platform/jetstream-publish';
+import { LIFECYCLE_EVENTS } from '../schemas/lifecycle-event';
 
 /** Long-retention stream of incident lifecycle and decision events; outlives Temporal's history retention. */
 export const AUDIT_STREAM = 'RUNBOOK_AUDIT';
@@ -73,4 +74,42 @@ export async function readAuditEvents(nc: NatsConnection, incidentId: string): P
     if (out.length >= pending) break;
   }
   return out;
+}
+
+/** Most events {@link readAuditWindow} reads by default. @default 200000 */
+export const DEFAULT_AUDIT_WINDOW_MAX_EVENTS = 200_000;
+
+/** What {@link readAuditWindow} read. */
+export interface AuditWindow {
+  events: AuditEvent[];
+  /** More lifecycle events were stored in the window than `maxEvents`; the newest were left unread. */
+  truncated: boolean;
+}
+
+/**
+ * The lifecycle events stored since `since` (of one service, or all), oldest
+ * first, through an ordered consumer; bounded by `maxEvents`. Decision
+ * attempts the API records are not read.
+ */
+export async function readAuditWindow(nc: NatsConnection, opts: { since: Date; service?: string; maxEvents?: number }): Promise<AuditWindow> {
+  const max = opts.maxEvents ?? DEFAULT_AUDIT_WINDOW_MAX_EVENTS;
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(AUDIT_STREAM).catch(() => undefined);
+  if (!info || info.state.messages === 0) return { events: [], truncated: false };
+  const service = opts.service === undefined ? '*' : auditSubject(`incident/${opts.service}/_`, 'x').split('.')[1] ?? '*';
+  const filterSubjects = LIFECYCLE_EVENTS.map((e) => [AUDIT_SUBJECT_PREFIX, service, '*', e].join('.'));
+  const consumer = await nc.jetstream().consumers.get(AUDIT_STREAM, { filterSubjects, deliver_policy: DeliverPolicy.StartTime, opt_start_time: opts.since.toISOString() });
+  const pending = (await consumer.info()).num_pending;
+  const wanted = Math.min(pending, max);
+  const events: AuditEvent[] = [];
+  while (events.length < wanted) {
+    const before = events.length;
+    const batch = await consumer.fetch({ max_messages: Math.min(1_000, wanted - events.length), expires: 2_000 });
+    for await (const m of batch) {
+      events.push(m.json<AuditEvent>());
+      if (events.length >= wanted) break;
+    }
+    if (events.length === before) break;
+  }
+  return { events, truncated: pending > max };
 }

@@ -4,6 +4,7 @@ import type { IncidentInput } from '../schemas/incident-input';
 import type { HumanRequest, IncidentState, StepRecord } from '../schemas/incident-state';
 import { readIncidentState } from '../incidents/read-incident';
 import type { AuditEvent } from './audit-stream';
+import { restoredTrafficAt } from './availability';
 import { AuditRecord, type AuditDecision, type AuditRequest } from './audit-record';
 import { LIFECYCLE_EVENTS, LifecycleEvent, type IncidentClosed, type IncidentOpened } from '../schemas/lifecycle-event';
 
@@ -113,7 +114,7 @@ export function buildAuditRecord({ state, runId, faultEventIds, streamEvents = [
     timings: {
       toConfirmMs: msBetween(state.openedAt, firstFinished(steps, (s) => s.kind === 'confirm')),
       toIsolateMs: msBetween(state.openedAt, isolated),
-      toRestoreTrafficMs: msBetween(state.openedAt, firstFinished(steps, (s) => s.kind === 'restore') ?? (isolated ? firstFinished(steps, (s) => s.kind === 'start_service') : undefined)),
+      toRestoreTrafficMs: msBetween(state.openedAt, restoredTrafficAt(steps)),
       toRecoverMs: state.status === 'resolved' ? msBetween(state.openedAt, state.closedAt) : null,
     },
   });

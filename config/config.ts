@@ -44,6 +44,8 @@ export const ENV = {
   servicesFile: 'RUNBOOK_SERVICES_FILE',
   backupsFile: 'RUNBOOK_BACKUPS_FILE',
   replicationFile: 'RUNBOOK_REPLICATION_FILE',
+  objectivesFile: 'RUNBOOK_OBJECTIVES_FILE',
+  reportRefreshMs: 'RUNBOOK_REPORT_REFRESH_MS',
   intakeAckGateDir: 'RUNBOOK_INTAKE_ACK_GATE_DIR',
   intakeMaxDeliver: 'RUNBOOK_INTAKE_MAX_DELIVER',
   intakeNakBaseMs: 'RUNBOOK_INTAKE_NAK_BASE_MS',
@@ -143,6 +145,10 @@ export const Config = z.object({
   backupsFile: z.string().min(1).default('backups.yaml'),
   /** Directories the worker keeps copied to a replica (config/replication.ts); none when the file does not exist. */
   replicationFile: z.string().min(1).default('replication.yaml'),
+  /** Per-service availability objectives `runbook report` and the worker's gauges grade against (config/objectives.ts); none when the file does not exist. */
+  objectivesFile: z.string().min(1).default('objectives.yaml'),
+  /** How often the worker recomputes its availability gauges from the audit stream; 0 turns them off. */
+  reportRefreshMs: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
   /** Fault injection for crash tests only: the intake waits for `<dir>/release` before each ack. Never set in production. */
   intakeAckGateDir: z.string().min(1).optional(),
   /** Deliveries of one fault message before it is dead-lettered; more than the 4 redelivery backoff steps, as the server requires. The intake's default when unset. */

@@ -121,6 +121,8 @@ export function natsPermissions(): Record<NatsRole, NatsPermissions> {
           `${API}.INFO`,
           `${PERM_AUDIT_SUBJECT}.>`,
           streamInfo(PERM_AUDIT_STREAM),
+          // The availability gauges (audit/availability-metrics.ts) read the lifecycle events back.
+          ...orderedRead(PERM_AUDIT_STREAM),
           ...kvRead(CONTROL_BUCKET),
           ...kvRead(PERM_EFFECTS_BUCKET),
           ...kvWrite(PERM_EFFECTS_BUCKET),

@@ -9,8 +9,10 @@ import { kvEffectLedger, openEffectsBucket } from '../activities/effect-ledger';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
 import { startBackupFreshnessWatch, type FreshnessWatch } from '../activities/backup-freshness';
+import { startAvailabilityWatch, type AvailabilityWatch } from '../audit/availability-metrics';
 import { startReplicationWatch, type ReplicationWatch } from '../activities/replication-watch';
 import { loadBackupsFileIfPresent } from '../config/backups';
+import { loadObjectivesFileIfPresent } from '../config/objectives';
 import { loadReplicationFileIfPresent } from '../config/replication';
 import { loadConfig, type Config } from '../config/config';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
   const services = await loadServicesFileIfPresent(resolve(config.servicesFile));
   const backups = await loadBackupsFileIfPresent(resolve(config.backupsFile));
   const replication = await loadReplicationFileIfPresent(resolve(config.replicationFile));
+  const objectives = await loadObjectivesFileIfPresent(resolve(config.objectivesFile));
   // Read once at start (as the API does); it verifies that the approval API signed each decision.
   const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
   // notify actions publish to NATS; the worker still runs (and says so) when NATS is down.
@@ -104,11 +107,15 @@ async function main(): Promise<void> {
     if (nats) replicas = startReplicationWatch({ pairs: replication, nc: nats, registry, logger });
     else logger.warn('NATS unreachable; replication does not run until restart', { pairs: Object.keys(replication) });
   }
+  // Availability, MTTR and MTBF over the last 30 days, recomputed from the audit stream every RUNBOOK_REPORT_REFRESH_MS.
+  let availability: AvailabilityWatch | undefined;
+  if (nats && config.reportRefreshMs > 0) availability = startAvailabilityWatch({ nc: nats, registry, logger, objectives, intervalMs: config.reportRefreshMs });
   logger.info('worker started', { services: Object.keys(services), backups: Object.keys(backups), replication: Object.keys(replication), taskQueue: config.taskQueue, namespace: config.namespace, mode: config.mode, port: config.workerMetricsPort });
   // Worker.run resolves after SIGINT/SIGTERM once in-flight tasks have drained.
   await worker.run();
   await freshness?.stop();
   await replicas?.stop();
+  await availability?.stop();
   await closeHttpServer(http);
   await connection.close();
   await clientConnection.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { readAuditEvents } from '../../audit/audit-stream';
+import { readAuditEvents, readAuditWindow } from '../../audit/audit-stream';
 import { credentialsDir, passwordFile } from '../../config/nats-credentials';
 import { DEAD_LETTER_STREAM, FAULTS_STREAM, INTAKE_CONSUMER } from '../../intake/streams';
 import { CONTROL_BUCKET, PAUSE_KEY } from '../../schemas/control-bucket';
@@ -111,6 +111,8 @@ describe('worker', () => {
     await effects.create(`perm-${Date.now()}`, '{"state":"started"}');
     const ack = await w.jetstream().publish('audit.perm.node-1.perm_test', '{"event":"perm_test","incidentId":"incident/perm/node-1","at":"now"}');
     assert.equal(ack.stream, 'RUNBOOK_AUDIT');
+    // The availability gauges read the stream back through an ordered consumer.
+    assert.ok((await readAuditWindow(w, { since: new Date(Date.now() - 60_000), service: 'perm' })).events.every((e) => typeof e.event === 'string'));
     w.publish('runbook.approvals.requested', '{}');
     await w.flush();
   });
