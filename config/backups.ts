@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { BackupsFile } from '../schemas/backup-spec';
-import { ConfigError } from './config';
-import { parseYamlConfig } from './yaml-config-file';
+import { parseYamlConfig, readOptionalConfigFile } from './yaml-config-file';
 
 /**
  * The backups file: which backup repositories the worker watches for
@@ -26,12 +24,6 @@ export function parseBackupsFile(text: string, file: string): BackupsFile {
 
 /** Reads and checks a backups file; a file that does not exist watches nothing. */
 export async function loadBackupsFileIfPresent(file: string): Promise<BackupsFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`backups file ${file}: ${(err as Error).message}`);
-  }
-  return parseBackupsFile(text, file);
+  const text = await readOptionalConfigFile(file, 'backups file');
+  return text === undefined ? {} : parseBackupsFile(text, file);
 }

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { ReplicationFile } from '../schemas/replication-spec';
-import { ConfigError } from './config';
-import { parseYamlConfig } from './yaml-config-file';
+import { parseYamlConfig, readOptionalConfigFile } from './yaml-config-file';
 
 /**
  * The replication file: which directories the worker keeps copied to a
@@ -30,12 +28,6 @@ export function parseReplicationFile(text: string, file: string): ReplicationFil
 
 /** Reads and checks a replication file; a file that does not exist replicates nothing. */
 export async function loadReplicationFileIfPresent(file: string): Promise<ReplicationFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`replication file ${file}: ${(err as Error).message}`);
-  }
-  return parseReplicationFile(text, file);
+  const text = await readOptionalConfigFile(file, 'replication file');
+  return text === undefined ? {} : parseReplicationFile(text, file);
 }

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { fieldName, lineOf } from '../schemas/yaml-positions';
@@ -27,4 +28,18 @@ export function parseYamlConfig<S extends z.ZodType>(schema: S, text: string, fi
     throw new ConfigError(`invalid ${what}:\n${messages.join('\n')}`);
   }
   return parsed.data;
+}
+
+/**
+ * Reads an optional configuration file: undefined when it does not exist (the
+ * feature it configures is simply off), a ConfigError naming `what` and the
+ * file for any other read failure.
+ */
+export async function readOptionalConfigFile(file: string, what: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`${what} ${file}: ${(err as Error).message}`);
+  }
 }
