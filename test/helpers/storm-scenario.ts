@@ -94,6 +94,9 @@ async function killAndRecover(probe: StormProbe, fault: StormFault, boundMs: num
  * next), then waits up to the close bound for the intakes to drain and every
  * incident to close, and counts.
  */
+/** Targets that fault once more after every storm incident has closed. */
+const REOPENED_TARGETS = 20;
+
 export async function runStorm(stack: StormStack, plan: StormPlan, files: StormFiles, log: (line: string) => void): Promise<{ count: StormCount; summary: StormSummary }> {
   const startedAt = Date.now();
   const targets = Array.from({ length: plan.targets }, (_, i) => `node-${String(i + 1).padStart(3, '0')}`);
@@ -110,16 +113,18 @@ export async function runStorm(stack: StormStack, plan: StormPlan, files: StormF
     let next = 0;
     const js = producer.jetstream();
     const interval = plan.durationMs / plan.events;
+    const publishOne = async (id: string, target: string): Promise<void> => {
+      const event = testFault({ id, source: 'storm', service: STORM_SERVICE, target, kind: 'storm_fault', severity: 'critical' });
+      const subject = faultSubjectFor({ service: STORM_SERVICE as never, kind: 'storm_fault' });
+      await publishDurably(js, subject, JSON.stringify(event), { msgID: event.id, closed: () => producer.isClosed(), onRetry: () => publishRetries++ });
+      acked.get(target)?.push(event.id);
+      ackedCount += 1;
+    };
     const lane = async (): Promise<void> => {
       for (let i = next++; i < plan.events; i = next++) {
         const due = startedAt + i * interval;
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-        const target = targets[i % targets.length] as string;
-        const event = testFault({ id: `storm-${i}`, source: 'storm', service: STORM_SERVICE, target, kind: 'storm_fault', severity: 'critical' });
-        const subject = faultSubjectFor({ service: STORM_SERVICE as never, kind: 'storm_fault' });
-        await publishDurably(js, subject, JSON.stringify(event), { msgID: event.id, closed: () => producer.isClosed(), onRetry: () => publishRetries++ });
-        acked.get(target)?.push(event.id);
-        ackedCount += 1;
+        await publishOne(`storm-${i}`, targets[i % targets.length] as string);
       }
     };
     let publishFailed: unknown;
@@ -145,19 +150,25 @@ export async function runStorm(stack: StormStack, plan: StormPlan, files: StormF
     // Closing: the intakes have settled every message and no incident is open, or the bound has passed (then counted as stuck).
     const openQuery = `WorkflowType = 'incident' AND WorkflowId STARTS_WITH 'incident/${STORM_SERVICE}/' AND ExecutionStatus = 'Running'`;
     let closedAt = stormEndedAt;
-    try {
-      await waitFor('the intakes to drain and every storm incident to close', plan.closeBoundMs, async () => {
+    const allClosed = (): Promise<void> =>
+      waitFor('the intakes to drain and every storm incident to close', plan.closeBoundMs, async () => {
         const backlog = await consumerBacklog(admin).catch(() => undefined);
         if (!backlog || backlog.pending > 0 || backlog.unacked > 0) return false;
         return (await client.workflow.count(openQuery).catch(() => ({ count: -1 }))).count === 0;
       }, 1_000);
+    try {
+      await allClosed();
+      // However long the storm's incidents lived (they stretch on a loaded machine), some
+      // targets fault again once theirs has closed, so reopening is always exercised.
+      for (const [k, target] of targets.slice(0, REOPENED_TARGETS).entries()) await publishOne(`storm-again-${k}`, target);
+      await allClosed();
       closedAt = Date.now();
     } catch (err) {
       log(`${stack.label}: ${String(err)}; counting what is open as stuck`);
       closedAt = Date.now();
     }
     return await tallyStorm(
-      { stack: stack.label, events: plan.events, targets: plan.targets, acked, publishRetries, kills, intakePorts: stack.intakePorts, startedAt, stormEndedAt, closedAt },
+      { stack: stack.label, events: plan.events + REOPENED_TARGETS, targets: plan.targets, acked, publishRetries, kills, intakePorts: stack.intakePorts, startedAt, stormEndedAt, closedAt },
       client,
       probe.jsm,
       files,
