@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ENV } from '../config/config';
-import { freePorts } from '../stack/ports';
+import { freeStackPortEnv } from '../stack/free-stack-ports';
 import { PROJECT_ROOT } from '../stack/toolchain';
 import { waitFor } from '../stack/wait-for';
 import { BENCH_KIND, BENCH_SERVICE, runbookHead, writeRunbookDir } from './fixtures';
@@ -52,18 +52,11 @@ function pairedRuns(argv: readonly string[], env: NodeJS.ProcessEnv, n: number):
 /** `runbook` commands timed against a stack started with `runbook up --detach`, each beside `node -e 0`. */
 export async function cliLatency(ctx: BenchContext): Promise<BenchSection> {
   const n = ctx.smoke ? 1 : 5;
-  const [temporal, temporalUi, nats, natsMonitor, intake, worker, api] = await freePorts(7);
   const holdRunbook = [...runbookHead('bench-hold'), '  - id: hold', '    action:', '      kind: wait', '      duration: 1h'].join('\n');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     [ENV.stateDir]: join(ctx.workDir, 'state'),
-    [ENV.temporalPort]: String(temporal),
-    [ENV.temporalUiPort]: String(temporalUi),
-    [ENV.natsPort]: String(nats),
-    [ENV.natsMonitorPort]: String(natsMonitor),
-    [ENV.intakePort]: String(intake),
-    [ENV.workerMetricsPort]: String(worker),
-    [ENV.apiPort]: String(api),
+    ...(await freeStackPortEnv()),
     [ENV.runbooksDir]: writeRunbookDir(join(ctx.workDir, 'runbooks'), `${holdRunbook}\n`),
     [ENV.workflowBundle]: ctx.workflowBundle,
     RUNBOOK_CLI_FROM_SOURCE: '',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV } from '../../config/config';
 import { isSameProcess } from '../../stack/process-identity';
-import { freePorts } from '../../stack/ports';
+import { freeStackPortEnv } from '../../stack/free-stack-ports';
 import { readStackFile, type StackInfo } from '../../stack/stack-file';
 import { runCli, type CliRun } from './cli';
 
@@ -36,18 +36,11 @@ export function liveRecordedPids(info: StackInfo): number[] {
  */
 export async function prepareCliStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<CliStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'runbook-test-cli-'));
-  const [temporal, temporalUi, nats, natsMonitor, intake, worker, api] = await freePorts(7);
   const bundle = process.env.RUNBOOK_TEST_WORKFLOW_BUNDLE;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     [ENV.stateDir]: stateDir,
-    [ENV.temporalPort]: String(temporal),
-    [ENV.temporalUiPort]: String(temporalUi),
-    [ENV.natsPort]: String(nats),
-    [ENV.natsMonitorPort]: String(natsMonitor),
-    [ENV.intakePort]: String(intake),
-    [ENV.workerMetricsPort]: String(worker),
-    [ENV.apiPort]: String(api),
+    ...(await freeStackPortEnv()),
     ...(bundle ? { [ENV.workflowBundle]: bundle } : {}),
     ...extraEnv,
   };
