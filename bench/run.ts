@@ -106,7 +106,8 @@ async function main(): Promise<void> {
   writeFileSync(args.out, report);
   log(`report written to ${args.out}`);
   if (failures.length > 0) {
-    log(`${failures.length} benchmark(s) failed: ${failures.map((f) => f.id).join(', ')}`);
+    // Repeated last, so the tail of the output a caller keeps says why.
+    log(`${failures.length} benchmark(s) failed: ${failures.map((f) => `${f.id}: ${f.error}`).join('; ')}`);
     process.exitCode = 1;
   }
 }

@@ -5,9 +5,10 @@ import { incidentIdFor, type IncidentId } from '../schemas/identifiers';
 import { SA } from '../schemas/search-attributes';
 import type { IncidentInput, RunbookSnapshot } from '../schemas/incident-input';
 import { faultObserved, faultResolved, faultsObserved } from '../workflows/messages';
+import { closedRunThatAbsorbed } from './absorbed-before';
 
 /** What became of an event handed to Temporal. */
-export type HandoffOutcome = 'started' | 'coalesced' | 'resolved' | 'resolved_no_incident';
+export type HandoffOutcome = 'started' | 'coalesced' | 'resolved' | 'resolved_no_incident' | 'duplicate';
 
 /** What the handoff reports once Temporal accepted an event. */
 export interface HandoffResult {
@@ -74,6 +75,22 @@ export class Handoff {
     }
     const { client } = this.target;
     return client.withDeadline(Date.now() + this.timeoutMs, () => this.deliverNow(events, runbook, dryRun));
+  }
+
+  /**
+   * For an event JetStream delivered again: a closed incident that already
+   * absorbed it (outcome `duplicate`), else the event is delivered as
+   * {@link deliverAll} would. An open incident needs no look: it drops a
+   * repeat itself.
+   */
+  async deliverRedelivered(event: FaultEvent, publishedAt: Date, runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
+    if (event.status !== 'firing') return this.deliverAll([event], runbook, dryRun);
+    const incidentId = incidentIdFor(event.service, event.target);
+    const { client } = this.target;
+    return client.withDeadline(Date.now() + this.timeoutMs, async () => {
+      const runId = await closedRunThatAbsorbed(client, incidentId, event.id, publishedAt);
+      return runId !== undefined ? { outcome: 'duplicate' as const, incidentId, runId } : this.deliverNow([event], runbook, dryRun);
+    });
   }
 
   private async deliverNow(events: readonly FaultEvent[], runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {

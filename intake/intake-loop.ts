@@ -35,7 +35,7 @@ export type BeforeAck = (event: FaultEvent, incidentId: IncidentId) => Promise<v
 /** What the loop needs. */
 export interface IntakeLoopDeps {
   js: JetStreamClient;
-  handoff: Pick<Handoff, 'deliverAll'>;
+  handoff: Pick<Handoff, 'deliverAll' | 'deliverRedelivered'>;
   runbooks: () => readonly LoadedRunbook[];
   metrics: IntakeMetrics;
   logger: Logger;
@@ -217,10 +217,15 @@ export class IntakeLoop {
       log.warn('no runbook handles this fault', { service: event.service, kind: event.kind });
       return 1;
     }
-    const group = event.status === 'firing' ? this.firingRun(items) : [head];
+    // A redelivered event goes alone: it may have been absorbed by an incident that has closed since.
+    const group = event.status === 'firing' && !msg.info.redelivered ? this.firingRun(items) : [head];
     const events = group.map((g) => (g.parsed as Extract<ParseResult, { ok: true }>).event);
     const started = performance.now();
-    const handed = await this.withRetry(() => this.deps.handoff.deliverAll(events, runbook ? snapshotOf(runbook) : undefined, this.deps.dryRun), log);
+    const snapshot = runbook ? snapshotOf(runbook) : undefined;
+    const handed = await this.withRetry(
+      () => (msg.info.redelivered ? this.deps.handoff.deliverRedelivered(event, publishedAt(msg), snapshot, this.deps.dryRun) : this.deps.handoff.deliverAll(events, snapshot, this.deps.dryRun)),
+      log,
+    );
     if (!handed.ok) {
       this.blocked.add(key);
       const nakMs = await this.giveBack(items, `Temporal did not accept the event: ${errorText(handed.error)}`, log);
@@ -230,7 +235,8 @@ export class IntakeLoop {
     const result = handed.result;
     this.deps.metrics.handoffSeconds.observe((performance.now() - started) / 1_000);
     for (const e of events) this.recent.add(e.id);
-    log.info('event handed to Temporal', { outcome: result.outcome, runId: result.runId, runbook: runbook?.runbook.name, ...(events.length > 1 ? { events: events.length } : {}) });
+    if (result.outcome === 'duplicate') log.info('redelivered event was absorbed by an incident that has closed since; acked', { runId: result.runId });
+    else log.info('event handed to Temporal', { outcome: result.outcome, runId: result.runId, runbook: runbook?.runbook.name, ...(events.length > 1 ? { events: events.length } : {}) });
     if (this.deps.beforeAck) for (const e of events) await this.deps.beforeAck(e, incidentId);
     await Promise.all(group.map((g) => this.ack(g.msg)));
     this.count(result.outcome);
@@ -249,7 +255,7 @@ export class IntakeLoop {
     for (const item of items) {
       if (!item.parsed.ok || item.parsed.event.status !== 'firing') break;
       const e = item.parsed.event;
-      if (run.length > 0 && (ids.has(e.id) || this.recent.has(e.id) || !routeEvent(this.deps.runbooks(), e))) break;
+      if (run.length > 0 && (item.msg.info.redelivered || ids.has(e.id) || this.recent.has(e.id) || !routeEvent(this.deps.runbooks(), e))) break;
       ids.add(e.id);
       run.push(item);
     }
@@ -323,4 +329,9 @@ export class IntakeLoop {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** When JetStream stored the message (its first publication). */
+function publishedAt(msg: JsMsg): Date {
+  return new Date(Math.floor(msg.info.timestampNanos / 1_000_000));
 }

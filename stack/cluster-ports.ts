@@ -1,4 +1,4 @@
-import { PortInUseError, assertPortFree } from './ports';
+import { freePorts } from './ports';
 
 /** Loopback ports of one Temporal server process running every role. */
 export interface ClusterPorts {
@@ -66,23 +66,7 @@ export function clusterPortsFrom(ports: number[]): ClusterPorts {
 }
 
 
-/**
- * Free loopback ports for a cluster, drawn at random from
- * [`low`, {@link MAX_CLUSTER_PORT}] and checked one by one (a test's private
- * cluster, where the defaults may be taken).
- */
-export async function freeClusterPorts(low = 20_000, attempts = 500): Promise<ClusterPorts> {
-  const chosen = new Set<number>();
-  for (let i = 0; i < attempts && chosen.size < CLUSTER_PORT_COUNT; i++) {
-    const port = low + Math.floor(Math.random() * (MAX_CLUSTER_PORT - low + 1));
-    if (chosen.has(port)) continue;
-    try {
-      await assertPortFree(port, 'Temporal cluster', 'another port');
-      chosen.add(port);
-    } catch (err) {
-      if (!(err instanceof PortInUseError)) throw err;
-    }
-  }
-  if (chosen.size < CLUSTER_PORT_COUNT) throw new Error(`found only ${chosen.size} free ports between ${low} and ${MAX_CLUSTER_PORT}`);
-  return clusterPortsFrom([...chosen]);
+/** Free loopback ports for a cluster (a test's private cluster, where the defaults may be taken); all below {@link MAX_CLUSTER_PORT}. */
+export async function freeClusterPorts(): Promise<ClusterPorts> {
+  return clusterPortsFrom(await freePorts(CLUSTER_PORT_COUNT));
 }

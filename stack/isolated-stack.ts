@@ -7,7 +7,7 @@ import { connectNats, type NatsConnectExtras } from '../config/nats-connect';
 import type { NatsRole } from '../config/nats-permissions';
 import { componentEnv, startLocalStack, type LocalStack } from './local-stack';
 import { createLogger } from '../observability/logger';
-import { freePorts } from './ports';
+import { PortInUseError, freePorts } from './ports';
 import type { RestartPolicy } from './restart-policy';
 import { withWebhookCredential } from './webhook-token';
 
@@ -45,6 +45,17 @@ export interface IsolatedStackOptions {
  * `config.intakeWebhookTokenFile` unless the overrides configure another.
  */
 export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promise<IsolatedStack> {
+  // Another process may take a port between picking and binding; the stack checks them all first, so a clash costs one more pick.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(opts);
+    } catch (err) {
+      if (!(err instanceof PortInUseError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnFreePorts(opts: IsolatedStackOptions): Promise<IsolatedStack> {
   const stateDir = mkdtempSync(join(tmpdir(), opts.dirPrefix ?? 'runbook-stack-'));
   const [temporalPort, natsPort, natsMonitorPort, intakePort, workerMetricsPort, apiPort, temporalUiPort] = await freePorts(7);
   // The token is made before the processes' environment, so `env` carries it too.

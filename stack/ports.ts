@@ -29,27 +29,36 @@ export async function assertPortFree(port: number, purpose: string, flag: string
   if ((await tryListen(port, host)) === undefined) throw new PortInUseError(port, purpose, flag);
 }
 
-/** A currently free loopback port chosen by the kernel. */
+/*
+ * Ports for private stacks are drawn below the kernel's ephemeral range
+ * (32768-60999 on Linux). Ports the kernel hands out for bind(0) and for
+ * outgoing connections come from that range, and the Temporal dev server
+ * takes four of its internal ports that way, so a port picked there can be
+ * taken by someone else between our check and the server's bind.
+ */
+const PICK_LOW = 10_000;
+const PICK_HIGH = 32_767;
+/** Ports this process handed out lately, not handed out again while the stack that got them may still be binding. */
+const handedOut = new Set<number>();
+const HANDED_OUT_LIMIT = 2_000;
+
+/** A currently free loopback port, below the ephemeral range. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const port = await tryListen(0, host);
+  const [port] = await freePorts(1, host);
   if (port === undefined) throw new Error('could not find a free port');
   return port;
 }
 
-/** Distinct free ports; kept bound until all are chosen so none repeats. */
-export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = createServer();
-      return new Promise<{ server: ReturnType<typeof createServer>; port: number }>((ok, fail) => {
-        server.once('error', fail);
-        server.listen({ port: 0, host }, () => {
-          const addr = server.address();
-          ok({ server, port: typeof addr === 'object' && addr ? addr.port : 0 });
-        });
-      });
-    }),
-  );
-  await Promise.all(servers.map(({ server }) => new Promise((ok) => server.close(ok))));
-  return servers.map(({ port }) => port);
+/** Distinct free loopback ports, drawn at random below the ephemeral range and each checked by binding it. */
+export async function freePorts(count: number, host = '127.0.0.1', attempts = 50 * count + 100): Promise<number[]> {
+  const chosen: number[] = [];
+  for (let i = 0; i < attempts && chosen.length < count; i++) {
+    const port = PICK_LOW + Math.floor(Math.random() * (PICK_HIGH - PICK_LOW + 1));
+    if (handedOut.has(port) || chosen.includes(port)) continue;
+    if ((await tryListen(port, host)) === port) chosen.push(port);
+  }
+  if (chosen.length < count) throw new Error(`found only ${chosen.length} of ${count} free ports between ${PICK_LOW} and ${PICK_HIGH}`);
+  for (const port of chosen) handedOut.add(port);
+  if (handedOut.size > HANDED_OUT_LIMIT) for (const old of [...handedOut].slice(0, handedOut.size - HANDED_OUT_LIMIT)) handedOut.delete(old);
+  return chosen;
 }

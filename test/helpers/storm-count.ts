@@ -34,6 +34,8 @@ export interface StormCount {
   absorbedTwice: string[];
   /** Targets whose absorbed count differs from what was acknowledged for them. */
   miscounted: string[];
+  /** For each miscounted target, what each of its runs absorbed, so a failure shows where the difference is. */
+  miscountDetail: string[];
   /** `incident id: run a open when run b started`. */
   overlaps: string[];
   /** Idempotency keys appended more than once. */
@@ -94,6 +96,7 @@ export function countStorm(input: { acked: Map<string, string[]>; deadLettered: 
   const lost = allAcked.filter((id) => !holders.has(id) && !deadLettered.has(id));
   const absorbedTwice = [...holders].filter(([, n]) => n > 1).map(([id]) => id);
   const miscounted = [...acked].filter(([target, ids]) => (absorbedBy.get(target) ?? 0) !== ids.filter((id) => !deadLettered.has(id)).length).map(([target]) => target);
+  const miscountDetail = miscounted.map((target) => describeMiscount(target, acked.get(target) ?? [], runs, holders));
 
   const byId = new Map<string, StormRun[]>();
   for (const run of runs) byId.set(run.workflowId, [...(byId.get(run.workflowId) ?? []), run]);
@@ -127,6 +130,7 @@ export function countStorm(input: { acked: Map<string, string[]>; deadLettered: 
     lost,
     absorbedTwice,
     miscounted,
+    miscountDetail,
     overlaps,
     duplicates,
     strayKeys,
@@ -144,4 +148,18 @@ export function countStorm(input: { acked: Map<string, string[]>; deadLettered: 
     maxIncidentsPerTarget: Math.max(0, ...[...byId.values()].map((l) => l.length)),
     lifetimeMs: { min: lifetimes[0] ?? 0, p50: lifetimes[Math.floor(lifetimes.length / 2)] ?? 0, max: lifetimes.at(-1) ?? 0 },
   };
+}
+
+/** `target: acked n; run r (status): count c, ids not acked for it […], ids another run holds too […]`. */
+function describeMiscount(target: string, acked: readonly string[], runs: readonly StormRun[], holders: ReadonlyMap<string, number>): string {
+  const ackedIds = new Set(acked);
+  const parts = runs
+    .filter((run) => run.state?.target === target || run.workflowId.endsWith(`/${target}`))
+    .map((run) => {
+      const ids = run.state?.faults.recentEventIds ?? [];
+      const notAcked = ids.filter((id) => !ackedIds.has(id));
+      const shared = ids.filter((id) => (holders.get(id) ?? 0) > 1);
+      return `run ${run.runId} (${run.state?.status ?? 'no state'}, ${run.closeMs === undefined ? 'open' : 'closed'}): count ${run.state?.faults.count ?? '?'}, ${ids.length} ids, not acked for it [${notAcked.join(' ')}], held by another run too [${shared.join(' ')}]`;
+    });
+  return `${target}: acked ${acked.length}; ${parts.join('; ')}`;
 }

@@ -138,7 +138,7 @@ export function assertStormHeld(count: StormCount, summary: StormSummary): void 
   assert.ok(count.ledgersComplete, 'every incident lists all its event ids (fewer than the ledger bound), so the id check covered every event');
   assert.deepEqual(count.lost, [], 'no acknowledged event is missing from every incident and the dead letters');
   assert.equal(summary.deadLettered, 0, 'no valid event was dead-lettered');
-  assert.deepEqual(count.miscounted, [], 'each target\'s incidents absorbed exactly the events acknowledged for it');
+  assert.deepEqual(count.miscounted, [], `each target's incidents absorbed exactly the events acknowledged for it:\n${count.miscountDetail.join('\n')}`);
   assert.deepEqual(count.absorbedTwice, [], 'no event is absorbed by two incidents');
   assert.deepEqual(count.overlaps, [], 'no target had two incidents open at once');
   assert.deepEqual(count.duplicates, [], 'no remediation side effect ran twice');

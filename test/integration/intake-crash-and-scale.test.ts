@@ -98,3 +98,33 @@ test('two intake processes consuming together hand every event once into the rig
   assert.equal((deltas[0] ?? 0) + (deltas[1] ?? 0), 400, 'each event handed to Temporal exactly once across both intakes');
   for (const p of [port(1), port(2)]) assert.equal(await metricValue(p, 'runbook_intake_events_total', '{outcome="dead_lettered"}'), 0);
 });
+
+test('an event redelivered after the incident that absorbed it has closed is acked as a duplicate and opens no second incident', { timeout: 120_000 }, async () => {
+  // Only the intake that will be killed consumes, so it is the one holding the event.
+  for (const proc of intakes.splice(0)) await proc.stop();
+  const gate = mkdtempSync(join(stack.config.stateDir, 'ack-gate-'));
+  const crashing = await startIntake(stack, 'intake-crashing-2', port(0), { [ENV.intakeAckGateDir]: gate });
+  intakes.push(crashing);
+  const incidentId = 'incident/briefsvc/node-1';
+
+  await publishFault(nc, testFault({ id: 'brief-1', service: 'briefsvc', target: 'node-1', kind: 'intake_brief' }));
+  await waitFor('the intake to hand the event to Temporal', 30_000, () => {
+    try {
+      return readFileSync(join(gate, ACK_GATE_HANDED_OFF), 'utf8').split('\n').includes('brief-1');
+    } catch {
+      return false;
+    }
+  });
+  const first = await client.workflow.getHandle(incidentId).describe();
+  await waitFor('the incident to close', 60_000, async () => (await client.workflow.getHandle(incidentId).describe()).status.name !== 'RUNNING', 250);
+  assert.deepEqual(await consumerBacklog(nc), { pending: 0, unacked: 1 }, 'the event is still not acked');
+
+  await crash(crashing);
+  intakes.push(await startIntake(stack, 'intake-after-close', port(1)));
+  await waitForDrained(nc, 60_000);
+  assert.equal(await metricValue(port(1), 'runbook_intake_events_total', '{outcome="duplicate"}'), 1, 'the redelivery was recognised');
+  assert.equal(await metricValue(port(1), 'runbook_intake_events_total', '{outcome="started"}'), 0, 'no incident was started for it');
+  const now = await client.workflow.getHandle(incidentId).describe();
+  assert.equal(now.runId, first.runId, 'the closed run is still the newest run of the incident');
+  assert.equal((await faultsOf(client, incidentId))?.count, 1);
+});
