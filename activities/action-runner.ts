@@ -11,6 +11,7 @@ import { runProbeAction } from './probe-once';
 import { runServiceAction } from './service-actions';
 import { runSync } from './sync-action';
 import { runBackup, runRestoreData } from './backup-actions';
+import { runFaultAction } from './fault-actions';
 import { runIsolate, runRestore } from './traffic-actions';
 import type { CommandAction } from '../schemas/runbook';
 import type { ActionRequest, ActionResult } from './types';
@@ -50,6 +51,11 @@ async function dispatch(ctx: ActionContext): Promise<ActionResult> {
       return runNotify(ctx, action);
     case 'command':
       return runCommandAction(ctx, action);
+    case 'kill_process':
+    case 'block_port':
+    case 'unblock_port':
+    case 'delete_data':
+      return runFaultAction(ctx, action);
     case 'wait':
     case 'confirm':
       throw new InvalidSpecError(`${action.kind} steps are carried out by the workflow, not by runAction`);

@@ -23,8 +23,8 @@ export const DEFAULT_ON_AMBIGUOUS: OnAmbiguous = 'escalate';
  * Whether our own adapter does this action as "set state X": HAProxy server
  * states, supervisor and systemd start/stop/restart, rsync to a destination,
  * NATS notifications de-duplicated by `Nats-Msg-Id`, backups (a retry with the
- * same key finds the snapshot it took), restores into a directory, and every
- * read-only kind.
+ * same key finds the snapshot it took), restores into a directory, port
+ * blocks (checked before added) and deletions, and every read-only kind.
  * Runbook commands and webhooks are opaque to us, so they are not.
  */
 export function idempotentByConstruction(action: Action): boolean {
@@ -50,6 +50,13 @@ export function idempotentByConstruction(action: Action): boolean {
       return true;
     case 'notify':
       return action.nats !== undefined;
+    // A second SIGKILL would kill the process the supervisor started since: not idempotent.
+    case 'kill_process':
+      return false;
+    case 'block_port':
+    case 'unblock_port':
+    case 'delete_data':
+      return true;
   }
 }
 

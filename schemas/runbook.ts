@@ -14,6 +14,7 @@ import {
 } from './adapter-inputs';
 import { AllowListEntry, Argv, CommandSpec, DEFAULT_MAX_OUTPUT } from './command-spec';
 import { DURATION_PATTERN, DURATION_RULE, parseDuration } from './duration';
+import { DRILL_FAULT_KINDS, FAULT_INJECTION_ACTIONS } from './fault-injection';
 import { ProbeUrl } from './probe-spec';
 import { RunbookSchedule } from './runbook-schedule';
 import { SecretRef } from './secret-ref';
@@ -361,6 +362,7 @@ const ACTION_OPTIONS = [
   NotifyAction,
   CommandAction,
   WaitAction,
+  ...FAULT_INJECTION_ACTIONS,
 ] as const;
 
 /** Every action kind, in the order the docs list them. */
@@ -450,7 +452,7 @@ export interface ApprovalSubject {
   approval?: Approval | boolean | undefined;
 }
 
-/** Kinds of change that need a human by default: isolation, failback, promotion, stopping or restarting a primary. */
+/** Kinds of change that need a human by default: isolation, failback, promotion, stopping or restarting a primary, and injected faults. */
 export function isRiskyAction(action: Action): boolean {
   switch (action.kind) {
     case 'isolate':
@@ -462,6 +464,10 @@ export function isRiskyAction(action: Action): boolean {
     case 'stop_service':
     case 'restart_service':
       return action.role === 'primary';
+    case 'kill_process':
+    case 'block_port':
+    case 'delete_data':
+      return true;
     default:
       return false;
   }
@@ -581,6 +587,80 @@ export const ParamValue = z.union([z.string(), z.number(), z.boolean()], {
 });
 export type ParamValue = z.infer<typeof ParamValue>;
 
+/**
+ * What a drill of this runbook is graded against: time from the fault to
+ * traffic restored (`rto`) and to the incident healed (`heal`), data lost
+ * (`rpo`: fault time minus the newest canary record the serving side holds),
+ * and optional budgets of failed client requests and lost canary records.
+ */
+export const Objectives = z
+  .strictObject({
+    rto: Duration.optional(),
+    heal: Duration.optional(),
+    rpo: Duration.optional(),
+    failed_requests: z.int().min(0).optional(),
+    data_loss: z.int().min(0).optional(),
+  })
+  .refine((o) => Object.values(o).some((v) => v !== undefined), { message: 'objectives needs at least one of rto, heal, rpo, failed_requests, data_loss' });
+export type Objectives = z.infer<typeof Objectives>;
+
+/** Roster group whose members may approve drills when the drill names none. */
+export const DEFAULT_DRILL_APPROVERS: readonly string[] = ['drills'];
+
+const DrillUrl = z.strictObject({ url: literal((url) => ProbeUrl.safeParse(url).success, 'must be an http or https URL') });
+
+/**
+ * The write canary: a record `{ seq, at, drill }` POSTed to `write.url`
+ * every `interval`; `read.url` answers (GET, `?before=<ISO time>`) the newest
+ * record it holds written at or before that time and how many it holds.
+ */
+export const CanarySpec = z.strictObject({ write: DrillUrl, read: DrillUrl, interval: Duration.default('1s') });
+export type CanarySpec = z.infer<typeof CanarySpec>;
+
+/** Client traffic during a drill: GETs of `url` at `rate` a second; a non-2xx answer or no answer within `timeout` is a failed request. */
+export const LoadSpec = z.strictObject({
+  url: literal((url) => ProbeUrl.safeParse(url).success, 'must be an http or https URL'),
+  rate: z.int().min(1).max(100).default(10),
+  timeout: Duration.default('2s'),
+});
+export type LoadSpec = z.infer<typeof LoadSpec>;
+
+/**
+ * How a runbook is rehearsed (`runbook drill`): who approves, the fault to
+ * inject, what measures it, how long each phase may take, and the steps that
+ * put the starting state back whatever the incident did.
+ */
+export const DrillSpec = z
+  .strictObject({
+    /** Roster groups whose members may approve a drill (a permission apart from approving incidents). */
+    approvers: z.array(NonEmpty).min(1, 'approvers must name at least one group').default([...DEFAULT_DRILL_APPROVERS]),
+    approval_timeout: Duration.default('30m'),
+    fault: Action,
+    canary: CanarySpec.optional(),
+    load: LoadSpec.optional(),
+    /** Checks that must pass before the fault (else the drill does not start) and after the restore (else it says the state was not restored). */
+    steady_state: z.array(ProbeTarget).default([]),
+    /** Longest wait from the fault to the incident opening. */
+    detect_timeout: Duration.default('2m'),
+    /** Longest wait from the incident opening to its end. */
+    heal_timeout: Duration.default('15m'),
+    /** Run after the incident, however it ended; each should be harmless when there is nothing to restore. */
+    restore: z.array(Step).default([]),
+    /** Drills on a timetable; each schedule runs only once a member of `approvers` has approved it. */
+    schedule: RunbookSchedule.optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (!(DRILL_FAULT_KINDS as readonly string[]).includes(d.fault.kind)) {
+      ctx.addIssue({ code: 'custom', path: ['fault', 'kind'], message: `a drill injects one of: ${DRILL_FAULT_KINDS.join(', ')}` });
+    }
+    const seen = new Set<string>();
+    d.restore.forEach((step, i) => {
+      if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path: ['restore', i, 'id'], message: `duplicate step id "${step.id}"` });
+      seen.add(step.id);
+    });
+  });
+export type DrillSpec = z.infer<typeof DrillSpec>;
+
 /** A validated runbook, as the workflow receives it. */
 export const Runbook = z
   .strictObject({
@@ -592,6 +672,10 @@ export const Runbook = z
     params: z.record(RunbookId, ParamValue).prefault({}),
     /** Runs on a timetable as well as on faults; see docs/runbooks.md. */
     schedule: RunbookSchedule.optional(),
+    /** What a drill of this runbook is graded against. */
+    objectives: Objectives.optional(),
+    /** How this runbook is rehearsed; see docs/drills.md. */
+    drill: DrillSpec.optional(),
     steps: z.array(Step).min(1, 'a runbook needs at least one step'),
   })
   .superRefine((runbook, ctx) => {

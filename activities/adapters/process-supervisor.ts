@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ServiceSpec } from '../../schemas/service-spec';
-import { InvalidSpecError, ServiceStartFailedError, TimeoutError } from './errors';
+import { InvalidSpecError, ServiceStartFailedError, TargetNotFoundError, TimeoutError } from './errors';
 import { probe, type ProbeResult } from './probe';
 import { signalProcessGroup } from '../../platform/process-group';
 import { DEFAULT_PATH } from './process-runner';
@@ -279,4 +279,22 @@ export async function restartService(input: ServiceSpec, options: StartOptions &
   const started = await startService(spec, options);
   if (started.dryRun) throw new InvalidSpecError('unreachable: start ran as dry-run');
   return { dryRun: false, previousPid: stopped.dryRun ? null : stopped.pid, pid: started.pid };
+}
+
+/** What {@link signalService} did. */
+export type SignalResult = { dryRun: true; plan: string; pid: number | null } | { dryRun: false; pid: number };
+
+/**
+ * Sends `signal` to the process group of the service's live process (a
+ * drill's crash or hang). A service that is not running is a
+ * TargetNotFound: there is nothing to break, and a drill must not pretend
+ * it injected a fault.
+ */
+export async function signalService(input: ServiceSpec, signal: NodeJS.Signals, dryRun: boolean): Promise<SignalResult> {
+  const spec = parseSpec(input);
+  const live = await livePid(spec);
+  if (dryRun) return { dryRun: true, plan: `send ${signal} to ${spec.name}${live ? ` (pid ${live.pid})` : ' (not running now)'}`, pid: live?.pid ?? null };
+  if (live === null) throw new TargetNotFoundError(`${spec.name} is not running: no ${signal} sent`);
+  signalGroup(live.pid, signal);
+  return { dryRun: false, pid: live.pid };
 }
