@@ -10,6 +10,7 @@ import type { ActionResult } from './types';
 /*
  * The faults a drill injects. Each refuses to pretend: a service that is
  * not running cannot be killed, and a dry run says what it would break.
+ * Each output's `at` is when the fault took effect: a drill measures from it.
  */
 
 type PortAction = BlockPortAction | UnblockPortAction;
@@ -37,7 +38,7 @@ async function runPortAction(ctx: ActionContext, action: PortAction): Promise<Ac
   if (action.kind === 'block_port') {
     if (present) return performed(`${rule} was already blocked`, { port: action.port, changed: false });
     await iptables(ctx, action, '-I', [0]);
-    return performed(`new connections to ${rule} are rejected`, { port: action.port, changed: true });
+    return performed(`new connections to ${rule} are rejected`, { port: action.port, changed: true, at: new Date().toISOString() });
   }
   if (!present) return performed(`${rule} was not blocked`, { port: action.port, changed: false });
   await iptables(ctx, action, '-D', [0]);
@@ -48,7 +49,7 @@ async function runKillProcess(ctx: ActionContext, action: KillProcessAction): Pr
   const { spec } = resolveService(ctx.deps.services ?? {}, { service: action.supervisor.service }, ctx.timeoutMs);
   const r = await signalService(spec, action.signal, ctx.dryRun);
   if (r.dryRun) return planned(r.plan, { service: spec.name, pid: r.pid });
-  return performed(`${action.signal} sent to ${spec.name} (pid ${r.pid})`, { service: spec.name, pid: r.pid, signal: action.signal });
+  return performed(`${action.signal} sent to ${spec.name} (pid ${r.pid})`, { service: spec.name, pid: r.pid, signal: action.signal, at: new Date().toISOString() });
 }
 
 async function runDeleteData(ctx: ActionContext, action: DeleteDataAction): Promise<ActionResult> {
@@ -56,7 +57,7 @@ async function runDeleteData(ctx: ActionContext, action: DeleteDataAction): Prom
   const entries = exists ? (await readdir(action.path)).length : 0;
   if (ctx.dryRun) return planned(exists ? `delete ${action.path} and the ${entries} entries in it` : `${action.path} does not exist; nothing to delete`, { path: action.path, entries });
   await rm(action.path, { recursive: true, force: true });
-  return performed(exists ? `deleted ${action.path} (${entries} entries)` : `${action.path} did not exist`, { path: action.path, entries, changed: exists });
+  return performed(exists ? `deleted ${action.path} (${entries} entries)` : `${action.path} did not exist`, { path: action.path, entries, changed: exists, at: new Date().toISOString() });
 }
 
 /** Performs (or plans) one fault-injection action. */

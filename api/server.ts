@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { fullIncidentId } from '../incidents/incident-ref';
 import { listIncidents } from '../incidents/list-incidents';
@@ -14,6 +14,8 @@ import { createApprovalMetrics } from './approval-metrics';
 import type { AuditSink } from '../audit/audit-stream';
 import type { Authenticator } from './auth';
 import { DecisionBody, submitDecision } from './decisions';
+import { DRILL_ID_PATTERN, DrillDecisionBody, readDrillState, submitDrillDecision } from './drill-decisions';
+import { approveDrillSchedule, ScheduleApprovalBody } from './drill-schedule-approval';
 
 /** What the approval API needs. */
 export interface ApiServerOptions {
@@ -28,6 +30,8 @@ export interface ApiServerOptions {
   updateWaitMs?: number;
   /** Where every decision attempt is also recorded. */
   audit?: AuditSink;
+  /** The roster, read at each drill-schedule approval to check the approver's groups (workflows check the rest themselves). */
+  rosterFile?: string | undefined;
   /** Registry for the approval metrics; the process registry by default. */
   registry?: Registry;
   /** Failed authentications one client address may have per minute before it gets 429. @default {@link DEFAULT_AUTH_FAILURES_PER_MINUTE} */
@@ -40,6 +44,23 @@ export interface ApiServerOptions {
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
 
 const BODY_LIMIT = 16 * 1024;
+
+/** The JSON body, or undefined once an error has been answered (too large, not JSON). */
+async function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  // A declared size over the limit is refused without buffering any of it; either way the connection is closed once the sender is done.
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  const raw = declared > BODY_LIMIT ? undefined : await readBody(req, BODY_LIMIT);
+  if (!raw) {
+    refuseUnread(req, res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
+    return undefined;
+  }
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    sendJson(res, 400, { error: 'body is not JSON' });
+    return undefined;
+  }
+}
 
 /** `/incidents/<service>/<target>[/<run>][/decisions]` or with the full id URL-encoded. */
 function parseIncidentPath(pathname: string): { incidentId: string; decisions: boolean } | undefined {
@@ -58,8 +79,10 @@ function parseIncidentPath(pathname: string): { incidentId: string; decisions: b
 }
 
 /**
- * The approval API: `GET /incidents`, `GET /incidents/{id}` and
- * `POST /incidents/{id}/decisions`, each behind a bearer token; `/healthz`
+ * The approval API: `GET /incidents`, `GET /incidents/{id}`,
+ * `POST /incidents/{id}/decisions`, `GET /drills/{id}`,
+ * `POST /drills/{id}/decisions` and `POST /drill-schedules/{id}/approval`,
+ * each behind a bearer token; `/healthz`
  * and `/metrics` are open and say nothing of tokens or identities. Failed
  * authentications are limited per client address: once an address has used
  * its allowance it gets 429 with Retry-After on every guarded request, and
@@ -82,7 +105,7 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
     registers: [registry],
   });
   const guarded: Route = async (req, res, url) => {
-    if (url.pathname !== '/incidents' && !url.pathname.startsWith('/incidents/')) return false;
+    if (url.pathname !== '/incidents' && !url.pathname.startsWith('/incidents/') && !url.pathname.startsWith('/drills/') && !url.pathname.startsWith('/drill-schedules/')) return false;
     const address = req.socket.remoteAddress ?? 'unknown';
     const allowance = failures.peek(address);
     if (!allowance.allowed) {
@@ -100,6 +123,8 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
       sendJson(res, 401, { error: 'a valid bearer token is required' });
       return true;
     }
+    if (url.pathname.startsWith('/drills/')) return drillRoute(req, res, url, identity);
+    if (url.pathname.startsWith('/drill-schedules/')) return scheduleApprovalRoute(req, res, url, identity);
     if (url.pathname === '/incidents') {
       if (req.method !== 'GET') return false;
       const p = url.searchParams;
@@ -134,20 +159,8 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
       return true;
     }
     if (!target.decisions || req.method !== 'POST') return false;
-    // A declared size over the limit is refused without buffering any of it; either way the connection is closed once the sender is done.
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    const raw = declared > BODY_LIMIT ? undefined : await readBody(req, BODY_LIMIT);
-    if (!raw) {
-      refuseUnread(req, res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
-      return true;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch {
-      sendJson(res, 400, { error: 'body is not JSON' });
-      return true;
-    }
+    const json = await readJsonBody(req, res);
+    if (json === undefined) return true;
     const parsed = DecisionBody.safeParse(json);
     if (!parsed.success) {
       sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
@@ -156,6 +169,63 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
     const reply = await submitDecision(client, target.incidentId, identity, parsed.data, { decisionKey: opts.decisionKey, audit: opts.audit, ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}) });
     if (reply.body.ack) metrics.decided(reply.body.ack);
     logger.info('decision', { incidentId: target.incidentId, identity, verdict: parsed.data.verdict, status: reply.status, refusal: reply.body.refusal });
+    sendJson(res, reply.status, reply.body);
+    return true;
+  };
+  const drillRoute = async (req: IncomingMessage, res: ServerResponse, url: URL, identity: string): Promise<boolean> => {
+    const decisions = url.pathname.endsWith('/decisions');
+    let drillId: string;
+    try {
+      drillId = decodeURIComponent(url.pathname.slice('/drills/'.length, decisions ? -'/decisions'.length : undefined));
+    } catch {
+      drillId = '';
+    }
+    if (!DRILL_ID_PATTERN.test(drillId)) {
+      sendJson(res, 404, { error: 'not a drill id (drill/<service>/<target>/<runbook>/<stamp>, URL-encoded)' });
+      return true;
+    }
+    if (!decisions && req.method === 'GET') {
+      try {
+        sendJson(res, 200, await readDrillState(client, drillId));
+      } catch (err) {
+        sendJson(res, err instanceof WorkflowNotFoundError ? 404 : 503, { error: `cannot read ${drillId}: ${(err as Error).message}` });
+      }
+      return true;
+    }
+    if (!decisions || req.method !== 'POST') return false;
+    const json = await readJsonBody(req, res);
+    if (json === undefined) return true;
+    const parsed = DrillDecisionBody.safeParse(json);
+    if (!parsed.success) {
+      sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+      return true;
+    }
+    const reply = await submitDrillDecision(client, drillId, identity, parsed.data, { decisionKey: opts.decisionKey, audit: opts.audit });
+    logger.info('drill decision', { drillId, identity, verdict: parsed.data.verdict, status: reply.status, refusal: reply.body.refusal });
+    sendJson(res, reply.status, reply.body);
+    return true;
+  };
+  const scheduleApprovalRoute = async (req: IncomingMessage, res: ServerResponse, url: URL, identity: string): Promise<boolean> => {
+    if (!url.pathname.endsWith('/approval') || req.method !== 'POST') return false;
+    let scheduleId = '';
+    try {
+      scheduleId = decodeURIComponent(url.pathname.slice('/drill-schedules/'.length, -'/approval'.length));
+    } catch {
+      // Answered below as not a schedule id.
+    }
+    if (!/^[a-z][a-z0-9_-]{0,63}\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/drill$/.test(scheduleId)) {
+      sendJson(res, 404, { error: 'not a drill schedule id (<runbook>/<service>/<target>/drill, URL-encoded)' });
+      return true;
+    }
+    const json = await readJsonBody(req, res);
+    if (json === undefined) return true;
+    const parsed = ScheduleApprovalBody.safeParse(json);
+    if (!parsed.success) {
+      sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+      return true;
+    }
+    const reply = await approveDrillSchedule(client, scheduleId, identity, parsed.data, { decisionKey: opts.decisionKey, rosterFile: opts.rosterFile, audit: opts.audit });
+    logger.info('drill schedule approval', { scheduleId, identity, status: reply.status, refusal: reply.body.refusal });
     sendJson(res, reply.status, reply.body);
     return true;
   };

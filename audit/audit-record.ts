@@ -85,6 +85,7 @@ export const AuditRecord = z.strictObject({
     .strictObject({ runbook: z.string(), version: z.union([z.string(), z.number()]), hash: z.string() })
     .nullable()
     .describe('the runbook routing chose, as snapshotted'),
+  drill: z.strictObject({ drillId: z.string(), markedAt: Iso }).optional().describe('the drill that provoked this incident (docs/drills.md); absent for real incidents'),
   steps: z.array(AuditStep),
   requests: z.array(AuditRequest),
   compensations: z.array(

@@ -6,7 +6,7 @@ import { readIncidentState } from '../incidents/read-incident';
 import type { AuditEvent } from './audit-stream';
 import { restoredTrafficAt } from './availability';
 import { AuditRecord, type AuditDecision, type AuditRequest } from './audit-record';
-import { LIFECYCLE_EVENTS, LifecycleEvent, type IncidentClosed, type IncidentOpened } from '../schemas/lifecycle-event';
+import { LIFECYCLE_EVENTS, LifecycleEvent, type IncidentClosed, type IncidentDrill, type IncidentOpened } from '../schemas/lifecycle-event';
 
 const SECRET_KEY = /secret|password|passwd|token|authorization|api[_-]?key|cookie/i;
 
@@ -95,6 +95,7 @@ export function buildAuditRecord({ state, runId, faultEventIds, streamEvents = [
       lastSeen: state.faults.lastSeen,
     },
     routing: state.runbook ? { runbook: state.runbook.name, version: state.runbook.version, hash: state.runbook.hash } : null,
+    ...(state.drill ? { drill: state.drill } : {}),
     steps: steps.map((s) => ({
       id: s.id,
       kind: s.kind,
@@ -193,6 +194,7 @@ export function buildAuditRecordFromStream(incidentId: string, events: AuditEven
     if (rec && c.ok) rec.status = 'compensated';
   }
 
+  const marked = run.find((e): e is IncidentDrill => e.event === 'incident.drill');
   const faultIds = [opened.firstFaultId, ...(closed?.faults.recentEventIds ?? []).filter((id) => id !== opened.firstFaultId)];
   const state: AuditableState = {
     incidentId,
@@ -217,6 +219,7 @@ export function buildAuditRecordFromStream(incidentId: string, events: AuditEven
     steps,
     compensations: closed?.compensations ?? [],
     requests,
+    ...(marked ? { drill: { drillId: marked.drillId, markedAt: marked.at } } : {}),
   };
   // Decision attempts the API refused are on the stream too; only this run's count.
   const decisions = events.filter((e) => !LIFECYCLE_EVENTS.includes(e.event) && e.at >= opened.at);

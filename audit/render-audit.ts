@@ -18,6 +18,7 @@ export function renderAuditText(r: AuditRecord): string {
     ...r.faults.eventIds.map((id) => `  ${id}`),
     '',
     `routing: ${r.routing ? `${r.routing.runbook} v${r.routing.version} sha256 ${r.routing.hash}` : 'no runbook matched'}`,
+    ...(r.drill ? [`drill: provoked by ${r.drill.drillId} (marked ${r.drill.markedAt}); runbook drills show ${r.drill.drillId}`] : []),
   ];
   if (r.steps.length > 0) lines.push('', 'steps:');
   for (const s of r.steps) {

@@ -34,8 +34,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'deploy-secrets': { summary: 'make the certificates, NATS passwords, decision key and webhook token docker-compose needs (keeps existing files)', load: () => (require('./commands/deploy-secrets') as typeof import('./commands/deploy-secrets')).deploySecretsCommand },
   'nats-credentials': { summary: 'generate the NATS password per role and the server auth config (bcrypt hashes) for deployment', load: () => (require('./commands/nats-credentials') as typeof import('./commands/nats-credentials')).natsCredentialsCommand },
   schedule: { summary: 'list, show, pause, unpause, trigger or delete runbook schedules', load: () => (require('./commands/schedule') as typeof import('./commands/schedule')).scheduleCommand },
+  drill: { summary: 'rehearse a runbook: inject its fault, let the incident heal it, measure RTO/RPO, restore, grade', load: () => (require('./commands/drill') as typeof import('./commands/drill')).drillCommand },
   backups: { summary: 'list backup snapshots (size, age, verification) or verify them by a restore into scratch', load: () => (require('./commands/backups') as typeof import('./commands/backups')).backupsCommand },
-  demo: { summary: 'self-healing demo: crash, hang, false-alarm, flap or disk-loss on a fleet behind HAProxy', load: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand },
+  demo: { summary: 'self-healing demo: crash, hang, false-alarm, flap, disk-loss or a graded drill on a fleet behind HAProxy', load: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand },
 };
 
 /** Adds a subcommand (kept in one place so `runbook help` lists everything). */

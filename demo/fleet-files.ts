@@ -165,6 +165,7 @@ export async function renderDemoRunbook(layout: DemoLayout): Promise<string> {
     haproxy_socket: layout.haproxySocket,
     primary_health_url: layout.primaryHealthUrl,
     lb_health_url: `${layout.frontendUrl}/health`,
+    lb_url: layout.frontendUrl,
     primary_data_dir: layout.primaryDataDir,
     standby_data_dir: layout.standbyDataDir,
     standby_service: STANDBY_PROGRAM,

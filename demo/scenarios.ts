@@ -70,7 +70,7 @@ export interface ScenarioResult {
  * Stops for what a scenario started, run newest first. Once run, anything
  * added later (a start that finished after an interruption) stops at once.
  */
-class Teardown {
+export class Teardown {
   private readonly stops: (() => Promise<void>)[] = [];
   private done = false;
 
@@ -85,7 +85,7 @@ class Teardown {
   }
 }
 
-interface Running {
+export interface Running {
   layout: DemoLayout;
   engine: DemoEngine;
   fleet: Fleet;
@@ -98,7 +98,7 @@ interface Running {
 }
 
 
-async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], cleanup: Teardown, withBackups: boolean): Promise<Running> {
+export async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], cleanup: Teardown, withBackups: boolean): Promise<Running> {
   const log = opts.log ?? (() => undefined);
   const noted = new Set<string>();
   const note = (what: string, at = Date.now()): void => {

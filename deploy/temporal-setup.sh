@@ -11,7 +11,7 @@ t() {
   fi
 }
 t operator namespace describe --namespace "$ns" >/dev/null 2>&1 || t operator namespace create --namespace "$ns" --retention 30d
-for attr in service target faultKind severity runbook incidentStatus; do
+for attr in service target faultKind severity runbook incidentStatus drill; do
   t operator search-attribute create --namespace "$ns" --name "$attr" --type Keyword >/dev/null 2>&1 || true
 done
 t operator search-attribute list --namespace "$ns"

@@ -1,5 +1,5 @@
 import type { RunbookSchedule } from '../schemas/runbook-schedule';
-import { scheduleIdFor, type ScheduledRunInput } from '../schemas/scheduled-run';
+import { drillScheduleIdFor, scheduleIdFor, type ScheduledRunInput } from '../schemas/scheduled-run';
 import { contentHash } from './content-hash';
 import type { LoadedRunbook } from './load-runbook';
 
@@ -53,21 +53,28 @@ export function desiredSchedules(runbooks: readonly LoadedRunbook[], options: De
   const out: DesiredSchedule[] = [];
   for (const loaded of runbooks) {
     const { runbook } = loaded;
-    const schedule = runbook.schedule;
-    if (!schedule) continue;
-    for (const { service, target } of schedule.targets) {
-      const scheduleId = scheduleIdFor(runbook.name, service, target);
-      const base = {
-        scheduleId,
-        service,
-        target,
-        runbook: { name: runbook.name, version: runbook.version, hash: loaded.hash, definition: runbook },
-        dryRun: options.dryRun || runbook.settings.dry_run,
-        ifIncidentOpen: schedule.if_incident_open,
-      };
-      // The runbook hash covers the schedule block; the task queue is where runs go.
-      const fingerprint = contentHash({ ...base, runbook: loaded.hash, taskQueue: options.taskQueue });
-      out.push({ scheduleId, source: loaded.source, schedule, input: { ...base, fingerprint } });
+    // A runbook's own schedule runs it; its drill's schedule rehearses it.
+    const kinds = [
+      { schedule: runbook.schedule, drill: false },
+      { schedule: runbook.drill?.schedule, drill: true },
+    ];
+    for (const { schedule, drill } of kinds) {
+      if (!schedule) continue;
+      for (const { service, target } of schedule.targets) {
+        const scheduleId = (drill ? drillScheduleIdFor : scheduleIdFor)(runbook.name, service, target);
+        const base = {
+          scheduleId,
+          service,
+          target,
+          runbook: { name: runbook.name, version: runbook.version, hash: loaded.hash, definition: runbook },
+          dryRun: options.dryRun || runbook.settings.dry_run,
+          ifIncidentOpen: schedule.if_incident_open,
+          ...(drill ? { drill: true } : {}),
+        };
+        // The runbook hash covers the schedule block; the task queue is where runs go.
+        const fingerprint = contentHash({ ...base, runbook: loaded.hash, taskQueue: options.taskQueue });
+        out.push({ scheduleId, source: loaded.source, schedule, input: { ...base, fingerprint } });
+      }
     }
   }
   return out;

@@ -125,6 +125,8 @@ export interface IncidentState {
   /** `decisionRefused` signals dropped because the approval API had not signed them (none is attributed to anyone). */
   ignoredRefusals?: number;
   firstFault: FaultEvent;
+  /** Set when a drill provoked this incident (workflows/drill.ts). */
+  drill?: { drillId: string; markedAt: string };
 }
 
 /** How an incident ended: the incident workflow's result. */

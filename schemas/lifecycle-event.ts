@@ -125,8 +125,16 @@ export const IncidentClosed = z.object({
 export type IncidentClosed = z.infer<typeof IncidentClosed>;
 
 /** Any lifecycle event. */
-export const LifecycleEvent = z.union([IncidentOpened, StepFinished, RequestOpened, RequestDecided, IncidentClosed]);
+/** A drill provoked this incident (the drill's own report is a `drill.report` event). */
+export const IncidentDrill = z.object({
+  ...Envelope,
+  event: z.literal('incident.drill'),
+  drillId: z.string(),
+});
+export type IncidentDrill = z.infer<typeof IncidentDrill>;
+
+export const LifecycleEvent = z.union([IncidentOpened, StepFinished, RequestOpened, RequestDecided, IncidentClosed, IncidentDrill]);
 export type LifecycleEvent = z.infer<typeof LifecycleEvent>;
 
 /** Names of the lifecycle events, to tell them from decision events on the same subjects. */
-export const LIFECYCLE_EVENTS: readonly string[] = ['incident.opened', 'step.finished', 'approval.requested', 'escalated', 'approval.decided', 'escalation.decided', 'incident.closed'];
+export const LIFECYCLE_EVENTS: readonly string[] = ['incident.opened', 'step.finished', 'approval.requested', 'escalated', 'approval.decided', 'escalation.decided', 'incident.closed', 'incident.drill'];

@@ -657,6 +657,9 @@ export const DrillSpec = z
     d.restore.forEach((step, i) => {
       if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path: ['restore', i, 'id'], message: `duplicate step id "${step.id}"` });
       seen.add(step.id);
+      // Restore steps run one after another with no incident around them: no confirmation sampling, no conditions on earlier outputs.
+      if (step.action.kind === 'confirm') ctx.addIssue({ code: 'custom', path: ['restore', i, 'action', 'kind'], message: 'a restore step cannot confirm; use a probe or verify' });
+      if (step.when !== undefined) ctx.addIssue({ code: 'custom', path: ['restore', i, 'when'], message: 'restore steps always run; write them so they do nothing when there is nothing to restore' });
     });
   });
 export type DrillSpec = z.infer<typeof DrillSpec>;

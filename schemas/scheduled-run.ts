@@ -1,3 +1,4 @@
+import type { DrillPreApproval } from './drill-input';
 import type { RunbookSnapshot } from './incident-input';
 
 /*
@@ -46,11 +47,26 @@ export interface ScheduledRunInput {
   runbook: RunbookSnapshot;
   dryRun: boolean;
   ifIncidentOpen: 'skip' | 'run';
+  /** A drill schedule (the runbook's `drill.schedule`): each run starts a drill instead of an incident. */
+  drill?: boolean;
   /** Digest of everything above: equal digests mean the schedule is up to date with its runbook file. */
   fingerprint: string;
+  /**
+   * Set on a drill schedule once a member of the drill's approver groups
+   * approved it (`runbook drill approve-schedule`); its drills then run
+   * without asking again. Not in the fingerprint: a changed runbook file
+   * rewrites the input, and so asks for approval anew.
+   */
+  preApproved?: DrillPreApproval;
+}
+
+/** Schedule id of a runbook's drill on one target: `<runbook>/<service>/<target>/drill`. */
+export function drillScheduleIdFor(runbook: string, service: string, target: string): string {
+  return `${scheduleIdFor(runbook, service, target)}/drill`;
 }
 
 /** What a launcher reports: the incident it ran, or why it ran none. */
 export type ScheduledRunResult =
   | { ran: true; incidentId: string; status: string; outcome?: string | undefined }
-  | { ran: false; skipped: string };
+  | { ran: false; skipped: string }
+  | { ran: true; drillId: string; result: string };

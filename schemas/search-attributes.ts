@@ -8,6 +8,8 @@ export const SA = {
   severity: defineSearchAttributeKey('severity', SearchAttributeType.KEYWORD),
   runbook: defineSearchAttributeKey('runbook', SearchAttributeType.KEYWORD),
   incidentStatus: defineSearchAttributeKey('incidentStatus', SearchAttributeType.KEYWORD),
+  /** The drill that provoked the incident (`drill/...`); unset on real incidents. */
+  drill: defineSearchAttributeKey('drill', SearchAttributeType.KEYWORD),
 } as const;
 
 /** Names and Temporal type names, as registered on the namespace. */

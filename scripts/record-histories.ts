@@ -9,11 +9,13 @@ import type { IncidentResult, IncidentState } from '../schemas/incident-state';
 import { launcherIdFor, scheduleIdFor, SCHEDULED_RUN_WORKFLOW, type ScheduledRunInput, type ScheduledRunResult } from '../schemas/scheduled-run';
 import type { NatsConnection } from 'nats';
 import { kvEffectLedger, ledgerKey, openEffectsBucket } from '../activities/effect-ledger';
-import { approve, decide, decisionRefused, faultObserved, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
+import { approve, decide, decisionRefused, drillMarked, faultObserved, faultResolved, guardIdFor, guardState, reject } from '../workflows/messages';
 import { waitFor } from '../stack/wait-for';
 import { runbookFrom, runOrder, runsOf, sideEffect, startEngineHarness, testFault, type EngineHarness } from '../test/helpers/engine';
 import { PROJECT_ROOT } from '../stack/toolchain';
 import { startTestStack } from '../test/helpers/stack';
+import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
+import { DRILL_APPROVER, DRILL_PATHS, runDrillPath } from './drill-paths';
 
 /*
  * Records one finished incident history per runbook path, for
@@ -100,6 +102,7 @@ const fenced = (...args: string[]): string => JSON.stringify([process.execPath, 
 export const RECORDING_ROSTER = `groups:
   oncall: { members: [recorder], escalate_to: [leads] }
   leads: { members: [lead] }
+  drills: { members: [${DRILL_APPROVER}] }
 `;
 
 /** The paths every workflow change must still replay. */
@@ -314,6 +317,19 @@ export const RECORDED_PATHS: readonly RecordedPath[] = [
     action: { kind: command, argv: ${sideEffect(c.log, 'always')} }`,
     expect: { status: 'resolved', outcome: 'healed' },
     check: (s) => (s.steps[0]?.status === 'skipped' && s.steps[1]?.status === 'succeeded' ? undefined : 'the when condition did not skip the step'),
+  },
+  {
+    // A drill marks the incident it provoked while the incident runs.
+    name: 'drills-incident-marked',
+    runbook: (c) => `${header('drills-incident-marked', c)}
+${holdUntil(c, join(c.dir, 'gate'))}`,
+    drive: async (handle, c) => {
+      await handle.signal(drillMarked, { drillId: 'drill/drills-incident-marked/node-1/drills-incident-marked/2026-01-01T00-00-00-000Z' });
+      await waitFor('the incident to take the drill marker', 30_000, async () => (await c.h.state(handle)).drill !== undefined, 100);
+      writeFileSync(join(c.dir, 'gate'), '');
+    },
+    expect: { status: 'resolved', outcome: 'healed' },
+    check: (s) => (s.drill?.drillId.startsWith('drill/drills-incident-marked/') ? undefined : 'the incident did not record the drill that marked it'),
   },
   {
     name: 'isolation-lease',
@@ -544,6 +560,7 @@ export const SCHEDULED_PATHS: readonly ScheduledPath[] = [
     recordIncident: true,
     check: (r, c) => {
       if (!r.ran) return `the run opened no incident: ${r.skipped}`;
+      if (!('status' in r)) return `the run started drill ${r.drillId}, expected an incident`;
       if (r.status !== 'resolved' || r.outcome !== 'healed') return `its incident ended ${r.status}/${r.outcome ?? ''}, expected resolved/healed`;
       return runsOf(c.log, `snapshot-${OPEN_INCIDENT_TARGET}-scheduled`) === 1 ? undefined : "the incident's step did not run once, on the scheduled fault";
     },
@@ -575,7 +592,8 @@ export const SCHEDULED_PATHS: readonly ScheduledPath[] = [
 ];
 
 /** Files a path writes besides `<name>.json`. */
-function extraFiles(p: RecordedPath | ScheduledPath): string[] {
+function extraFiles(p: RecordedPath | ScheduledPath | { name: string; verdict: string }): string[] {
+  if ('verdict' in p) return [];
   if ('ifIncidentOpen' in p) return p.recordIncident ? [`${p.name}.incident.json`] : [];
   return (p.alsoRecord ?? []).map((x) => `${p.name}.${x.suffix}.json`);
 }
@@ -666,7 +684,7 @@ async function writeHistory(h: EngineHarness, workflowId: string, file: string, 
  */
 export function wouldOverwrite(out: string, only?: readonly string[]): string[] {
   if (relative(DEFAULT_HISTORY_DIR, resolve(out)) !== '') return [];
-  return [...RECORDED_PATHS, ...SCHEDULED_PATHS]
+  return [...RECORDED_PATHS, ...SCHEDULED_PATHS, ...DRILL_PATHS]
     .filter((p) => !only?.length || only.includes(p.name))
     .flatMap((p) => [`${p.name}.json`, ...extraFiles(p)])
     .filter((f) => existsSync(join(out, f)) || existsSync(join(out, `${f}.gz`)));
@@ -738,12 +756,22 @@ export async function recordHistories(out = DEFAULT_HISTORY_DIR, only?: readonly
       const file = join(out, `${path.name}.json`);
       await writeHistory(h, handle.workflowId, file);
       written.push(file);
-      if (path.recordIncident && result.ran) {
+      if (path.recordIncident && result.ran && 'incidentId' in result) {
         const incidentFile = join(out, `${path.name}.incident.json`);
         await writeHistory(h, result.incidentId, incidentFile);
         written.push(incidentFile);
       }
       await within(60_000, `${path.name} to be cleaned up`, path.cleanup?.(ctx) ?? Promise.resolve());
+      process.stdout.write(`recorded ${path.name}\n`);
+    }
+    const decisionKey = readDecisionKey(decisionKeyPath(stack.config));
+    for (const path of DRILL_PATHS.filter((p) => !only?.length || only.includes(p.name))) {
+      const dir = join(h.scratch, path.name);
+      mkdirSync(dir);
+      const handle = await within(120_000, `${path.name} to finish`, runDrillPath(h, path, dir, decisionKey));
+      const file = join(out, `${path.name}.json`);
+      await writeHistory(h, handle.workflowId, file);
+      written.push(file);
       process.stdout.write(`recorded ${path.name}\n`);
     }
   } finally {

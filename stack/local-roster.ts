@@ -29,6 +29,7 @@ export function groupsReferenced(runbooks: readonly Runbook[]): string[] {
   const out = new Set<string>([...DEFAULT_ESCALATION_GROUPS, ...guardOverrideApproval().approvers]);
   for (const rb of runbooks) {
     for (const g of rb.settings.escalation.approvers ?? []) out.add(g);
+    for (const g of rb.drill?.approvers ?? []) out.add(g);
     for (const step of rb.steps) {
       if (step.approval === false) continue;
       for (const g of [...step.approval.approvers, ...(step.approval.escalate_to ?? [])]) out.add(g);

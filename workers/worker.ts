@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { KV } from 'nats';
 import { createGuardActivities, readPauseSwitch } from '../activities/guard-activities';
 import { createActivities } from '../activities';
+import { createDrillIncidentActivities } from '../activities/drill-incident';
 import { kvEffectLedger, openEffectsBucket } from '../activities/effect-ledger';
 import { createApprovalActivities } from '../activities/notify-approvals';
 import { createAuditEventActivities } from '../activities/audit-events';
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
       ...createGuardActivities({ client, taskQueue: config.taskQueue, control }),
       ...createApprovalActivities({ logger, rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined, nats }),
       ...createAuditEventActivities({ nats }),
+      ...createDrillIncidentActivities({ client, nats }),
     },
   });
   const http = await startHttpServer(config.workerMetricsPort, [

@@ -11,7 +11,7 @@ import { Rollover } from './continue-as-new';
 import { absorbFault, openLedger } from './fault-ledger';
 import { HumanGate } from './human-gate';
 import type { Ending, IncidentContext } from './incident-context';
-import { approve, decide, decideApproval, decisionRefused, faultObserved, faultResolved, faultsObserved, incidentState, reject } from './messages';
+import { approve, decide, decideApproval, decisionRefused, drillMarked, faultObserved, faultResolved, faultsObserved, incidentState, reject } from './messages';
 import { RemediationGuards } from './remediation-guards';
 import { receiveVouched, recordVouchedRefusal, signatureWellFormed } from './signed-decisions';
 import { runRunbook } from './runbook-interpreter';
@@ -73,6 +73,13 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   };
   setHandler(faultObserved, (event) => observe([event]));
   setHandler(faultsObserved, (events) => observe(events));
+  setHandler(drillMarked, ({ drillId }) => {
+    // Only a drill's own signal marks it; once marked it stays the first drill's.
+    if (state.drill) return;
+    state.drill = { drillId, markedAt: now() };
+    upsertSearchAttributes([{ key: SA.drill, value: drillId }]);
+    void parts.audit?.record({ event: 'incident.drill', drillId });
+  });
   setHandler(faultResolved, (event) => {
     if (absorbFault(state.faults, event, seen)) resolvedByMonitor = true;
   });

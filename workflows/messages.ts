@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionAck, DecisionBase, EscalationDecision, RefusedDecision, SubmittedVerdict } from '../schemas/decisions';
 import type { FaultEvent } from '../schemas/fault-event';
+import type { DrillDecision, DrillState } from '../schemas/drill-input';
 import type { IncidentState } from '../schemas/incident-state';
 import type { GuardState, LeaseDecision, LeaseRequest } from '../schemas/isolation-lease';
 
@@ -57,3 +58,12 @@ export const acquireIsolation = defineUpdate<LeaseDecision, [LeaseRequest]>('acq
 export const releaseIsolation = defineSignal<[string]>('releaseIsolation');
 /** Current leases. */
 export const guardState = defineQuery<GuardState>('guardState');
+
+/** Marks an incident as provoked by a drill: it says so in its state, search attributes and audit. */
+export const drillMarked = defineSignal<[{ drillId: string }]>('drillMarked');
+
+/** A drill's approval or rejection; the validator refuses anyone outside the drill's approver groups, or a drill not waiting for one. */
+export const decideDrill = defineUpdate<{ accepted: true; verdict: 'approve' | 'reject' }, [DrillDecision]>('decideDrill');
+
+/** Where a drill stands (`runbook drills`, the approval API). */
+export const drillState = defineQuery<DrillState>('drillState');

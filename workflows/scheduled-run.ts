@@ -4,7 +4,9 @@ import type { FaultEvent } from '../schemas/fault-event';
 import type { ServiceId, TargetId } from '../schemas/identifiers';
 import type { IncidentInput } from '../schemas/incident-input';
 import type { IncidentResult } from '../schemas/incident-state';
-import { SCHEDULED_FAULT_KIND, scheduledIncidentId, type ScheduledRunInput, type ScheduledRunResult } from '../schemas/scheduled-run';
+import { drillIdFor, DRILL_WORKFLOW, type DrillInput } from '../schemas/drill-input';
+import type { DrillReport } from '../schemas/drill-report';
+import { launcherIdFor, SCHEDULED_FAULT_KIND, scheduledIncidentId, type ScheduledRunInput, type ScheduledRunResult } from '../schemas/scheduled-run';
 import { SA } from '../schemas/search-attributes';
 
 const guard = proxyActivities<Pick<GuardActivities, 'incidentRunning'>>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '10s' } });
@@ -25,6 +27,7 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
   const info = workflowInfo();
   const service = input.service as ServiceId;
   const target = input.target as TargetId;
+  if (input.drill) return launchDrill(input, info.workflowId, info.runId);
   if (input.ifIncidentOpen === 'skip') {
     // The fault-driven incident's id (`incidentIdFor`, which workflow code cannot import with its zod schemas).
     const open = `incident/${service}/${target}`;
@@ -60,4 +63,37 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
     ],
   });
   return { ran: true, incidentId, status: result.status, outcome: result.outcome };
+}
+
+/**
+ * One run of a drill schedule: a drill of the runbook on the schedule's
+ * target, under its own id. It asks the drill group for approval unless the
+ * schedule was approved (`preApproved`); if an incident is open on the target
+ * the drill itself refuses to add a fault to it.
+ */
+async function launchDrill(input: ScheduledRunInput, launcherId: string, runId: string): Promise<ScheduledRunResult> {
+  const prefix = `${launcherIdFor(input.scheduleId)}-`;
+  const when = launcherId.startsWith(prefix) ? launcherId.slice(prefix.length).replace(/[^0-9A-Za-z]/g, '') : runId;
+  const drillId = drillIdFor(input.service, input.target, input.runbook.name, when);
+  const drillInput: DrillInput = {
+    drillId,
+    runbook: input.runbook,
+    service: input.service,
+    target: input.target,
+    dryRun: input.dryRun,
+    requestedBy: `schedule:${input.scheduleId}`,
+    ...(input.preApproved ? { preApproved: input.preApproved } : {}),
+  };
+  const report = await executeChild<(i: DrillInput) => Promise<DrillReport>>(DRILL_WORKFLOW, {
+    workflowId: drillId,
+    args: [drillInput],
+    parentClosePolicy: 'REQUEST_CANCEL',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: [
+      { key: SA.service, value: input.service },
+      { key: SA.target, value: input.target },
+      { key: SA.runbook, value: input.runbook.name },
+    ],
+  });
+  return { ran: true, drillId, result: report.result };
 }

@@ -7,7 +7,7 @@ import { processAlive, readStackFile } from '../../stack/stack-file';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig } from '../context';
 
-const USAGE = `runbook demo [${SCENARIOS.join('|')}] [--auto-approve] [--standby ${STANDBY_MODES.join('|')}] [--state-dir DIR]`;
+const USAGE = `runbook demo [${[...SCENARIOS, 'drill'].join('|')}] [--auto-approve] [--standby ${STANDBY_MODES.join('|')}] [--state-dir DIR]`;
 
 function isScenario(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);
@@ -29,14 +29,14 @@ async function askOnTerminal(question: string): Promise<boolean> {
  */
 export const demoCommand: CliCommand = {
   name: 'demo',
-  summary: 'self-healing demo: crash, hang, false-alarm, flap or disk-loss on a fleet behind HAProxy',
+  summary: 'self-healing demo: crash, hang, false-alarm, flap, disk-loss or a graded drill on a fleet behind HAProxy',
   usage: USAGE,
   async run(args) {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, 'auto-approve': { type: 'boolean' }, standby: { type: 'string' } }, USAGE);
     const standby = STANDBY_MODES.find((mode) => mode === (values.standby ?? 'hot'));
     if (standby === undefined) throw new CliError(`--standby must be one of ${STANDBY_MODES.join(', ')}, got ${JSON.stringify(values.standby)}`);
     const scenario = positionals[0] ?? 'crash';
-    if (!isScenario(scenario) || positionals.length > 1) throw new CliError(`unknown scenario ${JSON.stringify(positionals.join(' '))}\nusage: ${USAGE}`);
+    if ((!isScenario(scenario) && scenario !== 'drill') || positionals.length > 1) throw new CliError(`unknown scenario ${JSON.stringify(positionals.join(' '))}\nusage: ${USAGE}`);
     const autoApprove = values['auto-approve'] === true;
     if (!autoApprove && !process.stdin.isTTY) throw new CliError('the demo asks before failing back, but there is no terminal to ask; pass --auto-approve');
     const config = cliConfig(flagsToConfig(values));
@@ -50,18 +50,26 @@ export const demoCommand: CliCommand = {
     const onSignal = (): void => interrupted.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    const options = {
+      config,
+      demoDir: join(stateDir, 'demo'),
+      autoApprove,
+      standby,
+      ask: askOnTerminal,
+      log: (line: string) => process.stdout.write(`${line}\n`),
+      ...(stack.temporalUiUrl ? { temporalUiUrl: stack.temporalUiUrl } : {}),
+      auditCommand: (id: string) => `npx runbook audit ${id}${stateFlag}`,
+      signal: interrupted.signal,
+    };
     try {
-      const result = await runScenario(scenario, {
-        config,
-        demoDir: join(stateDir, 'demo'),
-        autoApprove,
-        standby,
-        ask: askOnTerminal,
-        log: (line) => process.stdout.write(`${line}\n`),
-        ...(stack.temporalUiUrl ? { temporalUiUrl: stack.temporalUiUrl } : {}),
-        auditCommand: (id) => `npx runbook audit ${id}${stateFlag}`,
-        signal: interrupted.signal,
-      });
+      if (!isScenario(scenario)) {
+        const { runDrillDemo } = require('../../demo/drill-demo') as typeof import('../../demo/drill-demo');
+        const { renderDrillReport } = require('../../audit/render-drill-report') as typeof import('../../audit/render-drill-report');
+        const report = await runDrillDemo(options);
+        process.stdout.write(`\n${renderDrillReport(report)}\n`);
+        return report.result === 'passed' ? 0 : 1;
+      }
+      const result = await runScenario(scenario, options);
       process.stdout.write(`\n${renderReport(result.report)}\n`);
       return scenarioSucceeded(scenario, result) ? 0 : 1;
     } catch (err) {

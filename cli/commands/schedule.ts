@@ -111,7 +111,8 @@ async function runResult(client: Client, launcherId: string): Promise<{ result: 
   if (status === 'RUNNING') return { result: 'running', opened: true };
   if (status !== 'COMPLETED') return { result: status.toLowerCase(), opened: true };
   const r = await handle.result();
-  return r.ran ? { result: `${r.status}${r.outcome ? ` (${r.outcome})` : ''}`, opened: true } : { result: `skipped: ${r.skipped}`, opened: false };
+  if (!r.ran) return { result: `skipped: ${r.skipped}`, opened: false };
+  return 'drillId' in r ? { result: `drill ${r.result}`, opened: true } : { result: `${r.status}${r.outcome ? ` (${r.outcome})` : ''}`, opened: true };
 }
 
 /** The view with each recent run's result; a run that opened no incident loses its incident id. */

@@ -35,6 +35,7 @@ export function renderIncident(state: IncidentState): string {
     `  runbook    ${s.runbook ? `${s.runbook.name} v${s.runbook.version} (${s.runbook.hash.slice(0, 12)})` : 'none'}`,
     `  opened     ${s.openedAt}${s.closedAt ? `, closed ${s.closedAt}` : ''}`,
   ];
+  if (s.drill) lines.push(`  drill      provoked by ${s.drill.drillId}`);
   if (s.currentStep && !s.closedAt) lines.push(`  current    ${s.currentStep}`);
   // A held step shows why it waits: an operator's pause, or a pause switch nobody could read.
   if ((s.pausedSince || s.pausedReason) && !s.closedAt) lines.push(`  held       ${s.currentStep ?? 'next step'} since ${s.pausedSince ?? '?'}: ${s.pausedReason ?? 'remediation paused'}`);

@@ -82,6 +82,7 @@ export async function startEngineStack(opts: EngineStackOptions = {}): Promise<E
         port,
         ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}),
         ...(opts.auditToStream ? { audit: jetStreamAuditSink(nc.jetstream()) } : {}),
+        ...(opts.roster !== undefined ? { rosterFile } : {}),
       });
       undo.push(() => closeHttpServer(api));
       apiUrl = `http://127.0.0.1:${port}`;

@@ -12,6 +12,7 @@ import { createGuardActivities, readPauseSwitch } from '../../activities/guard-a
 import { CONTROL_BUCKET } from '../../schemas/control-bucket';
 import { createApprovalActivities } from '../../activities/notify-approvals';
 import { createAuditEventActivities } from '../../activities/audit-events';
+import { createDrillIncidentActivities } from '../../activities/drill-incident';
 import type { KV, NatsConnection } from 'nats';
 import { ENV } from '../../config/config';
 import { loadRunbookText } from '../../engine/load-runbook';
@@ -173,6 +174,7 @@ export async function startEngineHarness(stack: Pick<TestStack, 'config' | 'nats
         ...createGuardActivities({ client, taskQueue, control }),
         ...createApprovalActivities({ logger: createLogger('test-worker', 'warn'), rosterFile: stack.config.rosterFile, nats: natsConn }),
         ...createAuditEventActivities({ nats: natsConn }),
+        ...createDrillIncidentActivities({ client, nats: natsConn }),
       },
     });
     running = worker.run();
