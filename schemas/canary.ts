@@ -11,10 +11,10 @@ import { z } from 'zod';
 /** A drill's id as canary records carry it: printable ASCII, no spaces. */
 export const CanaryDrillId = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 printable ASCII characters without spaces');
 
-const IsoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-01-31T23:59:59.000Z' });
+const IsoTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-01-31T23:59:59.000Z' });
 
 /** One canary write: `POST` body, kept as one JSON line. */
-export const CanaryRecord = z.strictObject({
+export const CanaryRecord = z.object({
   seq: z.int('must be an integer').min(0, 'must not be negative'),
   at: IsoTime,
   drill: CanaryDrillId,
@@ -22,7 +22,7 @@ export const CanaryRecord = z.strictObject({
 export type CanaryRecord = z.infer<typeof CanaryRecord>;
 
 /** Query of a canary read: `GET ?drill=<id>&before=<ISO time>`. */
-export const CanaryQuery = z.strictObject({ drill: CanaryDrillId, before: IsoTime });
+export const CanaryQuery = z.object({ drill: CanaryDrillId, before: IsoTime });
 export type CanaryQuery = z.infer<typeof CanaryQuery>;
 
 /** A record's sequence number and the time written in it. */
