@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createDrillActivities } from '../../activities/drill-activities';
-import { CanaryRejectedError, CanaryUnavailableError, readCanaries, writeCanaries, type CanaryProgress } from '../../activities/drill-canary';
+import { CanaryRejectedError, CanaryUnavailableError, readCanaries, writeCanaries, type CanaryChunkResult, type CanaryProgress, type CanaryReadResult } from '../../activities/drill-canary';
 import { sendLoad } from '../../activities/drill-load';
 import { MODEL_FILE, startModelServer } from '../../demo/model-server';
 import { CanarySpec, LoadSpec } from '../../schemas/runbook';
@@ -108,16 +108,16 @@ describe('the drill canary against the demo model server', () => {
     const env = new MockActivityEnvironment({ startToCloseTimeoutMs: 30_000, heartbeatTimeoutMs: 10_000 }, { logger: new DefaultLogger('ERROR') });
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
-    const first = await env.run(activities.canaryChunk, { drillId: 'drill-3', canary, fromSeq: 0, durationMs: 200 });
+    const first: CanaryChunkResult = await env.run(activities.canaryChunk, { drillId: 'drill-3', canary, fromSeq: 0, durationMs: 200 });
     assert.ok(first.written >= 2);
     assert.equal(beats.length, first.written + first.writeFailures, 'one heartbeat a write');
 
     const retried = new MockActivityEnvironment({ startToCloseTimeoutMs: 30_000, attempt: 2, heartbeatDetails: { ...(beats.at(-1) as CanaryProgress), endsAt: Date.now() + 200 } }, { logger: new DefaultLogger('ERROR') });
-    const second = await retried.run(activities.canaryChunk, { drillId: 'drill-3', canary, fromSeq: 0, durationMs: 200 });
+    const second: CanaryChunkResult = await retried.run(activities.canaryChunk, { drillId: 'drill-3', canary, fromSeq: 0, durationMs: 200 });
     assert.ok(second.nextSeq > first.nextSeq, 'the retry takes new sequence numbers');
     assert.equal(second.written, first.written + (second.nextSeq - first.nextSeq));
 
-    const read = await env.run(activities.canaryRead, { drillId: 'drill-3', canary, before: new Date().toISOString() });
+    const read: CanaryReadResult = await env.run(activities.canaryRead, { drillId: 'drill-3', canary, before: new Date().toISOString() });
     assert.equal(read.count, second.written);
     await assert.rejects(env.run(activities.canaryRead, { drillId: 'drill-3', canary, before: 'never' }), { name: 'ApplicationFailure', type: 'CanaryRejected', nonRetryable: true });
   });
