@@ -58,7 +58,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'bench/workflows/**/*.ts', 'engine/duration.ts', 'engine/template.ts', 'engine/conditions.ts', 'engine/routing.ts', 'engine/approval-rules.ts'],
+    files: ['workflows/**/*.ts', 'bench/workflows/**/*.ts', 'engine/duration.ts', 'engine/template.ts', 'engine/conditions.ts', 'engine/routing.ts', 'engine/approval-rules.ts', 'engine/outages.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -1,5 +1,6 @@
 import { mapAdapterErrors } from './action-errors';
 import type { ActivityDeps } from './deps';
+import { createDrillActivities } from './drill-activities';
 import { probeOnce } from './probe-once';
 import { runAction } from './action-runner';
 import type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from './types';
@@ -7,6 +8,9 @@ import { verifyDecision, type VerifyDecisionRequest, type VerifyDecisionResult }
 
 export type { ActivityDeps } from './deps';
 export type { ActionRequest, ActionResult, ProbeOutcome, ProbeRequest } from './types';
+export type { CanaryChunkRequest, CanaryChunkResult, CanaryReadRequest, CanaryReadResult } from './drill-canary';
+export type { LoadChunkRequest, LoadChunkResult } from './drill-load';
+export type { Outage } from '../engine/outages';
 export type { VerifyDecisionRequest, VerifyDecisionResult } from './verify-decision';
 
 /** Builds the activity implementations registered on the runbook worker. */
@@ -18,6 +22,8 @@ export function createActivities(deps: ActivityDeps) {
     probeOnce: (req: ProbeRequest): Promise<ProbeOutcome> => mapAdapterErrors(() => probeOnce(req)),
     /** Whether the approval API signed a decision (the key stays in the worker). */
     verifyDecision: (req: VerifyDecisionRequest): Promise<VerifyDecisionResult> => verifyDecision(deps, req),
+    /** A drill's write canary and client load: canaryChunk, canaryRead, loadChunk (see drill-activities.ts). */
+    ...createDrillActivities(),
   };
 }
 
