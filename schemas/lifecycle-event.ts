@@ -124,9 +124,21 @@ export const IncidentClosed = z.object({
 });
 export type IncidentClosed = z.infer<typeof IncidentClosed>;
 
+/**
+ * The incident was caused by a drill (`runbook drill`): its downtime is a
+ * rehearsal, not a failure. Published once, after `incident.opened`;
+ * incidents before drills existed never carry it.
+ */
+export const IncidentDrill = z.object({
+  ...Envelope,
+  event: z.literal('incident.drill'),
+  drillId: z.string(),
+});
+export type IncidentDrill = z.infer<typeof IncidentDrill>;
+
 /** Any lifecycle event. */
-export const LifecycleEvent = z.union([IncidentOpened, StepFinished, RequestOpened, RequestDecided, IncidentClosed]);
+export const LifecycleEvent = z.union([IncidentOpened, StepFinished, RequestOpened, RequestDecided, IncidentClosed, IncidentDrill]);
 export type LifecycleEvent = z.infer<typeof LifecycleEvent>;
 
 /** Names of the lifecycle events, to tell them from decision events on the same subjects. */
-export const LIFECYCLE_EVENTS: readonly string[] = ['incident.opened', 'step.finished', 'approval.requested', 'escalated', 'approval.decided', 'escalation.decided', 'incident.closed'];
+export const LIFECYCLE_EVENTS: readonly string[] = ['incident.opened', 'step.finished', 'approval.requested', 'escalated', 'approval.decided', 'escalation.decided', 'incident.closed', 'incident.drill'];
