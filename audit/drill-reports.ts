@@ -1,7 +1,7 @@
 import { DeliverPolicy, type NatsConnection } from 'nats';
 import { DRILL_REPORT_EVENT, DrillReport } from '../schemas/drill-report';
-import { AUDIT_STREAM, AUDIT_SUBJECT_PREFIX, auditSubject, type AuditSink } from './audit-stream';
 import { LIFECYCLE_EVENTS } from '../schemas/lifecycle-event';
+import { AUDIT_STREAM, AUDIT_SUBJECT_PREFIX, auditSubject, type AuditSink } from './audit-stream';
 import { percentile, type DrillOutcome } from './availability';
 
 /*
@@ -33,17 +33,20 @@ export interface DrillReports {
   reports: DrillReport[];
   /** `drill.report` events whose report did not parse; left out of `reports`. */
   invalid: number;
+  /** More reports were stored than were read (the oldest were read). */
+  truncated: boolean;
 }
 
 /** Most events one read takes. @default 10000 */
 export const DEFAULT_DRILL_REPORTS_MAX = 10_000;
 
-async function readEvents(nc: NatsConnection, filterSubjects: string[], since: Date | undefined, max: number): Promise<unknown[]> {
+async function readEvents(nc: NatsConnection, filterSubjects: string[], since: Date | undefined, max: number): Promise<{ events: unknown[]; truncated: boolean }> {
   const info = await (await nc.jetstreamManager()).streams.info(AUDIT_STREAM).catch(() => undefined);
-  if (!info || info.state.messages === 0) return [];
+  if (!info || info.state.messages === 0) return { events: [], truncated: false };
   const start = since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() } : {};
   const consumer = await nc.jetstream().consumers.get(AUDIT_STREAM, { filterSubjects, ...start });
-  const wanted = Math.min((await consumer.info()).num_pending, max);
+  const pending = (await consumer.info()).num_pending;
+  const wanted = Math.min(pending, max);
   const out: unknown[] = [];
   while (out.length < wanted) {
     const before = out.length;
@@ -54,11 +57,11 @@ async function readEvents(nc: NatsConnection, filterSubjects: string[], since: D
     }
     if (out.length === before) break;
   }
-  return out;
+  return { events: out, truncated: pending > max };
 }
 
 /** The reports among audit events (others are passed over): the last stored per drill, newest drill first. */
-export function drillReportsFrom(events: readonly unknown[]): DrillReports {
+export function drillReportsFrom(events: readonly unknown[]): Omit<DrillReports, 'truncated'> {
   const byId = new Map<string, DrillReport>();
   let invalid = 0;
   for (const e of events) {
@@ -80,15 +83,15 @@ export function drillReportSubject(service?: string): string {
 
 /** Every drill report in the audit stream matching the filter, newest first. */
 export async function listDrillReports(nc: NatsConnection, filter: DrillReportFilter = {}, max = DEFAULT_DRILL_REPORTS_MAX): Promise<DrillReports> {
-  const events = await readEvents(nc, [drillReportSubject(filter.service)], filter.since, max);
+  const { events, truncated } = await readEvents(nc, [drillReportSubject(filter.service)], filter.since, max);
   const read = drillReportsFrom(events);
   const reports = read.reports.filter((r) => (filter.runbook === undefined || r.runbook.name === filter.runbook) && (filter.service === undefined || r.service === filter.service));
-  return { reports, invalid: read.invalid };
+  return { reports, invalid: read.invalid, truncated };
 }
 
 /** One drill's report, or undefined when the audit stream holds none for it. */
 export async function readDrillReport(nc: NatsConnection, drillId: string): Promise<DrillReport | undefined> {
-  const events = await readEvents(nc, [auditSubject(drillId, DRILL_REPORT_EVENT)], undefined, DEFAULT_DRILL_REPORTS_MAX);
+  const { events } = await readEvents(nc, [auditSubject(drillId, DRILL_REPORT_EVENT)], undefined, DEFAULT_DRILL_REPORTS_MAX);
   return drillReportsFrom(events).reports.find((r) => r.drillId === drillId);
 }
 

@@ -67,14 +67,17 @@ export const drillsCommand: CliCommand = {
         process.stdout.write(json ? `${terminalJson(report, 2)}\n` : renderDrillReportMarkdown(terminalStrings(report)));
         return 0;
       }
-      const { reports, invalid } = await listDrillReports(nc, {
+      const { reports, invalid, truncated } = await listDrillReports(nc, {
         ...(runbook !== undefined ? { runbook } : {}),
         ...(service !== undefined ? { service } : {}),
         ...(from !== undefined ? { since: new Date(from) } : {}),
       });
       const trend = drillTrend(reports);
-      if (json) process.stdout.write(`${terminalJson({ drills: reports.map(drillSummary), trend, invalid }, 2)}\n`);
-      else process.stdout.write(`${renderDrillList(reports, trend)}${invalid ? `${invalid} stored report(s) did not parse and are left out\n` : ''}`);
+      if (json) process.stdout.write(`${terminalJson({ drills: reports.map(drillSummary), trend, invalid, truncated }, 2)}\n`);
+      else {
+        const notes = [...(invalid ? [`${invalid} stored report(s) did not parse and are left out`] : []), ...(truncated ? ['TRUNCATED: more reports are stored than were read; narrow with --since'] : [])];
+        process.stdout.write(`${renderDrillList(reports, trend)}${notes.map((n) => `${n}\n`).join('')}`);
+      }
       return 0;
     } finally {
       await nc.close();

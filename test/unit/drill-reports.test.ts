@@ -27,11 +27,8 @@ test('a report is published as a drill.report audit event under a message id of 
   const report = exampleDrillReport();
   await publishDrillReport(sink, report);
   await publishDrillReport(sink, report);
-  assert.equal(published.length, 2);
-  const [[e, id] = [undefined, undefined], [, again] = [undefined, undefined]] = published;
-  assert.deepEqual(e, { event: 'drill.report', incidentId: report.drillId, at: report.endedAt, report });
-  assert.equal(id, `drill-report-${report.drillId}`);
-  assert.equal(again, id, 'a retry carries the same id, so JetStream stores it once');
+  const stored = [{ event: 'drill.report', incidentId: report.drillId, at: report.endedAt, report }, `drill-report-${report.drillId}`];
+  assert.deepEqual(published, [stored, stored], 'a retry carries the same message id, so JetStream stores it once');
   assert.equal(auditSubject(report.drillId, 'drill.report'), 'audit.model.m1.drill.report');
   assert.equal(drillReportSubject(), 'audit.*.*.drill.report');
   assert.equal(drillReportSubject('model'), 'audit.model.*.drill.report');
