@@ -35,6 +35,7 @@ const WORKFLOW_FORBIDDEN_PATTERNS = [
   '**/schemas/runbook',
   '**/schemas/identifiers',
   '**/schemas/parse-fault-event',
+  '**/schemas/drill-report',
 ];
 
 export default tseslint.config(
@@ -58,7 +59,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'bench/workflows/**/*.ts', 'engine/duration.ts', 'engine/template.ts', 'engine/conditions.ts', 'engine/routing.ts', 'engine/approval-rules.ts', 'engine/outages.ts'],
+    files: ['workflows/**/*.ts', 'bench/workflows/**/*.ts', 'engine/duration.ts', 'engine/template.ts', 'engine/conditions.ts', 'engine/routing.ts', 'engine/approval-rules.ts', 'engine/outages.ts', 'engine/drill-grading.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -87,17 +87,17 @@ export interface AuditWindow {
 }
 
 /**
- * The lifecycle events stored since `since` (of one service, or all), oldest
- * first, through an ordered consumer; bounded by `maxEvents`. Decision
- * attempts the API records are not read.
+ * The lifecycle events (or the `events` named) stored since `since` (of one
+ * service, or all), oldest first, through an ordered consumer; bounded by
+ * `maxEvents`. Decision attempts the API records are not read.
  */
-export async function readAuditWindow(nc: NatsConnection, opts: { since: Date; service?: string; maxEvents?: number }): Promise<AuditWindow> {
+export async function readAuditWindow(nc: NatsConnection, opts: { since: Date; service?: string; maxEvents?: number; events?: readonly string[] }): Promise<AuditWindow> {
   const max = opts.maxEvents ?? DEFAULT_AUDIT_WINDOW_MAX_EVENTS;
   const jsm = await nc.jetstreamManager();
   const info = await jsm.streams.info(AUDIT_STREAM).catch(() => undefined);
   if (!info || info.state.messages === 0) return { events: [], truncated: false };
   const service = opts.service === undefined ? '*' : auditSubject(`incident/${opts.service}/_`, 'x').split('.')[1] ?? '*';
-  const filterSubjects = LIFECYCLE_EVENTS.map((e) => [AUDIT_SUBJECT_PREFIX, service, '*', e].join('.'));
+  const filterSubjects = (opts.events ?? LIFECYCLE_EVENTS).map((e) => [AUDIT_SUBJECT_PREFIX, service, '*', e].join('.'));
   const consumer = await nc.jetstream().consumers.get(AUDIT_STREAM, { filterSubjects, deliver_policy: DeliverPolicy.StartTime, opt_start_time: opts.since.toISOString() });
   const pending = (await consumer.info()).num_pending;
   const wanted = Math.min(pending, max);

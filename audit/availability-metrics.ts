@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger';
 import type { ObjectivesFile } from '../schemas/service-objectives';
 import { readAuditWindow } from './audit-stream';
 import { availabilityReport, incidentSpans, type AvailabilityReport } from './availability';
+import { AVAILABILITY_EVENTS, drillOutcomes } from './drill-reports';
 
 /** The period the gauges cover, ending at each refresh. @default 30 days */
 export const DEFAULT_AVAILABILITY_WINDOW_MS = 30 * 86_400_000;
@@ -94,8 +95,8 @@ export function startAvailabilityWatch(opts: AvailabilityWatchOptions): Availabi
     running ??= (async () => {
       const to = now();
       const from = to - windowMs;
-      const window = await readAuditWindow(opts.nc, { since: new Date(from), maxEvents: opts.maxEvents ?? DEFAULT_AVAILABILITY_MAX_EVENTS });
-      const report = availabilityReport(incidentSpans(window.events), { from, to, objectives: opts.objectives });
+      const window = await readAuditWindow(opts.nc, { since: new Date(from), events: AVAILABILITY_EVENTS, maxEvents: opts.maxEvents ?? DEFAULT_AVAILABILITY_MAX_EVENTS });
+      const report = availabilityReport(incidentSpans(window.events), { from, to, objectives: opts.objectives, drills: drillOutcomes(window.events) });
       setAvailabilityGauges(opts.registry, report, window.truncated, to);
       if (window.truncated) opts.logger.warn('availability gauges read a truncated audit window', { events: window.events.length });
       return report;

@@ -20,7 +20,10 @@ import type { AuditEvent } from './audit-stream';
  *   or that closed resolved;
  * - *MTBF* is the mean gap between the openings of consecutive failures of the
  *   same target;
- * - *availability* is 1 − (union of downtime within the period) / period.
+ * - *availability* is 1 − (union of downtime within the period) / period;
+ * - an incident a drill caused (`incident.drill`) is not a failure (no MTTR,
+ *   no MTBF) but its downtime counts, since clients saw it; drills run and
+ *   passed are counted from the drill reports.
  */
 
 /** The steps a restored-traffic time is read from. */
@@ -53,8 +56,17 @@ export interface IncidentSpan {
   humanDecided: boolean;
   /** For each approval request a human decided: milliseconds from the request to the decision. */
   approvalWaitsMs: number[];
-  /** Marked as a drill. No event carries such a marker yet, so this is always false. */
+  /** Caused by a drill (an `incident.drill` event): not a failure, but its downtime counts. */
   drill: boolean;
+}
+
+/** A drill as the report counts it, from its report. */
+export interface DrillOutcome {
+  service: string;
+  /** `passed`, `failed`, `rejected` or `aborted`. */
+  result: string;
+  /** Epoch milliseconds the drill started. */
+  startedAt: number;
 }
 
 /** Groups lifecycle events into incident runs; runs whose `incident.opened` is not among the events are left out. */
@@ -78,6 +90,7 @@ export function incidentSpans(events: readonly AuditEvent[]): IncidentSpan[] {
     const requestedAt = new Map<string, string>();
     const waits: number[] = [];
     let humanDecided = false;
+    let drill = false;
     let closed: Extract<LifecycleEvent, { event: 'incident.closed' }> | undefined;
     for (const e of list) {
       if (e.event === 'step.finished') {
@@ -98,6 +111,8 @@ export function incidentSpans(events: readonly AuditEvent[]): IncidentSpan[] {
         if (byHuman && asked !== undefined && e.event === 'approval.decided') waits.push(Math.max(0, Date.parse(e.decidedAt) - Date.parse(asked)));
       } else if (e.event === 'incident.closed') {
         closed = e;
+      } else if (e.event === 'incident.drill') {
+        drill = true;
       }
     }
     const restored = restoredTrafficAt(steps);
@@ -114,7 +129,7 @@ export function incidentSpans(events: readonly AuditEvent[]): IncidentSpan[] {
       status: closed?.status ?? 'open',
       humanDecided,
       approvalWaitsMs: waits,
-      drill: false,
+      drill,
     });
   }
   return spans.sort((a, b) => a.openedAt - b.openedAt);
@@ -186,7 +201,8 @@ export interface AvailabilityFigures {
   healedWithoutHumanShare: number | null;
   /** From an approval request to the human decision that settled it. */
   approvalWait: Millis;
-  drills: { run: number; passed: number; note: string };
+  /** Drills started in the period (rejected ones aside) and passed, from their reports; incident runs a drill caused. */
+  drills: { run: number; passed: number; incidents: number; note: string };
 }
 
 /** A service's figures and, if it has objectives, their grades. */
@@ -203,16 +219,17 @@ export interface AvailabilityReport {
   services: ServiceAvailability[];
 }
 
-/** Said of the drill counts until drills exist. */
-export const DRILLS_NOTE = 'no incident carries a drill marker yet: drills come with the drill feature';
+/** Said of the drill counts: where they come from and how drill incidents count. */
+export const DRILLS_NOTE = 'counted from drill reports (runbook drills); a drill\'s incident is downtime, not a failure';
 
-function figures(spans: readonly IncidentSpan[], from: number, to: number): AvailabilityFigures {
+function figures(spans: readonly IncidentSpan[], drillOutcomes: readonly DrillOutcome[], from: number, to: number): AvailabilityFigures {
   const byOutcome: Record<string, number> = {};
   for (const s of spans) byOutcome[s.status] = (byOutcome[s.status] ?? 0) + 1;
   const scheduled = spans.filter((s) => s.kind === SCHEDULED_FAULT_KIND);
-  const failures = spans.filter((s) => !s.dryRun && s.kind !== SCHEDULED_FAULT_KIND && s.status !== 'false_alarm');
+  const down = spans.filter((s) => !s.dryRun && s.kind !== SCHEDULED_FAULT_KIND && s.status !== 'false_alarm');
+  const failures = down.filter((s) => !s.drill);
   const downEnd = (s: IncidentSpan): number => s.restoredAt ?? s.closedAt ?? to;
-  const downtimeMs = unionLength(failures.map((s) => [s.openedAt, downEnd(s)] as const), from, to);
+  const downtimeMs = unionLength(down.map((s) => [s.openedAt, downEnd(s)] as const), from, to);
   const repairs = failures.flatMap((s) => {
     const end = s.restoredAt ?? (s.status === 'resolved' ? s.closedAt : undefined);
     return end === undefined ? [] : [Math.max(0, end - s.openedAt)];
@@ -225,7 +242,7 @@ function figures(spans: readonly IncidentSpan[], from: number, to: number): Avai
   }
   const healed = failures.filter((s) => s.status === 'resolved');
   const healedAlone = healed.filter((s) => !s.humanDecided).length;
-  const drills = spans.filter((s) => s.drill);
+  const drillsRun = drillOutcomes.filter((d) => d.result !== 'rejected');
   return {
     incidents: spans.length,
     byOutcome,
@@ -240,7 +257,7 @@ function figures(spans: readonly IncidentSpan[], from: number, to: number): Avai
     healedWithoutHuman: healedAlone,
     healedWithoutHumanShare: healed.length === 0 ? null : healedAlone / healed.length,
     approvalWait: millis(failures.flatMap((s) => s.approvalWaitsMs)),
-    drills: { run: drills.length, passed: 0, note: DRILLS_NOTE },
+    drills: { run: drillsRun.length, passed: drillsRun.filter((d) => d.result === 'passed').length, incidents: spans.filter((s) => s.drill).length, note: DRILLS_NOTE },
   };
 }
 
@@ -266,18 +283,21 @@ export interface ReportWindow {
   /** Only this service. */
   service?: string;
   objectives?: ObjectivesFile;
+  /** Drills, from their reports; those started within the period are counted. */
+  drills?: readonly DrillOutcome[];
 }
 
 /** The report over the incident runs opened within [from, to]. */
-export function availabilityReport(spans: readonly IncidentSpan[], { from, to, service, objectives = {} }: ReportWindow): AvailabilityReport {
+export function availabilityReport(spans: readonly IncidentSpan[], { from, to, service, objectives = {}, drills = [] }: ReportWindow): AvailabilityReport {
   const inWindow = spans.filter((s) => s.openedAt >= from && s.openedAt <= to && (service === undefined || s.service === service));
-  const names = [...new Set([...inWindow.map((s) => s.service), ...(service !== undefined ? [service] : Object.keys(objectives))])].sort();
+  const drillsInWindow = drills.filter((d) => d.startedAt >= from && d.startedAt <= to && (service === undefined || d.service === service));
+  const names = [...new Set([...inWindow.map((s) => s.service), ...drillsInWindow.map((d) => d.service), ...(service !== undefined ? [service] : Object.keys(objectives))])].sort();
   return {
     period: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), ms: to - from },
     service: service ?? null,
-    total: figures(inWindow, from, to),
+    total: figures(inWindow, drillsInWindow, from, to),
     services: names.map((name) => {
-      const f = figures(inWindow.filter((s) => s.service === name), from, to);
+      const f = figures(inWindow.filter((s) => s.service === name), drillsInWindow.filter((d) => d.service === name), from, to);
       return { service: name, ...f, objectives: gradeObjectives(f, objectives[name]) };
     }),
   };

@@ -28,6 +28,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   reject: { summary: 'reject the step waiting for approval: the incident aborts and compensates', load: () => (require('./commands/approve') as typeof import('./commands/approve')).rejectCommand },
   audit: { summary: 'audit record of one incident: faults, routing, steps, approvals, compensations, timings', load: () => (require('./commands/audit') as typeof import('./commands/audit')).auditCommand },
   report: { summary: 'availability report from the audit stream: outcomes, MTTR, MTBF, availability, objectives', load: () => (require('./commands/report') as typeof import('./commands/report')).reportCommand },
+  drills: { summary: 'past drills from the audit stream: list them with the RTO/RPO trend per runbook, or show one report', load: () => (require('./commands/drills') as typeof import('./commands/drills')).drillsCommand },
   token: { summary: 'create an approval API token for an identity (printed once; only its hash is stored)', load: () => (require('./commands/token') as typeof import('./commands/token')).tokenCommand },
   certs: { summary: 'make the CA, Temporal/NATS server and client certificates for docker-compose (keeps existing files)', load: () => (require('./commands/certs') as typeof import('./commands/certs')).certsCommand },
   'dead-letters': { summary: 'list, show or replay fault events the intake refused', load: () => (require('./commands/dead-letters') as typeof import('./commands/dead-letters')).deadLettersCommand },

@@ -124,8 +124,11 @@ export const IncidentClosed = z.object({
 });
 export type IncidentClosed = z.infer<typeof IncidentClosed>;
 
-/** Any lifecycle event. */
-/** A drill provoked this incident (the drill's own report is a `drill.report` event). */
+/**
+ * The incident was caused by a drill (`runbook drill`): its downtime is a
+ * rehearsal, not a failure. Published once, after `incident.opened`;
+ * incidents before drills existed never carry it.
+ */
 export const IncidentDrill = z.object({
   ...Envelope,
   event: z.literal('incident.drill'),
@@ -133,6 +136,7 @@ export const IncidentDrill = z.object({
 });
 export type IncidentDrill = z.infer<typeof IncidentDrill>;
 
+/** Any lifecycle event. */
 export const LifecycleEvent = z.union([IncidentOpened, StepFinished, RequestOpened, RequestDecided, IncidentClosed, IncidentDrill]);
 export type LifecycleEvent = z.infer<typeof LifecycleEvent>;
 

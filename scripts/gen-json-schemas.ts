@@ -4,6 +4,7 @@ import { renderAuditJsonSchema } from '../audit/audit-record';
 import { z } from 'zod';
 import { FaultEvent, MAX_EVENT_BYTES } from '../schemas/fault-event';
 import { plainRecordFor } from '../schemas/own-string-map';
+import { DrillReport } from '../schemas/drill-report';
 import { Runbook } from '../schemas/runbook';
 
 /** Where the published fault event schema lives, relative to the repository root. */
@@ -81,6 +82,29 @@ export function renderRunbookJsonSchema(): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
+/** Where the published drill report schema lives, relative to the repository root. */
+export const DRILL_REPORT_SCHEMA_PATH = path.join('docs', 'schemas', 'drill-report.schema.json');
+
+/** Stable identifier of the published drill report schema. */
+export const DRILL_REPORT_SCHEMA_ID = 'urn:self-healing-runbooks:schema:drill-report:v1';
+
+/**
+ * Renders the drill report JSON Schema (draft 2020-12) from the zod schema,
+ * output side: the document is for readers of reports (auditors, tools), and
+ * every report stored was built by the drill workflow.
+ */
+export function renderDrillReportJsonSchema(): string {
+  const { $schema, ...rest } = z.toJSONSchema(DrillReport, { target: 'draft-2020-12', io: 'output' });
+  const document = {
+    $schema,
+    $id: DRILL_REPORT_SCHEMA_ID,
+    title: 'DrillReport',
+    description: 'One disaster-recovery drill as `runbook drills show --json` prints it and the audit stream keeps it (event drill.report).',
+    ...rest,
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
 /** Writes every published schema under `root`. */
 export function writeJsonSchemas(root: string): string[] {
   const target = path.join(root, FAULT_EVENT_SCHEMA_PATH);
@@ -90,7 +114,9 @@ export function writeJsonSchemas(root: string): string[] {
   writeFileSync(audit, renderAuditJsonSchema());
   const runbook = path.join(root, RUNBOOK_SCHEMA_PATH);
   writeFileSync(runbook, renderRunbookJsonSchema());
-  return [target, audit, runbook];
+  const drillReport = path.join(root, DRILL_REPORT_SCHEMA_PATH);
+  writeFileSync(drillReport, renderDrillReportJsonSchema());
+  return [target, audit, runbook, drillReport];
 }
 
 if (require.main === module) {

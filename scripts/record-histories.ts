@@ -579,7 +579,7 @@ export const SCHEDULED_PATHS: readonly ScheduledPath[] = [
       await c.h.waitForStatus(open, 'awaiting_approval');
     },
     check: (r, c) => {
-      if (r.ran) return `the run opened ${r.incidentId} while a fault-driven incident was open`;
+      if (r.ran) return `the run opened ${'incidentId' in r ? r.incidentId : r.drillId} while a fault-driven incident was open`;
       if (!/is open; this scheduled run .* was skipped/.test(r.skipped)) return `the skip does not say why: ${r.skipped}`;
       return runsOf(c.log, 'snapshot') === 0 ? undefined : 'the scheduled step ran';
     },

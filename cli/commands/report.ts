@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { readAuditWindow } from '../../audit/audit-stream';
 import { availabilityReport, incidentSpans, type AvailabilityFigures, type AvailabilityReport, type ObjectiveGrade } from '../../audit/availability';
+import { AVAILABILITY_EVENTS, drillOutcomes } from '../../audit/drill-reports';
 import { loadObjectivesFileIfPresent } from '../../config/objectives';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection } from '../context';
@@ -64,7 +65,8 @@ export function renderReportText(r: AvailabilityReport, truncated: boolean): str
     lines.push(terminalText(`${s.service}: outcomes ${outcomes}${s.dryRuns ? `; dry runs ${s.dryRuns}` : ''}${s.scheduledRuns ? `; scheduled runs ${s.scheduledRuns}` : ''}`));
     for (const g of s.objectives) lines.push(`  ${grade(g)}`);
   }
-  lines.push(`drills: ${r.total.drills.note}`);
+  const d = r.total.drills;
+  lines.push(`drills: ${d.passed}/${d.run} passed, ${d.incidents} drill incident run(s); ${d.note}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -87,8 +89,9 @@ export const reportCommand: CliCommand = {
     const objectives = await loadObjectivesFileIfPresent(resolve(config.objectivesFile));
     const nc = await natsConnection(config, 'operator');
     try {
-      const window = await readAuditWindow(nc, { since: new Date(from), ...(service !== undefined ? { service } : {}) });
-      const report = availabilityReport(incidentSpans(window.events), { from, to, objectives, ...(service !== undefined ? { service } : {}) });
+      const window = await readAuditWindow(nc, { since: new Date(from), events: AVAILABILITY_EVENTS, ...(service !== undefined ? { service } : {}) });
+      const drills = drillOutcomes(window.events);
+      const report = availabilityReport(incidentSpans(window.events), { from, to, objectives, drills, ...(service !== undefined ? { service } : {}) });
       process.stdout.write(json ? `${terminalJson({ ...report, truncated: window.truncated }, 2)}\n` : renderReportText(report, window.truncated));
       return 0;
     } finally {

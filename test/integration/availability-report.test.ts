@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
+import { jetStreamAuditSink, readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
+import { publishDrillReport } from '../../audit/drill-reports';
+import { DrillReport } from '../../schemas/drill-report';
 import { startAvailabilityWatch } from '../../audit/availability-metrics';
 import { createLogger } from '../../observability/logger';
 import { freePort } from '../../stack/ports';
 import { waitFor } from '../../stack/wait-for';
 import { approve } from '../../workflows/messages';
 import { runCli } from '../helpers/cli';
+import { exampleDrillReport } from '../helpers/drill-report-example';
 import { runbookFrom, sideEffect, testFault, type EngineHarness } from '../helpers/engine';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
 
@@ -162,4 +165,59 @@ test('the worker publishes the same figures as gauges, reading the audit stream 
     await watch.stop();
     await nc.close();
   }
+});
+
+test('drill reports are kept in the audit stream once each, runbook drills lists and shows them, and runbook report counts them', async () => {
+  const service = 'rep-drill';
+  const sink = jetStreamAuditSink(setup!.nc.jetstream());
+  const now = Date.now();
+  const at = (s: number): string => new Date(now + s * 1000).toISOString();
+  const base = (startS: number, id: string, result: DrillReport['result'], rtoMs: number) => {
+    const r = exampleDrillReport({}, at(startS));
+    return { ...r, drillId: `drill/${service}/d1/drill-rb/${id}`, service, target: 'd1', runbook: { ...r.runbook, name: 'drill-rb' }, result, measurements: { ...r.measurements, rtoMs } };
+  };
+  const older = base(-600, 'a', 'passed', 4_000);
+  const newer = base(-300, 'b', 'failed', 40_000);
+  await publishDrillReport(sink, older);
+  await publishDrillReport(sink, newer);
+  await publishDrillReport(sink, newer);
+  // The incident the newer drill caused: down from -299 s to its restore at -290 s.
+  const incidentId = `incident/${service}/d1`;
+  const env = (seq: number, s: number) => ({ incidentId, runId: 'drill-run', seq, at: at(s) });
+  const lifecycle: AuditEvent[] = [
+    { ...env(1, -299), event: 'incident.opened', service, target: 'd1', kind: 'crash', severity: 'critical', dryRun: false, openedAt: at(-299), firstFaultId: 'f-drill', runbook: null, plan: [] },
+    { ...env(2, -299), event: 'incident.drill', drillId: newer.drillId },
+    { ...env(3, -290), event: 'step.finished', stepId: 'restore', kind: 'restore', status: 'succeeded', attempts: 1, tries: [], finishedAt: at(-290) },
+    { ...env(4, -280), event: 'incident.closed', status: 'resolved', outcome: 'healed', closedAt: at(-280), faultsAbsorbed: 1, faults: { recentEventIds: [], resolvedSignals: 0, severity: 'critical', firstSeen: at(-299), lastSeen: at(-299) }, compensations: [], auditGaps: 0 },
+  ];
+  for (const e of lifecycle) await sink.publish(e, `${incidentId}/drill-run/${String(e.seq)}`);
+
+  const stored = (await readAuditEvents(setup!.nc, incidentId)).filter((e) => e.event === 'drill.report');
+  assert.equal(stored.length, 2, 'the retried publish was stored once');
+
+  const list = await runCli(['drills', '--service', service, '--json'], setup!.stack.env);
+  assert.equal(list.code, 0, list.stderr);
+  const listed = JSON.parse(list.stdout) as { drills: { drillId: string; result: string; rtoMs: number }[]; trend: { runbook: string; count: number; passed: number; rto: { minMs: number; maxMs: number } }[]; invalid: number };
+  assert.deepEqual(listed.drills.map((d) => [d.drillId, d.result, d.rtoMs]), [[newer.drillId, 'failed', 40_000], [older.drillId, 'passed', 4_000]]);
+  assert.deepEqual(listed.trend.map((t) => [t.runbook, t.count, t.passed, t.rto.minMs, t.rto.maxMs]), [['drill-rb', 2, 1, 4_000, 40_000]]);
+  assert.equal(listed.invalid, 0);
+  const none = await runCli(['drills', '--runbook', 'no-such-runbook'], setup!.stack.env);
+  assert.equal(none.stdout, 'no drill reports\n');
+
+  const show = await runCli(['drills', 'show', newer.drillId], setup!.stack.env);
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /^# Drill FAILED: drill-rb on rep-drill\/d1/);
+  const json = await runCli(['drills', 'show', older.drillId, '--json'], setup!.stack.env);
+  assert.deepEqual(DrillReport.parse(JSON.parse(json.stdout)), older);
+  const missing = await runCli(['drills', 'show', `drill/${service}/d1/drill-rb/zzz`], setup!.stack.env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /holds no report/);
+
+  const report = await runCli(['report', '--service', service, '--since', '1h', '--json'], setup!.stack.env);
+  assert.equal(report.code, 0, report.stderr);
+  const total = (JSON.parse(report.stdout) as { total: { incidents: number; failures: number; downtimeMs: number; mttr: { count: number }; drills: { run: number; passed: number; incidents: number } } }).total;
+  assert.deepEqual(
+    { incidents: total.incidents, failures: total.failures, downtimeMs: total.downtimeMs, repairs: total.mttr.count, drills: { run: total.drills.run, passed: total.drills.passed, incidents: total.drills.incidents } },
+    { incidents: 1, failures: 0, downtimeMs: 9_000, repairs: 0, drills: { run: 2, passed: 1, incidents: 1 } },
+  );
 });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AuditEvent } from '../../audit/audit-stream';
 import { availabilityReport, incidentSpans, percentile, unionLength } from '../../audit/availability';
+import { drillOutcomes } from '../../audit/drill-reports';
+import { exampleDrillReport } from '../helpers/drill-report-example';
 import { parseObjectivesFile } from '../../config/objectives';
 import { parseSince, renderReportText } from '../../cli/commands/report';
 
@@ -20,6 +22,8 @@ interface Planted {
   dryRun?: boolean;
   /** Approval asked and decided by a human at these seconds. */
   approval?: [number, number];
+  /** The drill that caused it. */
+  drill?: string;
 }
 
 /** The lifecycle events an incident run with these times writes to the audit stream. */
@@ -32,6 +36,7 @@ function events(p: Planted): AuditEvent[] {
     { ...env(p.opened), event: 'incident.opened', service, target: p.target, kind: 'crash', severity: 'critical', dryRun: p.dryRun ?? false, openedAt: at(p.opened), firstFaultId: `f-${p.run}`, runbook: null, plan: [] },
     { ...env(p.opened + 1), event: 'step.finished', stepId: 'confirm', kind: 'confirm', status: 'succeeded', attempts: 1, tries: [], finishedAt: at(p.opened + 1) },
   ];
+  if (p.drill !== undefined) out.push({ ...env(p.opened), event: 'incident.drill', drillId: p.drill });
   if (p.approval) {
     out.push({ ...env(p.approval[0]), event: 'approval.requested', requestId: `r-${p.run}`, type: 'approval', step: 'restore', reason: 'r', approvers: ['oncall'], requestedAt: at(p.approval[0]) });
     out.push({ ...env(p.approval[1]), event: 'approval.decided', requestId: `r-${p.run}`, step: 'restore', outcome: 'approve', decidedAt: at(p.approval[1]), decisions: [{ by: 'alice', channel: 'http', reason: 'ok', at: at(p.approval[1]), verdict: 'approve', accepted: true }] });
@@ -145,5 +150,39 @@ test('the report command reads --since as a look-back or a time, and renders one
   const text = renderReportText(report, false);
   assert.match(text, /^model\s+3\s+3\s+99\.734%\s+3\.8m\s+30\.0s \/ 90\.0s\s+15\.0m\s+1\/2\s+60\.0s \/ 60\.0s\s+0\/0$/m);
   assert.match(text, /availability 99\.734% \(at least 99\.9%\): MISSED/);
-  assert.match(text, /drills: .*drill feature/);
+  assert.match(text, /^drills: 0\/0 passed, 0 drill incident run\(s\); counted from drill reports/m);
+});
+
+test('an incident a drill caused is downtime but not a failure, and drills are counted from their reports', () => {
+  const planted: Planted[] = [
+    { run: 'a', target: 'm1', opened: 100, restored: 130, closed: 140 },
+    { run: 'd1', target: 'm1', opened: 1_000, restored: 1_004, closed: 1_020, drill: 'drill/model/m1/model-failover/1' },
+    { run: 'd2', target: 'm1', opened: 2_000, closed: 2_100, status: 'failed', drill: 'drill/model/m1/model-failover/2' },
+    { run: 'b', target: 'm1', opened: 3_000, restored: 3_060, closed: 3_070 },
+  ];
+  const spans = incidentSpans(planted.flatMap(events));
+  assert.deepEqual(spans.map((s) => [s.runId, s.drill]), [['a', false], ['d1', true], ['d2', true], ['b', false]]);
+  const report = (drill: Parameters<typeof exampleDrillReport>[0], startS: number) => ({ event: 'drill.report', incidentId: 'x', at: at(startS), report: exampleDrillReport(drill, at(startS)) });
+  const drillEvents = [
+    report({ drillId: 'drill/model/m1/model-failover/1', result: 'passed' }, 990),
+    report({ drillId: 'drill/model/m1/model-failover/2', result: 'failed' }, 1_990),
+    report({ drillId: 'drill/model/m1/model-failover/3', result: 'rejected' }, 2_500),
+    report({ drillId: 'drill/model/m1/model-failover/0', result: 'passed' }, -100),
+  ];
+  const from = T0;
+  const to = T0 + 10_000_000;
+  const t = availabilityReport(spans, { from, to, drills: drillOutcomes(drillEvents) }).total;
+  assert.equal(t.incidents, 4);
+  // Failures are a and b only: MTTR over 30 s and 60 s, MTBF the one gap 100 → 3000.
+  assert.equal(t.failures, 2);
+  assert.deepEqual({ ...t.mttr }, { count: 2, meanMs: 45_000, p50Ms: 30_000, p90Ms: 60_000 });
+  assert.equal(t.mtbfMs, 2_900_000);
+  assert.equal(t.healed, 2);
+  // Downtime: a 30 s, d1 4 s (to its restore), d2 100 s (failed: to its close), b 60 s.
+  assert.equal(t.downtimeMs, (30 + 4 + 100 + 60) * 1000);
+  assert.equal(t.availability, 1 - 194_000 / (to - from));
+  // Drills started in the period: two ran (one passed); the rejected one never ran; the one before the period is not counted.
+  assert.deepEqual({ run: t.drills.run, passed: t.drills.passed, incidents: t.drills.incidents }, { run: 2, passed: 1, incidents: 2 });
+  const other = availabilityReport(spans, { from, to, service: 'db', drills: drillOutcomes(drillEvents) }).total.drills;
+  assert.deepEqual({ run: other.run, passed: other.passed }, { run: 0, passed: 0 });
 });
