@@ -5,6 +5,8 @@ import type { NatsConnection } from 'nats';
 import { buildAuditRecord, redact } from '../audit/build-audit';
 import { ensureAuditStream, jetStreamAuditSink } from '../audit/audit-stream';
 import { restoredTrafficAt } from '../audit/availability';
+import { publishDrillReport } from '../audit/drill-reports';
+import type { DrillReport } from '../schemas/drill-report';
 import type { IncidentResult } from '../schemas/incident-state';
 
 /*
@@ -102,11 +104,11 @@ export function createDrillIncidentActivities(deps: DrillIncidentDeps) {
     },
 
     /** Files a drill report in the audit stream (subject of the drill's target), once per drill. */
-    async publishDrillReport(req: { drillId: string; at: string; report: Record<string, unknown> }): Promise<void> {
+    async publishDrillReport(report: DrillReport): Promise<void> {
       const nc = deps.nats;
       if (!nc) throw ApplicationFailure.retryable('drill report not filed: this worker has no NATS connection yet', 'AuditUnavailable');
       await ensureAuditStream(await nc.jetstreamManager());
-      await jetStreamAuditSink(nc.jetstream()).publish({ event: 'drill.report', incidentId: req.drillId, at: req.at, report: req.report }, `drill-report-${req.drillId}`);
+      await publishDrillReport(jetStreamAuditSink(nc.jetstream()), report);
     },
   };
 }

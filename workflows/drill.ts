@@ -273,7 +273,7 @@ async function file(input: DrillInput, state: DrillState, parts: Pick<DrillRepor
     restored: { ok: true, steps: [], checks: [] },
     ...parts,
   };
-  await reporting.publishDrillReport({ drillId: input.drillId, at: endedAt, report: report as unknown as Record<string, unknown> });
+  await reporting.publishDrillReport(report);
   state.result = report.result;
   state.phase = 'done';
   return report;

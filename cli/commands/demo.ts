@@ -64,9 +64,9 @@ export const demoCommand: CliCommand = {
     try {
       if (!isScenario(scenario)) {
         const { runDrillDemo } = require('../../demo/drill-demo') as typeof import('../../demo/drill-demo');
-        const { renderDrillReport } = require('../../audit/render-drill-report') as typeof import('../../audit/render-drill-report');
+        const { renderDrillReportMarkdown } = require('../../audit/render-drill-report') as typeof import('../../audit/render-drill-report');
         const report = await runDrillDemo(options);
-        process.stdout.write(`\n${renderDrillReport(report)}\n`);
+        process.stdout.write(`\n${renderDrillReportMarkdown(report)}\n`);
         return report.result === 'passed' ? 0 : 1;
       }
       const result = await runScenario(scenario, options);

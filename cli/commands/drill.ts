@@ -147,8 +147,8 @@ export const drillCommand: CliCommand = {
         return 0;
       }
       const report = (await client.workflow.getHandle(input.drillId).result()) as DrillReport;
-      const { renderDrillReport } = require('../../audit/render-drill-report') as typeof import('../../audit/render-drill-report');
-      process.stdout.write(values.json ? `${terminalJson(report)}\n` : `${terminalText(renderDrillReport(report))}\n`);
+      const { renderDrillReportMarkdown } = require('../../audit/render-drill-report') as typeof import('../../audit/render-drill-report');
+      process.stdout.write(values.json ? `${terminalJson(report)}\n` : `${terminalText(renderDrillReportMarkdown(report))}\n`);
       return report.result === 'passed' ? 0 : 1;
     } finally {
       await close();

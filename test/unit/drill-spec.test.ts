@@ -54,7 +54,7 @@ describe('the objectives and drill blocks', () => {
 
   test('restore step ids are unique and objectives name at least one measure', () => {
     const dup = problems(runbook(`${DRILL}\n  restore:\n    - { id: up, action: { kind: wait, duration: 1s } }\n    - { id: up, action: { kind: wait, duration: 1s } }`));
-    assert.ok(dup.some((e) => e.includes('drill.restore.1.id') && e.includes('duplicate')), dup.join('\n'));
+    assert.ok(dup.some((e) => e.includes('drill.restore[1].id') && e.includes('duplicate')), dup.join('\n'));
     const empty = problems(runbook('objectives: {}'));
     assert.ok(empty.some((e) => e.startsWith('objectives') && e.includes('at least one')), empty.join('\n'));
     const unit = problems(runbook('objectives: { rto: 30 }'));
