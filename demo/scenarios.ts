@@ -135,11 +135,13 @@ export async function bringUp(opts: ScenarioOptions, timeline: TimelineEntry[], 
   });
   cleanup.add(() => prober.stop());
   await waitFor('the prober to see the primary up', 15_000, () => prober.state(PRIMARY) === 'up');
+  // The steady window starts with the load, so it holds the requests answered before the first fault however soon that comes.
+  const loadStartedAt = Date.now();
   const load = startLoad({ url: layout.frontendUrl, expectModelVersion: CURRENT_MODEL_VERSION });
   cleanup.add(async () => void (await load.stop()));
   await waitFor('steady traffic through HAProxy', 15_000, () => load.stats().ok >= 10);
   log(`steady: ${load.stats().ok} requests answered through HAProxy, prober watching every ${DEFAULT_PROBE_INTERVAL_MS} ms`);
-  return { layout, engine, fleet, prober, load, steadySince: Date.now(), timeline, note };
+  return { layout, engine, fleet, prober, load, steadySince: loadStartedAt, timeline, note };
 }
 
 function summarize(state: IncidentState, runId: string, opts: ScenarioOptions, followed: Followed): IncidentSummary {
