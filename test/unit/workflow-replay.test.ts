@@ -59,6 +59,10 @@ const REQUIRED_PATHS = [
   'backups-backup-restore',
   // The same steps with a heartbeat timeout (patched('data-step-heartbeats')).
   'data-step-heartbeats-backup-restore',
+  // A drill approved by its group and run dry, one rejected, and an incident a drill marked.
+  'drills-dry-run-approved',
+  'drills-rejected',
+  'drills-incident-marked',
 ];
 
 const TAMPERED = 'tampered/healed';
