@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { z } from 'zod';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { fullIncidentId } from '../incidents/incident-ref';
 import { listIncidents } from '../incidents/list-incidents';
@@ -44,6 +45,16 @@ export interface ApiServerOptions {
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
 
 const BODY_LIMIT = 16 * 1024;
+
+/** The body checked against `schema`, or undefined once an error has been answered (too large, not JSON, or naming each invalid field). */
+async function readValidBody<T>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>): Promise<T | undefined> {
+  const json = await readJsonBody(req, res);
+  if (json === undefined) return undefined;
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+  return undefined;
+}
 
 /** The JSON body, or undefined once an error has been answered (too large, not JSON). */
 async function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
@@ -159,16 +170,11 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
       return true;
     }
     if (!target.decisions || req.method !== 'POST') return false;
-    const json = await readJsonBody(req, res);
-    if (json === undefined) return true;
-    const parsed = DecisionBody.safeParse(json);
-    if (!parsed.success) {
-      sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-      return true;
-    }
-    const reply = await submitDecision(client, target.incidentId, identity, parsed.data, { decisionKey: opts.decisionKey, audit: opts.audit, ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}) });
+    const body = await readValidBody(req, res, DecisionBody);
+    if (body === undefined) return true;
+    const reply = await submitDecision(client, target.incidentId, identity, body, { decisionKey: opts.decisionKey, audit: opts.audit, ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}) });
     if (reply.body.ack) metrics.decided(reply.body.ack);
-    logger.info('decision', { incidentId: target.incidentId, identity, verdict: parsed.data.verdict, status: reply.status, refusal: reply.body.refusal });
+    logger.info('decision', { incidentId: target.incidentId, identity, verdict: body.verdict, status: reply.status, refusal: reply.body.refusal });
     sendJson(res, reply.status, reply.body);
     return true;
   };
@@ -193,15 +199,10 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
       return true;
     }
     if (!decisions || req.method !== 'POST') return false;
-    const json = await readJsonBody(req, res);
-    if (json === undefined) return true;
-    const parsed = DrillDecisionBody.safeParse(json);
-    if (!parsed.success) {
-      sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-      return true;
-    }
-    const reply = await submitDrillDecision(client, drillId, identity, parsed.data, { decisionKey: opts.decisionKey, audit: opts.audit });
-    logger.info('drill decision', { drillId, identity, verdict: parsed.data.verdict, status: reply.status, refusal: reply.body.refusal });
+    const body = await readValidBody(req, res, DrillDecisionBody);
+    if (body === undefined) return true;
+    const reply = await submitDrillDecision(client, drillId, identity, body, { decisionKey: opts.decisionKey, audit: opts.audit });
+    logger.info('drill decision', { drillId, identity, verdict: body.verdict, status: reply.status, refusal: reply.body.refusal });
     sendJson(res, reply.status, reply.body);
     return true;
   };
@@ -217,14 +218,9 @@ export function apiRoutes(opts: ApiServerOptions): Route[] {
       sendJson(res, 404, { error: 'not a drill schedule id (<runbook>/<service>/<target>/drill, URL-encoded)' });
       return true;
     }
-    const json = await readJsonBody(req, res);
-    if (json === undefined) return true;
-    const parsed = ScheduleApprovalBody.safeParse(json);
-    if (!parsed.success) {
-      sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-      return true;
-    }
-    const reply = await approveDrillSchedule(client, scheduleId, identity, parsed.data, { decisionKey: opts.decisionKey, rosterFile: opts.rosterFile, audit: opts.audit });
+    const body = await readValidBody(req, res, ScheduleApprovalBody);
+    if (body === undefined) return true;
+    const reply = await approveDrillSchedule(client, scheduleId, identity, body, { decisionKey: opts.decisionKey, rosterFile: opts.rosterFile, audit: opts.audit });
     logger.info('drill schedule approval', { scheduleId, identity, status: reply.status, refusal: reply.body.refusal });
     sendJson(res, reply.status, reply.body);
     return true;
