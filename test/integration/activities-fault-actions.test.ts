@@ -9,6 +9,15 @@ import { freePort } from '../../stack/ports';
 import { action, harness, rejectsWith, request, testDeps, waitFor, type Harness } from '../fixtures/activities/harness';
 import { alive, writePidServer } from '../helpers/processes';
 
+/** The output without its `at`, once `at` is checked to be the moment just past: a drill measures from it. */
+function whenInjected(output: Record<string, unknown>): Record<string, unknown> {
+  const { at, ...rest } = output;
+  assert.equal(typeof at, 'string', 'the output says when the fault took effect');
+  const ms = Date.parse(at as string);
+  assert.ok(ms <= Date.now() && ms > Date.now() - 60_000, `at ${String(at)} is the moment just past`);
+  return rest;
+}
+
 /*
  * The fault-injection actions a drill injects, through runAction as the
  * worker runs them: a real supervised process, a stand-in iptables, a real
@@ -68,7 +77,7 @@ describe('kill_process against a process the supervisor started', () => {
     const pid = pids.at(-1) as number;
     const r = await h.runAction(request(kill()));
     assert.equal(r.dryRun, false);
-    assert.deepEqual(r.output, { service: 'web', pid, signal: 'SIGKILL' });
+    assert.deepEqual(whenInjected(r.output), { service: 'web', pid, signal: 'SIGKILL' });
     await waitFor(() => alive(pid), (a) => !a);
   });
 
@@ -139,7 +148,7 @@ describe('block_port and unblock_port through a stand-in iptables', () => {
 
   test('blocking checks for the rule (-C), then inserts it (-I) with a fixed argv', async () => {
     const r = await h.runAction(request(port('block_port')));
-    assert.deepEqual(r.output, { port: 8080, changed: true });
+    assert.deepEqual(whenInjected(r.output), { port: 8080, changed: true });
     assert.deepEqual(await verbs(), ['-C', '-I']);
     assert.deepEqual(await calls(), [`[-C][INPUT]${portRule({ port: 8080, protocol: 'tcp' }).map((a) => `[${a}]`).join('')}`, `[-I][INPUT]${portRule({ port: 8080, protocol: 'tcp' }).map((a) => `[${a}]`).join('')}`]);
     assert.deepEqual(await rules(), [rule]);
@@ -215,14 +224,14 @@ describe('delete_data', () => {
 
   test('it deletes the directory with everything in it', async () => {
     const r = await h.runAction(request(del(path.join(dir, 'data'))));
-    assert.deepEqual(r.output, { path: path.join(dir, 'data'), entries: 2, changed: true });
+    assert.deepEqual(whenInjected(r.output), { path: path.join(dir, 'data'), entries: 2, changed: true });
     await assert.rejects(stat(path.join(dir, 'data')), { code: 'ENOENT' });
     assert.ok((await stat(dir)).isDirectory(), 'the parent stays');
   });
 
   test('a directory that is not there is no error and no change', async () => {
     const r = await h.runAction(request(del(path.join(dir, 'data'))));
-    assert.deepEqual(r.output, { path: path.join(dir, 'data'), entries: 0, changed: false });
+    assert.deepEqual(whenInjected(r.output), { path: path.join(dir, 'data'), entries: 0, changed: false });
     const plan = await h.runAction(request(del(path.join(dir, 'missing')), { dryRun: true }));
     assert.match(plan.summary, /does not exist; nothing to delete/);
   });
