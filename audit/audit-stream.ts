@@ -92,13 +92,17 @@ export interface AuditWindow {
  * `maxEvents`. Decision attempts the API records are not read.
  */
 export async function readAuditWindow(nc: NatsConnection, opts: { since: Date; service?: string; maxEvents?: number; events?: readonly string[] }): Promise<AuditWindow> {
-  const max = opts.maxEvents ?? DEFAULT_AUDIT_WINDOW_MAX_EVENTS;
-  const jsm = await nc.jetstreamManager();
-  const info = await jsm.streams.info(AUDIT_STREAM).catch(() => undefined);
-  if (!info || info.state.messages === 0) return { events: [], truncated: false };
   const service = opts.service === undefined ? '*' : auditSubject(`incident/${opts.service}/_`, 'x').split('.')[1] ?? '*';
   const filterSubjects = (opts.events ?? LIFECYCLE_EVENTS).map((e) => [AUDIT_SUBJECT_PREFIX, service, '*', e].join('.'));
-  const consumer = await nc.jetstream().consumers.get(AUDIT_STREAM, { filterSubjects, deliver_policy: DeliverPolicy.StartTime, opt_start_time: opts.since.toISOString() });
+  return readAuditSubjects(nc, filterSubjects, opts.since, opts.maxEvents ?? DEFAULT_AUDIT_WINDOW_MAX_EVENTS);
+}
+
+/** The events on `filterSubjects` stored since `since` (or ever), oldest first, through an ordered consumer; at most `max`. */
+export async function readAuditSubjects(nc: NatsConnection, filterSubjects: string[], since: Date | undefined, max: number): Promise<AuditWindow> {
+  const info = await (await nc.jetstreamManager()).streams.info(AUDIT_STREAM).catch(() => undefined);
+  if (!info || info.state.messages === 0) return { events: [], truncated: false };
+  const start = since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() } : {};
+  const consumer = await nc.jetstream().consumers.get(AUDIT_STREAM, { filterSubjects, ...start });
   const pending = (await consumer.info()).num_pending;
   const wanted = Math.min(pending, max);
   const events: AuditEvent[] = [];

@@ -1,7 +1,7 @@
-import { DeliverPolicy, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { DRILL_REPORT_EVENT, DrillReport } from '../schemas/drill-report';
 import { LIFECYCLE_EVENTS } from '../schemas/lifecycle-event';
-import { AUDIT_STREAM, AUDIT_SUBJECT_PREFIX, auditSubject, type AuditSink } from './audit-stream';
+import { AUDIT_SUBJECT_PREFIX, auditSubject, readAuditSubjects, type AuditSink } from './audit-stream';
 import { percentile, type DrillOutcome } from './availability';
 
 /*
@@ -40,25 +40,6 @@ export interface DrillReports {
 /** Most events one read takes. @default 10000 */
 export const DEFAULT_DRILL_REPORTS_MAX = 10_000;
 
-async function readEvents(nc: NatsConnection, filterSubjects: string[], since: Date | undefined, max: number): Promise<{ events: unknown[]; truncated: boolean }> {
-  const info = await (await nc.jetstreamManager()).streams.info(AUDIT_STREAM).catch(() => undefined);
-  if (!info || info.state.messages === 0) return { events: [], truncated: false };
-  const start = since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() } : {};
-  const consumer = await nc.jetstream().consumers.get(AUDIT_STREAM, { filterSubjects, ...start });
-  const pending = (await consumer.info()).num_pending;
-  const wanted = Math.min(pending, max);
-  const out: unknown[] = [];
-  while (out.length < wanted) {
-    const before = out.length;
-    const batch = await consumer.fetch({ max_messages: Math.min(500, wanted - out.length), expires: 2_000 });
-    for await (const m of batch) {
-      out.push(m.json<unknown>());
-      if (out.length >= wanted) break;
-    }
-    if (out.length === before) break;
-  }
-  return { events: out, truncated: pending > max };
-}
 
 /** The reports among audit events (others are passed over): the last stored per drill, newest drill first. */
 export function drillReportsFrom(events: readonly unknown[]): Omit<DrillReports, 'truncated'> {
@@ -83,7 +64,7 @@ export function drillReportSubject(service?: string): string {
 
 /** Every drill report in the audit stream matching the filter, newest first. */
 export async function listDrillReports(nc: NatsConnection, filter: DrillReportFilter = {}, max = DEFAULT_DRILL_REPORTS_MAX): Promise<DrillReports> {
-  const { events, truncated } = await readEvents(nc, [drillReportSubject(filter.service)], filter.since, max);
+  const { events, truncated } = await readAuditSubjects(nc, [drillReportSubject(filter.service)], filter.since, max);
   const read = drillReportsFrom(events);
   const reports = read.reports.filter((r) => (filter.runbook === undefined || r.runbook.name === filter.runbook) && (filter.service === undefined || r.service === filter.service));
   return { reports, invalid: read.invalid, truncated };
@@ -91,7 +72,7 @@ export async function listDrillReports(nc: NatsConnection, filter: DrillReportFi
 
 /** One drill's report, or undefined when the audit stream holds none for it. */
 export async function readDrillReport(nc: NatsConnection, drillId: string): Promise<DrillReport | undefined> {
-  const { events } = await readEvents(nc, [auditSubject(drillId, DRILL_REPORT_EVENT)], undefined, DEFAULT_DRILL_REPORTS_MAX);
+  const { events } = await readAuditSubjects(nc, [auditSubject(drillId, DRILL_REPORT_EVENT)], undefined, DEFAULT_DRILL_REPORTS_MAX);
   return drillReportsFrom(events).reports.find((r) => r.drillId === drillId);
 }
 
