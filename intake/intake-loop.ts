@@ -78,6 +78,13 @@ export function orderingKey(parsed: ParseResult, seq: number): string {
 interface Delivered {
   msg: JsMsg;
   parsed: ParseResult;
+  /**
+   * Delivered before, as far as this process can tell: flagged by JetStream,
+   * or older in the stream than a message this process already received.
+   * A consumer leader lost on a cluster can resend acked messages without
+   * the flag (its delivery state went with it); they come back out of order.
+   */
+  again: boolean;
 }
 
 /** Most events of one target handed to Temporal in one signal. */
@@ -107,6 +114,8 @@ export class IntakeLoop {
   private readonly maxPayload: () => number;
   private readonly inFlight = new InFlight(Math.floor(DEFAULT_ACK_WAIT_MS / 3));
   private readonly recent = new RecentIds();
+  /** Highest stream sequence received; fresh messages arrive in stream order. */
+  private newestSeq = 0;
   /** Targets whose earlier message was nacked while later ones are still queued. */
   private readonly blocked = new Set<string>();
   /** Per target, the batch queued and not started yet, which new messages join. */
@@ -131,7 +140,9 @@ export class IntakeLoop {
     try {
       for await (const msg of messages) {
         this.inFlight.add(msg);
-        this.enqueue({ msg, parsed: parseFaultEvent(msg.data) });
+        const again = msg.info.redelivered || msg.seq < this.newestSeq;
+        this.newestSeq = Math.max(this.newestSeq, msg.seq);
+        this.enqueue({ msg, parsed: parseFaultEvent(msg.data), again });
       }
       await this.queue.onIdle();
     } finally {
@@ -218,12 +229,12 @@ export class IntakeLoop {
       return 1;
     }
     // A redelivered event goes alone: it may have been absorbed by an incident that has closed since.
-    const group = event.status === 'firing' && !msg.info.redelivered ? this.firingRun(items) : [head];
+    const group = event.status === 'firing' && !head.again ? this.firingRun(items) : [head];
     const events = group.map((g) => (g.parsed as Extract<ParseResult, { ok: true }>).event);
     const started = performance.now();
     const snapshot = runbook ? snapshotOf(runbook) : undefined;
     const handed = await this.withRetry(
-      () => (msg.info.redelivered ? this.deps.handoff.deliverRedelivered(event, publishedAt(msg), snapshot, this.deps.dryRun) : this.deps.handoff.deliverAll(events, snapshot, this.deps.dryRun)),
+      () => (head.again ? this.deps.handoff.deliverRedelivered(event, publishedAt(msg), snapshot, this.deps.dryRun) : this.deps.handoff.deliverAll(events, snapshot, this.deps.dryRun)),
       log,
     );
     if (!handed.ok) {
@@ -255,7 +266,7 @@ export class IntakeLoop {
     for (const item of items) {
       if (!item.parsed.ok || item.parsed.event.status !== 'firing') break;
       const e = item.parsed.event;
-      if (run.length > 0 && (item.msg.info.redelivered || ids.has(e.id) || this.recent.has(e.id) || !routeEvent(this.deps.runbooks(), e))) break;
+      if (run.length > 0 && (item.again || ids.has(e.id) || this.recent.has(e.id) || !routeEvent(this.deps.runbooks(), e))) break;
       ids.add(e.id);
       run.push(item);
     }
