@@ -46,8 +46,8 @@ export interface DecisionReply {
   };
 }
 
-/** HTTP status for each refusal type. */
-const STATUS_FOR: Record<string, number> = {
+/** HTTP status for each refusal type, for incident and drill decisions alike. */
+export const STATUS_FOR: Record<string, number> = {
   [REFUSAL.notApprover]: 403,
   [REFUSAL.stale]: 409,
   [REFUSAL.unknownStep]: 404,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AuditSink } from '../audit/audit-stream';
 import { REFUSAL } from '../engine/approval-rules';
 import { signDecision } from '../engine/decision-signature';
+import { STATUS_FOR } from './decisions';
 import { DRILL_DECISION_STEP, type DrillState } from '../schemas/drill-input';
 import { decideDrill, drillState } from '../workflows/messages';
 
@@ -16,13 +17,6 @@ export type DrillDecisionBody = z.infer<typeof DrillDecisionBody>;
 
 /** Drill ids as the drill workflow names them: `drill/<service>/<target>/<runbook>/<stamp>`. */
 export const DRILL_ID_PATTERN = /^drill\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[a-z][a-z0-9_-]{0,63}\/[A-Za-z0-9._-]+$/;
-
-const STATUS_FOR: Record<string, number> = {
-  [REFUSAL.notApprover]: 403,
-  [REFUSAL.notVouched]: 403,
-  [REFUSAL.stale]: 409,
-  [REFUSAL.verdictDoesNotFit]: 422,
-};
 
 /** What the API answers, with its HTTP status. */
 export interface DrillDecisionReply {

@@ -1,3 +1,4 @@
+import type { Outage } from './outages';
 import type { DrillGrade, DrillMeasurements, DrillObjectives, DrillResult } from '../schemas/drill-report';
 import { parseDuration } from './duration';
 
@@ -22,11 +23,8 @@ export interface DrillVerdict {
   reasons: string[];
 }
 
-/** An outage a load probe or canary saw: from its first failure to its first success after (absent: still out). */
-export interface Outage {
-  from: string;
-  to?: string | undefined;
-}
+/** An outage a load probe or canary saw (engine/outages.ts keeps them). */
+export type { Outage } from './outages';
 
 /** Milliseconds as a person reads them: `850ms`, `12.3s`, `4.5m`, `2.0h`. */
 export function formatMs(ms: number): string {
