@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { Identity, parseConfigText, Roster } from '../config/roster';
 import { DEFAULT_ESCALATION_GROUPS, guardOverrideApproval } from '../engine/approval-rules';
 import { loadRunbookDir } from '../engine/load-runbook';
-import type { Runbook } from '../schemas/runbook';
+import { DEFAULT_DRILL_APPROVERS, type Runbook } from '../schemas/runbook';
 
 /** Name of the roster the local stack writes into its state directory. */
 export const LOCAL_ROSTER_FILE = 'roster.yaml';
@@ -26,7 +26,8 @@ export interface LocalRoster {
  * runtime asks by default (on-call for escalations and guard overrides).
  */
 export function groupsReferenced(runbooks: readonly Runbook[]): string[] {
-  const out = new Set<string>([...DEFAULT_ESCALATION_GROUPS, ...guardOverrideApproval().approvers]);
+  // The drill group too: `runbook demo drill` rehearses a runbook the runbooks directory need not hold.
+  const out = new Set<string>([...DEFAULT_ESCALATION_GROUPS, ...guardOverrideApproval().approvers, ...DEFAULT_DRILL_APPROVERS]);
   for (const rb of runbooks) {
     for (const g of rb.settings.escalation.approvers ?? []) out.add(g);
     for (const g of rb.drill?.approvers ?? []) out.add(g);

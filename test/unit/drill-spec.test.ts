@@ -91,6 +91,10 @@ describe('the objectives and drill blocks', () => {
     assert.equal(new Set(desired.map((d) => d.input.fingerprint)).size, 3, 'each schedule has its own fingerprint');
   });
 
+  test('the local roster always has the default drills group, so runbook demo drill can be approved on a fresh stack', () => {
+    assert.ok(groupsReferenced([]).includes('drills'));
+  });
+
   test('the local roster has a drills group when a runbook names it', () => {
     const result = runbook(`${DRILL}\n  approvers: [dr-team]`);
     assert.ok(result.ok);

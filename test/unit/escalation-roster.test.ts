@@ -119,7 +119,7 @@ test('groups from approvals, their escalate_to and escalation settings all count
     settings: { escalation: { approvers: ['dba'] } },
     steps: [{ approval: { approvers: ['ops'], escalate_to: ['leads'] } }, { approval: false }],
   } as unknown as Parameters<typeof groupsReferenced>[0][number];
-  assert.deepEqual(groupsReferenced([rb]), ['dba', 'leads', 'oncall', 'ops']);
+  assert.deepEqual(groupsReferenced([rb]), ['dba', 'drills', 'leads', 'oncall', 'ops']);
   assert.equal(localOperator('ann'), 'ann');
   assert.equal(localOperator('Ann Smith'), 'Ann-Smith');
   assert.equal(localOperator('???'), 'operator');
