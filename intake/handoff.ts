@@ -5,7 +5,7 @@ import { incidentIdFor, type IncidentId } from '../schemas/identifiers';
 import { SA } from '../schemas/search-attributes';
 import type { IncidentInput, RunbookSnapshot } from '../schemas/incident-input';
 import { faultObserved, faultResolved, faultsObserved } from '../workflows/messages';
-import { closedRunThatAbsorbed } from './absorbed-before';
+import { absorbedByClosedRuns } from './absorbed-before';
 
 /** What became of an event handed to Temporal. */
 export type HandoffOutcome = 'started' | 'coalesced' | 'resolved' | 'resolved_no_incident' | 'duplicate';
@@ -35,6 +35,8 @@ export interface HandoffTarget {
 export const DEFAULT_HANDOFF_TIMEOUT_MS = 10_000;
 
 const RUN_CACHE_LIMIT = 10_000;
+/** Times a redelivered event's incident may be found open and then closed before the hand-off gives up (and the message is nacked). */
+const MAX_LOOKS = 3;
 
 /** Search attributes an incident starts with. */
 export function initialSearchAttributes(event: FaultEvent, runbook: RunbookSnapshot | undefined): SearchAttributePair[] {
@@ -78,18 +80,45 @@ export class Handoff {
   }
 
   /**
-   * For an event JetStream delivered again: a closed incident that already
-   * absorbed it (outcome `duplicate`), else the event is delivered as
-   * {@link deliverAll} would. An open incident needs no look: it drops a
-   * repeat itself.
+   * For events that may have been handed on before (JetStream delivered them
+   * again, or an earlier attempt timed out after the server may have taken
+   * them): those a closed run already absorbed are left out (all of them:
+   * outcome `duplicate`); the rest go to the open run by its run id, so a run
+   * that closes meanwhile is looked at again rather than replaced by a new
+   * one, or are signalled-with-start when no run is open.
    */
-  async deliverRedelivered(event: FaultEvent, publishedAt: Date, runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
-    if (event.status !== 'firing') return this.deliverAll([event], runbook, dryRun);
-    const incidentId = incidentIdFor(event.service, event.target);
+  async deliverRedelivered(events: readonly FaultEvent[], publishedAt: Date, runbook: RunbookSnapshot | undefined, dryRun: boolean): Promise<HandoffResult> {
+    const first = events[0];
+    if (!first) throw new RangeError('deliverRedelivered needs at least one event');
+    if (first.status !== 'firing') return this.deliverAll(events, runbook, dryRun);
+    const incidentId = incidentIdFor(first.service, first.target);
     const { client } = this.target;
     return client.withDeadline(Date.now() + this.timeoutMs, async () => {
-      const runId = await closedRunThatAbsorbed(client, incidentId, event.id, publishedAt);
-      return runId !== undefined ? { outcome: 'duplicate' as const, incidentId, runId } : this.deliverNow([event], runbook, dryRun);
+      for (let look = 0; look < MAX_LOOKS; look++) {
+        let current: { runId: string; open: boolean };
+        try {
+          const desc = await client.workflow.getHandle(incidentId).describe();
+          current = { runId: desc.runId, open: desc.status.name === 'RUNNING' };
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) return this.deliverNow(events, runbook, dryRun);
+          throw err;
+        }
+        const absorbed = await absorbedByClosedRuns(client, incidentId, events.map((e) => e.id), publishedAt, current.open ? undefined : current.runId);
+        const rest = events.filter((e) => !absorbed.ids.has(e.id));
+        if (rest.length === 0) return { outcome: 'duplicate' as const, incidentId, ...(absorbed.runId !== undefined ? { runId: absorbed.runId } : {}) };
+        if (!current.open) return this.deliverNow(rest, runbook, dryRun);
+        try {
+          const handle = client.workflow.getHandle(incidentId, current.runId);
+          if (rest.length === 1) await handle.signal(faultObserved, rest[0] as FaultEvent);
+          else await handle.signal(faultsObserved, [...rest]);
+          this.remember(incidentId, current.runId);
+          return { outcome: 'coalesced' as const, incidentId, runId: current.runId };
+        } catch (err) {
+          // The run closed after describe saw it open: its ledger is final now, so look again.
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+      }
+      throw new Error(`${incidentId} closed ${MAX_LOOKS} times while events that may have been handed on before were checked`);
     });
   }
 

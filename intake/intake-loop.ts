@@ -233,8 +233,9 @@ export class IntakeLoop {
     const events = group.map((g) => (g.parsed as Extract<ParseResult, { ok: true }>).event);
     const started = performance.now();
     const snapshot = runbook ? snapshotOf(runbook) : undefined;
+    // A retry after a failed attempt may follow one the server took: it is checked like a redelivery.
     const handed = await this.withRetry(
-      () => (head.again ? this.deps.handoff.deliverRedelivered(event, publishedAt(msg), snapshot, this.deps.dryRun) : this.deps.handoff.deliverAll(events, snapshot, this.deps.dryRun)),
+      (attempt) => (head.again || attempt > 1 ? this.deps.handoff.deliverRedelivered(events, publishedAt(msg), snapshot, this.deps.dryRun) : this.deps.handoff.deliverAll(events, snapshot, this.deps.dryRun)),
       log,
     );
     if (!handed.ok) {
@@ -305,11 +306,11 @@ export class IntakeLoop {
   }
 
   /** Tries the handoff a few times within this delivery; the last error when Temporal never accepted it. */
-  private async withRetry(fn: () => Promise<HandoffResult>, log: Logger): Promise<{ ok: true; result: HandoffResult } | { ok: false; error: unknown }> {
+  private async withRetry(fn: (attempt: number) => Promise<HandoffResult>, log: Logger): Promise<{ ok: true; result: HandoffResult } | { ok: false; error: unknown }> {
     let delay = this.retry.initialMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return { ok: true, result: await fn() };
+        return { ok: true, result: await fn(attempt) };
       } catch (err) {
         log.warn('handoff to Temporal failed', { attempt, error: err });
         if (attempt >= this.retry.attempts) return { ok: false, error: err };

@@ -6,6 +6,10 @@ import { Client, Connection } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { ENV } from '../../config/config';
 import { ACK_GATE_HANDED_OFF } from '../../intake/ack-gate';
+import { Handoff } from '../../intake/handoff';
+import { FaultEvent } from '../../schemas/fault-event';
+import { routeEvent, snapshotOf } from '../../intake/intake-loop';
+import { loadRunbookDir } from '../../engine/load-runbook';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { freePorts } from '../../stack/ports';
 import { PROJECT_ROOT } from '../../stack/toolchain';
@@ -127,4 +131,46 @@ test('an event redelivered after the incident that absorbed it has closed is ack
   const now = await client.workflow.getHandle(incidentId).describe();
   assert.equal(now.runId, first.runId, 'the closed run is still the newest run of the incident');
   assert.equal((await faultsOf(client, incidentId))?.count, 1);
+});
+
+test('an event redelivered while a newer incident is open on its target, after the run that absorbed it closed, is a duplicate and not counted by the newer run', { timeout: 120_000 }, async () => {
+  for (const proc of intakes.splice(0)) await proc.stop();
+  const gate = mkdtempSync(join(stack.config.stateDir, 'ack-gate-'));
+  const crashing = await startIntake(stack, 'intake-crashing-3', port(0), { [ENV.intakeAckGateDir]: gate });
+  intakes.push(crashing);
+  const incidentId = 'incident/briefsvc/node-2';
+
+  await publishFault(nc, testFault({ id: 'brief-older', service: 'briefsvc', target: 'node-2', kind: 'intake_brief' }));
+  await waitFor('the intake to hand the event to Temporal', 30_000, () => {
+    try {
+      return readFileSync(join(gate, ACK_GATE_HANDED_OFF), 'utf8').split('\n').includes('brief-older');
+    } catch {
+      return false;
+    }
+  });
+  const absorbing = await client.workflow.getHandle(incidentId).describe();
+  await waitFor('the incident to close', 60_000, async () => (await client.workflow.getHandle(incidentId).describe()).status.name !== 'RUNNING', 250);
+
+  // Another fault on the same target opens a newer incident (as another intake would) that stays open.
+  const loaded = await loadRunbookDir(join(PROJECT_ROOT, 'test/fixtures/intake/runbooks'));
+  assert.ok(loaded.ok);
+  const newer = FaultEvent.parse(testFault({ id: 'hold-newer', service: 'briefsvc', target: 'node-2', kind: 'intake_test' }));
+  const route = routeEvent(loaded.runbooks, newer);
+  assert.ok(route, 'the hold runbook handles the newer fault');
+  const opened = await new Handoff({ client, taskQueue: stack.config.taskQueue }).deliverAll([newer], snapshotOf(route), false);
+  assert.equal(opened.outcome, 'started');
+
+  await crash(crashing);
+  intakes.push(await startIntake(stack, 'intake-after-newer', port(2)));
+  try {
+    await waitForDrained(nc, 60_000);
+    assert.equal(await metricValue(port(2), 'runbook_intake_events_total', '{outcome="duplicate"}'), 1, 'the redelivery was recognised');
+    const now = await client.workflow.getHandle(incidentId).describe();
+    assert.equal(now.runId, opened.runId, 'the newer run is still the newest');
+    assert.notEqual(now.runId, absorbing.runId);
+    const { faults } = await client.workflow.getHandle(incidentId).query<{ faults: { count: number; recentEventIds: string[] } }>('state');
+    assert.deepEqual({ count: faults.count, ids: faults.recentEventIds }, { count: 1, ids: ['hold-newer'] }, 'the newer run did not count the older fault');
+  } finally {
+    await client.workflow.getHandle(incidentId).terminate('test over').catch(() => undefined);
+  }
 });
