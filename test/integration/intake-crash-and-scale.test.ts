@@ -103,22 +103,30 @@ test('two intake processes consuming together hand every event once into the rig
   for (const p of [port(1), port(2)]) assert.equal(await metricValue(p, 'runbook_intake_events_total', '{outcome="dead_lettered"}'), 0);
 });
 
-test('an event redelivered after the incident that absorbed it has closed is acked as a duplicate and opens no second incident', { timeout: 120_000 }, async () => {
+/**
+ * Leaves one intake consuming, gated to hold its acks, and publishes a brief
+ * fault for `target`; back once that intake handed it to Temporal (and holds
+ * it unacked, to be crashed).
+ */
+async function handedOffNotAcked(name: string, eventId: string, target: string): Promise<{ crashing: ManagedProcess; incidentId: string }> {
   // Only the intake that will be killed consumes, so it is the one holding the event.
   for (const proc of intakes.splice(0)) await proc.stop();
   const gate = mkdtempSync(join(stack.config.stateDir, 'ack-gate-'));
-  const crashing = await startIntake(stack, 'intake-crashing-2', port(0), { [ENV.intakeAckGateDir]: gate });
+  const crashing = await startIntake(stack, name, port(0), { [ENV.intakeAckGateDir]: gate });
   intakes.push(crashing);
-  const incidentId = 'incident/briefsvc/node-1';
-
-  await publishFault(nc, testFault({ id: 'brief-1', service: 'briefsvc', target: 'node-1', kind: 'intake_brief' }));
+  await publishFault(nc, testFault({ id: eventId, service: 'briefsvc', target, kind: 'intake_brief' }));
   await waitFor('the intake to hand the event to Temporal', 30_000, () => {
     try {
-      return readFileSync(join(gate, ACK_GATE_HANDED_OFF), 'utf8').split('\n').includes('brief-1');
+      return readFileSync(join(gate, ACK_GATE_HANDED_OFF), 'utf8').split('\n').includes(eventId);
     } catch {
       return false;
     }
   });
+  return { crashing, incidentId: `incident/briefsvc/${target}` };
+}
+
+test('an event redelivered after the incident that absorbed it has closed is acked as a duplicate and opens no second incident', { timeout: 120_000 }, async () => {
+  const { crashing, incidentId } = await handedOffNotAcked('intake-crashing-2', 'brief-1', 'node-1');
   const first = await client.workflow.getHandle(incidentId).describe();
   await waitFor('the incident to close', 60_000, async () => (await client.workflow.getHandle(incidentId).describe()).status.name !== 'RUNNING', 250);
   assert.deepEqual(await consumerBacklog(nc), { pending: 0, unacked: 1 }, 'the event is still not acked');
@@ -134,20 +142,7 @@ test('an event redelivered after the incident that absorbed it has closed is ack
 });
 
 test('an event redelivered while a newer incident is open on its target, after the run that absorbed it closed, is a duplicate and not counted by the newer run', { timeout: 120_000 }, async () => {
-  for (const proc of intakes.splice(0)) await proc.stop();
-  const gate = mkdtempSync(join(stack.config.stateDir, 'ack-gate-'));
-  const crashing = await startIntake(stack, 'intake-crashing-3', port(0), { [ENV.intakeAckGateDir]: gate });
-  intakes.push(crashing);
-  const incidentId = 'incident/briefsvc/node-2';
-
-  await publishFault(nc, testFault({ id: 'brief-older', service: 'briefsvc', target: 'node-2', kind: 'intake_brief' }));
-  await waitFor('the intake to hand the event to Temporal', 30_000, () => {
-    try {
-      return readFileSync(join(gate, ACK_GATE_HANDED_OFF), 'utf8').split('\n').includes('brief-older');
-    } catch {
-      return false;
-    }
-  });
+  const { crashing, incidentId } = await handedOffNotAcked('intake-crashing-3', 'brief-older', 'node-2');
   const absorbing = await client.workflow.getHandle(incidentId).describe();
   await waitFor('the incident to close', 60_000, async () => (await client.workflow.getHandle(incidentId).describe()).status.name !== 'RUNNING', 250);
 
