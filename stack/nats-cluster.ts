@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { NATS_CLUSTER_NAME, NATS_CLUSTER_NODES, NATS_ROUTE_USER } from '../config/nats-cluster-shape';
 import type { NatsUserEntry } from '../config/nats-permissions';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
+import { PortInUseError } from './ports';
 import { natsHealthy, natsServerConfig } from './nats-server';
 import { natsServerBinary } from './toolchain';
 import { waitFor } from './wait-for';
@@ -110,7 +111,7 @@ export function prepareNatsCluster(opts: Omit<NatsClusterOptions, 'onSpawn'>): N
         onSpawn?.(proc);
         try {
           await waitFor(`NATS node ${name} on 127.0.0.1:${clientPort} with a JetStream meta leader`, timeoutMs, async () => {
-            if (!proc.isRunning()) throw new Error(`nats-server ${name} exited early; see ${proc.logFile}`);
+            if (!proc.isRunning()) throw earlyExit(name, proc.logFile);
             return (await natsHealthy(monitorPort)) && natsMetaLeaderKnown(monitorPort);
           });
         } catch (err) {
@@ -162,4 +163,22 @@ export async function startNatsCluster(opts: NatsClusterOptions, timeoutMs = 60_
       }, timeoutMs);
     },
   };
+}
+
+/**
+ * Why a node exited during start-up, from its log: a port another process
+ * took after the stack checked it is a PortInUseError, so a caller that picks
+ * ports can pick again; anything else carries the log's last line.
+ */
+function earlyExit(name: string, logFile: string): Error {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    // No log yet: the message below points at where it would be.
+  }
+  const clash = /listening on [a-z ]*port: [^\s,]*:(\d+)[^\n]*address already in use/i.exec(text);
+  if (clash) return new PortInUseError(Number(clash[1]), `NATS node ${name}`, '--nats-port');
+  const last = text.trim().split('\n').at(-1) ?? '';
+  return new Error(`nats-server ${name} exited early${last ? `: ${last}` : ''}; see ${logFile}`);
 }

@@ -7,7 +7,7 @@ import { FAULTS_STREAM } from '../../intake/streams';
 import { createLogger } from '../../observability/logger';
 import { clusterPortsAt, MAX_CLUSTER_PORT } from '../../stack/cluster-ports';
 import { NATS_NODES, startClusterStack, type ClusterStack } from '../../stack/cluster-stack';
-import { assertPortFree, freePorts } from '../../stack/ports';
+import { assertPortFree, freePorts, PortInUseError } from '../../stack/ports';
 import { stormWorkflowBundle, writeStormFiles, type StormFiles } from '../helpers/storm-runbook';
 import { runStorm, STORM_NAK, STORM_RESTART_POLICY, type StormFault, type StormProbe } from '../helpers/storm-scenario';
 import { assertStormHeld } from '../helpers/storm-tally';
@@ -91,7 +91,8 @@ async function freeBlock(layout: (first: number) => number[]): Promise<number> {
 /** A NATS node takes the port after the one before it: client, monitoring and route ports alike. */
 const natsNodes = (first: number): number[] => Array.from({ length: NATS_NODES }, (_, i) => first + i);
 
-before(async () => {
+/** Makes the storm's files and starts the cluster on fresh ports in a fresh directory. */
+async function startOnFreshPorts(): Promise<ClusterStack> {
   // The state directory is the temporary directory itself: PostgreSQL's account must be able to enter it.
   dir = mkdtempSync(join(tmpdir(), 'cluster-storm-'));
   const stateDir = dir;
@@ -116,7 +117,20 @@ before(async () => {
     },
     {},
   );
-  stack = await startClusterStack(config, { restart: STORM_RESTART_POLICY, logger: createLogger('stack', 'warn') });
+  return startClusterStack(config, { restart: STORM_RESTART_POLICY, logger: createLogger('stack', 'warn') });
+}
+
+before(async () => {
+  // Another test file's stack may take a port between the check and the bind: a clash costs one more pick.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      stack = await startOnFreshPorts();
+      return;
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      if (!(err instanceof PortInUseError) || attempt >= 3) throw err;
+    }
+  }
 });
 
 after(async () => {

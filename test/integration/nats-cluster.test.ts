@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,8 +11,8 @@ import { credentialsDir, ensureNatsCredentials } from '../../config/nats-credent
 import { FAULTS_STREAM, INTAKE_CONSUMER } from '../../intake/streams';
 import { createLogger } from '../../observability/logger';
 import { publishDurably } from '../../platform/jetstream-publish';
-import { startNatsCluster, type NatsCluster } from '../../stack/nats-cluster';
-import { freePorts } from '../../stack/ports';
+import { prepareNatsCluster, startNatsCluster, type NatsCluster } from '../../stack/nats-cluster';
+import { freePorts, PortInUseError } from '../../stack/ports';
 import { waitFor } from '../../stack/wait-for';
 import { PROVISIONED_STREAMS, provisionNats } from '../../workers/provision';
 
@@ -147,4 +148,19 @@ test('provisioning again changes nothing; a stream of one copy is rescaled to th
   const info = await jsm.streams.info(FAULTS_STREAM);
   assert.equal(info.config.num_replicas, 3);
   assert.equal(info.state.messages, TOTAL, 'rescaling kept every message');
+});
+
+test('a node whose port another process took after the check fails with PortInUseError naming that port, so the caller can pick again', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nats-clash-'));
+  const [taken = 0, cluster1 = 0, monitor1 = 0] = await freePorts(3);
+  const holder = createServer();
+  await new Promise<void>((ok) => holder.listen(taken, '127.0.0.1', ok));
+  try {
+    const [node] = prepareNatsCluster({ stateDir: dir, clientPorts: [taken], clusterPorts: [cluster1], monitorPorts: [monitor1], users: ensureNatsCredentials(credentialsDir(dir), 4) });
+    assert.ok(node);
+    await assert.rejects(node.start(undefined, 20_000), (err: unknown) => err instanceof PortInUseError && err.port === taken);
+  } finally {
+    holder.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
