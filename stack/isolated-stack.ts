@@ -7,7 +7,7 @@ import { connectNats, type NatsConnectExtras } from '../config/nats-connect';
 import type { NatsRole } from '../config/nats-permissions';
 import { componentEnv, startLocalStack, type LocalStack } from './local-stack';
 import { createLogger } from '../observability/logger';
-import { PortInUseError, freePorts } from './ports';
+import { freePorts, retryOnPortClash } from './ports';
 import type { RestartPolicy } from './restart-policy';
 import { withWebhookCredential } from './webhook-token';
 
@@ -45,14 +45,8 @@ export interface IsolatedStackOptions {
  * `config.intakeWebhookTokenFile` unless the overrides configure another.
  */
 export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promise<IsolatedStack> {
-  // Another process may take a port between picking and binding; the stack checks them all first, so a clash costs one more pick.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnFreePorts(opts);
-    } catch (err) {
-      if (!(err instanceof PortInUseError) || attempt >= 3) throw err;
-    }
-  }
+  // The stack checks every port it picked before binding, so a port taken meanwhile surfaces as a PortInUseError.
+  return retryOnPortClash(() => startOnFreePorts(opts));
 }
 
 async function startOnFreePorts(opts: IsolatedStackOptions): Promise<IsolatedStack> {

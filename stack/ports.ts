@@ -24,6 +24,21 @@ function tryListen(port: number, host: string): Promise<number | undefined> {
   });
 }
 
+/**
+ * Runs `start` (which picks its own ports) again when it fails with a
+ * PortInUseError: another process may take a port between picking and
+ * binding, and a clash then costs one more pick. Gives up after `attempts`.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!(err instanceof PortInUseError) || attempt >= attempts) throw err;
+    }
+  }
+}
+
 /** Throws PortInUseError naming the port, its purpose and the flag that moves it. */
 export async function assertPortFree(port: number, purpose: string, flag: string, host = '127.0.0.1'): Promise<void> {
   if ((await tryListen(port, host)) === undefined) throw new PortInUseError(port, purpose, flag);

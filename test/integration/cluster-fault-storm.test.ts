@@ -7,7 +7,7 @@ import { FAULTS_STREAM } from '../../intake/streams';
 import { createLogger } from '../../observability/logger';
 import { clusterPortsAt, MAX_CLUSTER_PORT } from '../../stack/cluster-ports';
 import { NATS_NODES, startClusterStack, type ClusterStack } from '../../stack/cluster-stack';
-import { assertPortFree, freePorts, PortInUseError } from '../../stack/ports';
+import { assertPortFree, freePorts, retryOnPortClash } from '../../stack/ports';
 import { stormWorkflowBundle, writeStormFiles, type StormFiles } from '../helpers/storm-runbook';
 import { runStorm, STORM_NAK, STORM_RESTART_POLICY, type StormFault, type StormProbe } from '../helpers/storm-scenario';
 import { assertStormHeld } from '../helpers/storm-tally';
@@ -124,16 +124,15 @@ async function startOnFreshPorts(): Promise<ClusterStack> {
 }
 
 before(async () => {
-  // Another test file's stack may take a port between the check and the bind: a clash costs one more pick.
-  for (let attempt = 1; ; attempt++) {
+  // Another test file's stack may take a port between the check and the bind.
+  stack = await retryOnPortClash(async () => {
     try {
-      stack = await startOnFreshPorts();
-      return;
+      return await startOnFreshPorts();
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
-      if (!(err instanceof PortInUseError) || attempt >= 3) throw err;
+      throw err;
     }
-  }
+  });
 });
 
 after(async () => {
