@@ -2,15 +2,22 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { identityForToken, loadTokensFile, type TokensFile } from '../config/tokens';
 
-/** Resolves the identity behind a request's bearer token. */
+/** Resolves the identity behind a token: a request's bearer token, or the one a console session was opened with. */
 export interface Authenticator {
-  /** The authenticated identity, or undefined when the token is missing or unknown. */
-  identify(req: IncomingMessage): Promise<string | undefined>;
+  /** The identity `token` authenticates now, or undefined; asked again at each request, so a revoked token stops working at once, console sessions included. */
+  identifyToken(token: string): Promise<string | undefined>;
+}
+
+/** The token of an `Authorization: Bearer` header, or undefined. */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return m?.[1] || undefined;
 }
 
 /**
- * Bearer-token authentication against the tokens file. The file is re-read
- * when it changes, so `runbook token create` takes effect without a restart.
+ * Token authentication against the tokens file. The file is re-read when it
+ * changes, so `runbook token create` takes effect without a restart.
  */
 export function tokenAuthenticator(tokensFile: string | undefined): Authenticator {
   let cached: { mtimeMs: number; file: TokensFile } | undefined;
@@ -20,12 +27,5 @@ export function tokenAuthenticator(tokensFile: string | undefined): Authenticato
     if (cached?.mtimeMs !== mtimeMs) cached = { mtimeMs, file: await loadTokensFile(tokensFile) };
     return cached.file;
   };
-  return {
-    async identify(req) {
-      const header = req.headers.authorization;
-      const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!m?.[1]) return undefined;
-      return identityForToken(await current(), m[1]);
-    },
-  };
+  return { identifyToken: async (token) => identityForToken(await current(), token) };
 }

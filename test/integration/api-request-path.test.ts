@@ -21,9 +21,9 @@ let port = 0;
 const identified: string[] = [];
 
 const auth: Authenticator = {
-  identify(req) {
-    identified.push(req.url ?? '');
-    return Promise.resolve(req.headers.authorization === `Bearer ${TOKEN}` ? 'alice' : undefined);
+  identifyToken(token) {
+    identified.push(token);
+    return Promise.resolve(token === TOKEN ? 'alice' : undefined);
   },
 };
 

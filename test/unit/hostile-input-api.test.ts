@@ -31,7 +31,7 @@ before(async () => {
     },
   });
   const client = { workflow: { getHandle: handle }, withDeadline: (_deadline: number, fn: () => unknown) => fn() } as unknown as Client;
-  const auth: Authenticator = { identify: (req) => Promise.resolve(req.headers.authorization === 'Bearer good' ? 'alice' : undefined) };
+  const auth: Authenticator = { identifyToken: (token) => Promise.resolve(token === 'good' ? 'alice' : undefined) };
   server = await startApiServer({ client, auth, decisionKey: randomBytes(32), logger: createLogger('hostile-api', 'error'), port, registry: new Registry() });
 });
 

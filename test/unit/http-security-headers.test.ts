@@ -59,7 +59,7 @@ test('the headers are the ones that keep a browser from sniffing, caching, frami
   assert.deepEqual(SECURITY_HEADERS, {
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'content-security-policy': "default-src 'none';frame-ancestors 'none'",
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
   });
