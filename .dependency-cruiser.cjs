@@ -33,6 +33,7 @@ const CLASSIFIED = [
   'cli',
   'workers',
   'demo',
+  'console',
   ...TOOLING,
 ].map(dir);
 
@@ -136,6 +137,8 @@ const forbidden = [
     'cli/ is the runbook command; it shares read models with the API through incidents/ and never imports api/ or workers/.'),
   layer('layer-workers', { path: dir('workers') }, [...BASE, INCIDENTS, AUDIT, ACTIVITIES, INTAKE, API, WORKFLOWS],
     'workers/ are the process entry points (worker, intake, API process): they wire the layers below and may import api/, never cli/.'),
+  layer('layer-console', { path: dir('console') }, [],
+    'console/ is the browser page the API serves as files: it imports nothing, and talks to the API over HTTP only.'),
   layer('layer-demo', { path: dir('demo') }, [...BASE, INCIDENTS, AUDIT, ACTIVITIES, INTAKE, STACK, WORKFLOWS],
     'demo/ drives a scripted fleet through the product; it may use any product layer but not the process entry points (cli/, api/, workers/).'),
   {

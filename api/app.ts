@@ -11,7 +11,8 @@ import type { Logger } from '../observability/logger';
 import { registry as processRegistry } from '../observability/metrics';
 import { createApprovalMetrics } from './approval-metrics';
 import type { Authenticator } from './auth';
-import { registerAuthGuard } from './auth-guard';
+import { registerAuthGuard, type GuardOptions } from './auth-guard';
+import { registerConsolePages, registerConsoleSessionRoutes } from './console-routes';
 import { createConsoleSessions, type ConsoleSessions } from './console-sessions';
 import { registerDrillRoutes } from './drill-routes';
 import { BODY_LIMIT, registerHttpPolicy } from './http-policy';
@@ -41,6 +42,10 @@ export interface ApiServerOptions {
   authFailureWindowMs?: number;
   /** Console sign-ins; a fresh in-memory set by default. */
   sessions?: ConsoleSessions;
+  /** Where the console links each incident in the Temporal UI; no link when unset. */
+  temporalUiUrl?: string | undefined;
+  /** The Temporal namespace, for those links. @default 'default' */
+  namespace?: string;
 }
 
 /** @default 10 failed authentications per client address per minute. */
@@ -49,7 +54,7 @@ export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 10;
 /**
  * The approval API as a Fastify application: request and response bodies
  * checked by our zod schemas (400 names each invalid field), the OpenAPI
- * document made from the same schemas, security headers by helmet, and
+ * document made from the same schemas, the console's pages at `/`, security headers by helmet, and
  * failed-authentication limits by @fastify/rate-limit. `/healthz`,
  * `/metrics` and `/openapi.json` are open; everything else is guarded.
  */
@@ -73,17 +78,20 @@ export async function buildApiApp(opts: ApiServerOptions): Promise<FastifyInstan
   await app.register(csrf, { sessionPlugin: '@fastify/cookie', cookieOpts: { httpOnly: true, sameSite: 'strict', path: '/', signed: false } });
   await app.register(rateLimit, { global: false });
   registerOpenRoutes(app, registry);
-  const sessions = opts.sessions ?? createConsoleSessions();
+  const guard: GuardOptions = {
+    auth: opts.auth,
+    sessions: opts.sessions ?? createConsoleSessions(),
+    logger: opts.logger,
+    registry,
+    failuresPerWindow: opts.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+    windowMs: opts.authFailureWindowMs ?? 60_000,
+  };
+  const consoleOpts = { guard, temporalUiUrl: opts.temporalUiUrl, namespace: opts.namespace ?? 'default' };
+  registerConsolePages(app, consoleOpts);
   const metrics = createApprovalMetrics(registry, opts.client);
   await app.register(async (guarded) => {
-    registerAuthGuard(guarded, {
-      auth: opts.auth,
-      sessions,
-      logger: opts.logger,
-      registry,
-      failuresPerWindow: opts.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
-      windowMs: opts.authFailureWindowMs ?? 60_000,
-    });
+    registerAuthGuard(guarded, guard);
+    registerConsoleSessionRoutes(guarded, consoleOpts);
     registerIncidentRoutes(guarded, { client: opts.client, logger: opts.logger, decisionKey: opts.decisionKey, metrics, updateWaitMs: opts.updateWaitMs, audit: opts.audit });
     registerDrillRoutes(guarded, { client: opts.client, logger: opts.logger, decisionKey: opts.decisionKey, audit: opts.audit, rosterFile: opts.rosterFile });
   });

@@ -55,7 +55,7 @@ export function registerAuthGuard(scope: FastifyInstance, opts: GuardOptions): v
       reply.header('retry-after', String(seen.ttlInSeconds));
       return reply.code(429).send({ error: `too many failed authentications from this address; retry after ${seen.ttlInSeconds} s` });
     }
-    const caller = await identify(req, opts);
+    const caller = await callerOf(req, opts);
     if (!caller) {
       await failures(req);
       refused.inc({ reason: 'invalid_token' });
@@ -73,7 +73,8 @@ export function registerAuthGuard(scope: FastifyInstance, opts: GuardOptions): v
   });
 }
 
-async function identify(req: FastifyRequest, opts: GuardOptions): Promise<Caller | undefined> {
+/** The caller a request authenticates as: its bearer token, else its console session. */
+export async function callerOf(req: FastifyRequest, opts: Pick<GuardOptions, 'auth' | 'sessions'>): Promise<Caller | undefined> {
   const bearer = bearerToken(req.raw);
   if (bearer) {
     const identity = await opts.auth.identifyToken(bearer);

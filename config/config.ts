@@ -31,6 +31,7 @@ export const ENV = {
   logLevel: 'RUNBOOK_LOG_LEVEL',
   temporalPort: 'RUNBOOK_TEMPORAL_PORT',
   temporalUiPort: 'RUNBOOK_TEMPORAL_UI_PORT',
+  temporalUiUrl: 'RUNBOOK_TEMPORAL_UI_URL',
   natsPort: 'RUNBOOK_NATS_PORT',
   natsMonitorPort: 'RUNBOOK_NATS_MONITOR_PORT',
   natsClusterPort: 'RUNBOOK_NATS_CLUSTER_PORT',
@@ -127,6 +128,8 @@ export const Config = z.object({
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   temporalPort: port.default(7233),
   temporalUiPort: port.default(8233),
+  /** Where the console links incidents in the Temporal Web UI; in development, the local stack's UI port on loopback. */
+  temporalUiUrl: z.url().optional(),
   natsPort: port.default(4222),
   natsMonitorPort: port.default(8222),
   /** First route port of the cluster stack's NATS nodes (each node takes the next). */

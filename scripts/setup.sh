@@ -2,7 +2,7 @@
 # Idempotent bootstrap: pinned Temporal CLI and nats-server built from their Go
 # modules into a cache outside the clone, the Temporal server, its SQL schema
 # tool and schema files (and the Web UI server where it builds) for cluster
-# mode, Debian packages the runbooks drive (haproxy, rsync) and PostgreSQL,
+# mode, Debian packages the runbooks drive (haproxy, rsync), PostgreSQL, and chromium for the console's browser tests,
 # node_modules from package-lock.json, and the CLI bundle (dist/cli-bundle).
 # Says what it built and what it reused.
 set -euo pipefail
@@ -120,8 +120,10 @@ install_debian_packages() {
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
   # Cluster mode runs this major's own binaries (never the system service).
   [ -x "/usr/lib/postgresql/$POSTGRES_MAJOR/bin/postgres" ] || missing+=("postgresql-$POSTGRES_MAJOR")
+  # The console's browser tests drive Debian's headless Chromium (never a downloaded browser).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -eq 0 ]; then
-    say "reused haproxy $(haproxy -v 2>/dev/null | head -n1 | awk '{print $3}'), rsync $(rsync --version | head -n1 | awk '{print $3}'), postgresql $("/usr/lib/postgresql/$POSTGRES_MAJOR/bin/postgres" --version | awk '{print $3}')"
+    say "reused haproxy $(haproxy -v 2>/dev/null | head -n1 | awk '{print $3}'), rsync $(rsync --version | head -n1 | awk '{print $3}'), postgresql $("/usr/lib/postgresql/$POSTGRES_MAJOR/bin/postgres" --version | awk '{print $3}'), chromium $(dpkg-query -W -f='${Version}' chromium 2>/dev/null)"
     return
   fi
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

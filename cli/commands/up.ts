@@ -81,7 +81,7 @@ export function readyBanner(info: StackInfo): string {
     '',
     info.kind === 'cluster' ? 'self-healing-runbooks is up (cluster stack)' : 'self-healing-runbooks is up',
     ...serverLines(info, stateFlag),
-    ...(info.ports.api ? [`  Approval API  http://127.0.0.1:${info.ports.api}/incidents`] : []),
+    ...(info.ports.api ? [`  Console       http://127.0.0.1:${info.ports.api}/  (sign in with a token from runbook token create)`, `  Approval API  http://127.0.0.1:${info.ports.api}/incidents  (OpenAPI at /openapi.json)`] : []),
     ...(info.rosterFile ? [`  Roster        ${info.rosterFile}  (who may approve and decide escalations)`] : []),
     ...(info.operatorTokenFile ? [`  Your token    ${info.operatorTokenFile}  (runbook approve, reject and decide use it)`] : []),
     `  State         ${info.stateDir}`,

@@ -24,6 +24,8 @@ export interface EngineStackOptions {
   updateWaitMs?: number;
   /** Whether the API records decision attempts on the audit stream (which is then created up front). */
   auditToStream?: boolean;
+  /** Also run the intake, so published fault events (and dead letters) flow as in production. */
+  intake?: boolean;
 }
 
 /** A private stack with an in-process worker, a NATS connection and, if asked, the approval API. */
@@ -60,7 +62,7 @@ export async function startEngineStack(opts: EngineStackOptions = {}): Promise<E
     const tokensFile = join(dir, 'tokens.yaml');
     if (opts.roster !== undefined) writeFileSync(rosterFile, opts.roster);
     for (const who of opts.users ?? []) tokens[who] = await createToken(tokensFile, who);
-    const stack = await startTestStack({ overrides: { ...(opts.roster !== undefined ? { rosterFile } : {}), ...(opts.users ? { tokensFile } : {}) } });
+    const stack = await startTestStack({ ...(opts.intake ? { intake: true } : {}), overrides: { ...(opts.roster !== undefined ? { rosterFile } : {}), ...(opts.users ? { tokensFile } : {}) } });
     undo.push(() => stack.stop());
     // admin: tests subscribe to notices and inspect streams; the in-process worker and API run as their own roles.
     const nc = await stack.natsConnect('admin', { name: 'test-engine-stack' });
