@@ -15,5 +15,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./package.json
 COPY runbooks ./runbooks
+# The console the API serves: api/console-routes.ts reads it beside dist/api/.
+COPY console ./dist/console
 USER node
 CMD ["node", "dist/workers/worker.js"]
