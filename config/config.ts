@@ -64,6 +64,9 @@ export const ENV = {
   apiToken: 'RUNBOOK_API_TOKEN',
   quietPeriod: 'RUNBOOK_QUIET_PERIOD',
   decisionKeyFile: 'RUNBOOK_DECISION_KEY_FILE',
+  consoleUrl: 'RUNBOOK_CONSOLE_URL',
+  pagerdutyRoutingKeyFile: 'RUNBOOK_PAGERDUTY_ROUTING_KEY_FILE',
+  pagerdutyEventsUrl: 'RUNBOOK_PAGERDUTY_EVENTS_URL',
 } as const;
 
 export type ConfigKey = keyof typeof ENV;
@@ -191,8 +194,14 @@ export const Config = z.object({
   quietPeriod: z.string().regex(DURATION_PATTERN, 'must be a duration like 30m or 24h').optional(),
   /** The decision key the approval API signs decisions with and the worker verifies them with; default `<stateDir>/decision.key`. */
   decisionKeyFile: z.string().min(1).optional(),
+  /** Base URL of the console that notices link to (`<url>/#/incidents/<id>`); default http://127.0.0.1:<apiPort>. */
+  consoleUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').optional(),
+  /** File holding the PagerDuty Events API v2 routing key; setting it turns paging on. Read by the worker at every notice. */
+  pagerdutyRoutingKeyFile: z.string().min(1).optional(),
+  /** Where PagerDuty events are posted. */
+  pagerdutyEventsUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').default('https://events.pagerduty.com/v2/enqueue'),
 });
-export type Config = Omit<z.infer<typeof Config>, 'temporalTls'> & { temporalAddress: string; natsUrl: string; temporalTls: boolean };
+export type Config = Omit<z.infer<typeof Config>, 'temporalTls'> & { temporalAddress: string; natsUrl: string; temporalTls: boolean; consoleUrl: string };
 
 /** A configuration value that could not be used; names the variable or flag. */
 export class ConfigError extends Error {
@@ -236,6 +245,7 @@ export function loadConfig(
     temporalTls: temporalSecurity.tls,
     temporalAddress: c.temporalAddress ?? `127.0.0.1:${c.temporalPort}`,
     natsUrl: c.natsUrl ?? `nats://127.0.0.1:${c.natsPort}`,
+    consoleUrl: c.consoleUrl ?? `http://127.0.0.1:${c.apiPort}`,
   };
 }
 

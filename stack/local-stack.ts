@@ -95,6 +95,9 @@ export function componentEnv(config: Config): NodeJS.ProcessEnv {
     [ENV.intakeWebhookRatePerSecond]: String(config.intakeWebhookRatePerSecond),
     [ENV.apiAuthFailuresPerMinute]: String(config.apiAuthFailuresPerMinute),
     [ENV.decisionKeyFile]: resolve(decisionKeyPath(config)),
+    [ENV.consoleUrl]: config.consoleUrl,
+    ...(config.pagerdutyRoutingKeyFile ? { [ENV.pagerdutyRoutingKeyFile]: resolve(config.pagerdutyRoutingKeyFile) } : {}),
+    [ENV.pagerdutyEventsUrl]: config.pagerdutyEventsUrl,
   };
 }
 

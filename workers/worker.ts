@@ -17,6 +17,7 @@ import { loadObjectivesFileIfPresent } from '../config/objectives';
 import { loadReplicationFileIfPresent } from '../config/replication';
 import { loadConfig, type Config } from '../config/config';
 import { decisionKeyPath, readDecisionKey } from '../config/decision-key';
+import { pagerDutySettings } from '../config/paging';
 import { rosterAtStart } from '../config/roster-required';
 import { loadServicesFileIfPresent } from '../config/services';
 import { temporalConnectOptions } from '../config/temporal-connection';
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
   const objectives = await loadObjectivesFileIfPresent(resolve(config.objectivesFile));
   // Read once at start (as the API does); it verifies that the approval API signed each decision.
   const decisionKey = readDecisionKey(resolve(decisionKeyPath(config)));
+  // The routing key itself is read by the notify activity at each notice, never here.
+  const paging = pagerDutySettings(config);
+  if (paging) logger.info('requests for a human page through PagerDuty', { eventsUrl: paging.eventsUrl, routingKeyFile: paging.routingKeyFile });
   // notify actions publish to NATS; the worker still runs (and says so) when NATS is down.
   const nats = await connectNats(config, 'worker', { name: 'runbook-worker', reconnect: true, maxReconnectAttempts: -1 }).catch((err: unknown) => {
     logger.warn('NATS unreachable; notify actions to NATS subjects will fail until restart', { error: err });
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
     activities: {
       ...createActivities({ logger, decisionKey, dryRun: config.dryRun, services, secretSource: { env: { ...process.env } }, pauseSwitch: () => readPauseSwitch(control), effects: kvEffectLedger(effectsBucket), ...(nats ? { nats } : {}) }),
       ...createGuardActivities({ client, taskQueue: config.taskQueue, control }),
-      ...createApprovalActivities({ logger, rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined, nats }),
+      ...createApprovalActivities({ logger, rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined, nats, consoleUrl: config.consoleUrl, pagerduty: paging }),
       ...createAuditEventActivities({ nats }),
       ...createDrillIncidentActivities({ client, nats }),
     },

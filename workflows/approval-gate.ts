@@ -1,5 +1,6 @@
 import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { ApprovalActivities, ApprovalEvent } from '../activities/notify-approvals';
+import { notifyDecided, notifyRequest, type NoticeTerms } from './request-notices';
 import { parseDuration } from '../engine/duration';
 import type { RequestType } from '../schemas/decisions';
 import type { HumanRequest } from '../schemas/incident-state';
@@ -7,7 +8,7 @@ import type { Approval, Step } from '../schemas/runbook';
 import { afterTimeout, approvalQuorum, MAX_ESCALATION_ROUNDS } from '../engine/approval-rules';
 import type { IncidentContext } from './incident-context';
 
-/** Roster look-ups and notifications when a gate opens: quick, retried, never fatal to the incident. */
+/** Roster look-ups when a gate opens: quick and retried. */
 const approvalActivities = proxyActivities<ApprovalActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' } });
 
 /**
@@ -27,25 +28,10 @@ export async function approvalGate(ctx: IncidentContext, step: Step, approval: A
   let approvers = approval.approvers;
   const settle = approvalQuorum(approval.min_approvals);
   const timeoutMs = parseDuration(approval.timeout);
-  const notify = async (event: ApprovalEvent, request: HumanRequest): Promise<void> => {
-    try {
-      await approvalActivities.notifyApproval({
-        event,
-        incidentId: ctx.input.incidentId,
-        service: state.service,
-        target: state.target,
-        step: step.id,
-        requestId: request.requestId,
-        reason,
-        approvers: request.approvers ?? approvers,
-        members: request.eligible ?? [],
-        timeout: approval.timeout,
-        onTimeout: approval.on_timeout,
-      });
-    } catch {
-      // People can still find the request with `runbook incidents`; a lost message must not stop the incident.
-    }
-  };
+  const terms = (): NoticeTerms => ({ reason, approvers, timeout: approval.timeout, onTimeout: approval.on_timeout });
+  const notify = (event: ApprovalEvent, request: HumanRequest, supersedes?: HumanRequest): Promise<void> => notifyRequest(ctx, step, event, request, terms(), supersedes);
+  /** The request the next one replaces, once one timed out and was sent on. */
+  let replaced: HumanRequest | undefined;
   for (let round = 0; ; round++) {
     const who = rostered ? await approvalActivities.resolveApprovers(approvers) : undefined;
     if (flags.audited && round === 0) ctx.setStatus('awaiting_approval');
@@ -56,12 +42,13 @@ export async function approvalGate(ctx: IncidentContext, step: Step, approval: A
       rostered || flags.audited
         ? async (r) => {
             await ctx.audit.record({ event: 'approval.requested', requestId: r.requestId, type: r.type, step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt });
-            if (rostered) await notify(round === 0 ? 'requested' : 'escalated', r);
+            if (rostered) await notify(round === 0 ? 'requested' : 'escalated', r, replaced);
           }
         : undefined,
     );
     await ctx.audit.requestDecided('approval.decided', request);
     if (verdict !== 'timeout') {
+      if (rostered) await notifyDecided(ctx, step, request, terms());
       ctx.setStatus(previous === 'confirming' ? 'remediating' : previous);
       return verdict;
     }
@@ -73,6 +60,11 @@ export async function approvalGate(ctx: IncidentContext, step: Step, approval: A
     ctx.setStatus('escalated');
     approvers = next.escalateTo;
     await ctx.audit.record({ event: 'escalated', requestId: request.requestId, type, step: step.id, reason: `approval timed out; asking ${approvers.join(', ')}`, approvers, requestedAt: ctx.now() });
-    if (round > MAX_ESCALATION_ROUNDS) throw ApplicationFailure.nonRetryable('approval escalated too many times', 'ApprovalExhausted');
+    if (round > MAX_ESCALATION_ROUNDS) {
+      // Nobody is asked any more, so the last request's page is resolved (from 'page-resolve' on).
+      if (rostered && flags.paged) await notify('timed_out', request);
+      throw ApplicationFailure.nonRetryable('approval escalated too many times', 'ApprovalExhausted');
+    }
+    replaced = request;
   }
 }

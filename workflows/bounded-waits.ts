@@ -1,20 +1,17 @@
-import { condition, proxyActivities } from '@temporalio/workflow';
-import type { ApprovalActivities, ApprovalEvent } from '../activities/notify-approvals';
+import { condition } from '@temporalio/workflow';
 import { parseDuration } from '../engine/duration';
 import { escalationVerdict } from '../engine/approval-rules';
 import type { HumanRequest } from '../schemas/incident-state';
 import type { EscalationSettings, Step } from '../schemas/runbook';
 import type { EscalationRoster } from './escalation-roster';
 import type { Ending, IncidentContext } from './incident-context';
-
-/** Notifications about a waiting escalation: quick, retried, never fatal to the incident. */
-const notifyActivities = proxyActivities<ApprovalActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' } });
+import { notifyDecided, notifyRequest, type NoticeTerms } from './request-notices';
 
 /** What an escalation waits for when the runbook does not say (the schema fills the same in). */
 export const DEFAULT_ESCALATION: EscalationSettings = { timeout: '1h', renotify: 3, on_timeout: 'abort' };
 
 /** Who is told about an escalation that names nobody (incidents escalating before the roster named who may decide). */
-const ESCALATION_AUDIENCE: readonly string[] = ['oncall'];
+export const ESCALATION_AUDIENCE: readonly string[] = ['oncall'];
 
 /** How long an incident without a runbook stays open after its last fault. @default 24h */
 export const DEFAULT_QUIET_PERIOD = '24h';
@@ -33,28 +30,28 @@ export async function boundedEscalation(ctx: IncidentContext, step: Step, error:
   const s = settings ?? DEFAULT_ESCALATION;
   const timeoutMs = parseDuration(s.timeout);
   const reason = `step ${step.id} failed: ${error}`;
-  const notify = async (event: ApprovalEvent, r: HumanRequest): Promise<void> => {
-    try {
-      await notifyActivities.notifyApproval({ event, incidentId: ctx.input.incidentId, service: ctx.state.service, target: ctx.state.target, step: step.id, requestId: r.requestId, reason, approvers: r.approvers ?? [...ESCALATION_AUDIENCE], members: r.eligible ?? [], timeout: s.timeout, onTimeout: s.on_timeout });
-    } catch {
-      // The request stays visible in `runbook incidents`; a lost message must not stop the incident.
-    }
-  };
+  const terms: NoticeTerms = { reason, approvers: ESCALATION_AUDIENCE, timeout: s.timeout, onTimeout: s.on_timeout };
+  /** The request the next one replaces, once one went unanswered. */
+  let replaced: HumanRequest | undefined;
   for (let sent = notices; ; ) {
     const asked = await roster?.asked(sent);
     ctx.setStatus('escalated');
     const { verdict, request } = await ctx.gate.ask({ type: 'escalation', step: step.id, reason, ...asked }, escalationVerdict, timeoutMs, async (r) => {
       await ctx.audit.record({ event: 'escalated', requestId: r.requestId, type: 'escalation', step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt });
-      await notify(sent === 0 ? 'requested' : 'escalated', r);
+      await notifyRequest(ctx, step, sent === 0 ? 'requested' : 'escalated', r, terms, replaced);
       sent += 1;
       onNotice(sent);
     });
     await ctx.audit.requestDecided('escalation.decided', request);
-    if (verdict !== 'timeout') return verdict;
+    if (verdict !== 'timeout') {
+      await notifyDecided(ctx, step, request, terms);
+      return verdict;
+    }
     if (sent > s.renotify) {
-      await notify('timed_out', request);
+      await notifyRequest(ctx, step, 'timed_out', request, terms);
       return `timeout:${s.on_timeout}`;
     }
+    replaced = request;
   }
 }
 

@@ -1,8 +1,9 @@
 import type { EscalationSettings, Step } from '../schemas/runbook';
 import { escalationVerdict } from '../engine/approval-rules';
-import { boundedEscalation } from './bounded-waits';
+import { boundedEscalation, ESCALATION_AUDIENCE } from './bounded-waits';
 import { escalationRoster } from './escalation-roster';
 import type { IncidentContext } from './incident-context';
+import { notifyDecided, notifyRequest, type NoticeTerms } from './request-notices';
 
 /** How a bounded escalation is asked: the runbook's settings and the notices a previous run already sent. */
 export interface EscalationBounds {
@@ -29,15 +30,22 @@ export async function escalate(ctx: IncidentContext, step: Step, error: string, 
   }
   const asked = await roster?.asked(0);
   ctx.setStatus('escalated');
+  const { audited, paged } = ctx.flags;
+  const terms: NoticeTerms = { reason: `step ${step.id} failed: ${error}`, approvers: ESCALATION_AUDIENCE };
   const { verdict, request } = await ctx.gate.ask(
-    { type: 'escalation', step: step.id, reason: `step ${step.id} failed: ${error}`, ...asked },
+    { type: 'escalation', step: step.id, reason: terms.reason, ...asked },
     escalationVerdict,
     undefined,
-    ctx.flags.audited
-      ? (r) => ctx.audit.record({ event: 'escalated', requestId: r.requestId, type: 'escalation', step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt })
+    audited || paged
+      ? async (r) => {
+          if (audited) await ctx.audit.record({ event: 'escalated', requestId: r.requestId, type: 'escalation', step: r.step, reason: r.reason, approvers: r.approvers ?? [], ...(r.eligible ? { eligible: r.eligible } : {}), requestedAt: r.requestedAt });
+          // Before 'page-resolve' an escalation without bounds (an unknown outcome) opened without telling anyone.
+          if (paged) await notifyRequest(ctx, step, 'requested', r, terms);
+        }
       : undefined,
   );
   await ctx.audit.requestDecided('escalation.decided', request);
+  await notifyDecided(ctx, step, request, terms);
   ctx.setStatus('remediating');
   return verdict;
 }

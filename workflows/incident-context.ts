@@ -31,6 +31,8 @@ export interface IncidentFlags {
   boundedRecords?: boolean;
   /** `continue-as-new`: a long run continues as new with its state carried. */
   rolls?: boolean;
+  /** `page-resolve`: a decided request is announced (its page resolved), and every escalation notifies (workflows/request-notices.ts). */
+  paged?: boolean;
 }
 
 /** What the parts of one incident share, passed explicitly instead of closed over. */

@@ -155,7 +155,9 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const guarded = patched('remediation-guards');
   // Incidents begun when a final failure undid the completed steps before asking a human replay that order.
   const escalateFirst = patched('escalate-before-compensate');
-  const flags = { audited, lean, guarded, verdictsFit, escalateFirst, boundedWaits, boundedRecords, rolls };
+  // Incidents begun before pages were resolved on a decision, and before every escalation notified, replay without those notices.
+  const paged = patched('page-resolve');
+  const flags = { audited, lean, guarded, verdictsFit, escalateFirst, boundedWaits, boundedRecords, rolls, paged };
   const ctx: IncidentContext = { input, state, now, flags, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor, ...(rolls ? { rollover } : {}) };
   const guards = new RemediationGuards(ctx);
   parts.guards = guards;

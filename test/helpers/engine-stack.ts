@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
+import type { Config } from '../../config/config';
 import { tokenAuthenticator } from '../../api/auth';
 import { startApiServer } from '../../api/server';
 import { ensureAuditStream, jetStreamAuditSink } from '../../audit/audit-stream';
@@ -26,6 +27,8 @@ export interface EngineStackOptions {
   auditToStream?: boolean;
   /** Also run the intake, so published fault events (and dead letters) flow as in production. */
   intake?: boolean;
+  /** Further configuration of the stack and its in-process worker (e.g. paging). */
+  overrides?: Partial<Record<keyof Config, unknown>>;
 }
 
 /** A private stack with an in-process worker, a NATS connection and, if asked, the approval API. */
@@ -62,7 +65,7 @@ export async function startEngineStack(opts: EngineStackOptions = {}): Promise<E
     const tokensFile = join(dir, 'tokens.yaml');
     if (opts.roster !== undefined) writeFileSync(rosterFile, opts.roster);
     for (const who of opts.users ?? []) tokens[who] = await createToken(tokensFile, who);
-    const stack = await startTestStack({ ...(opts.intake ? { intake: true } : {}), overrides: { ...(opts.roster !== undefined ? { rosterFile } : {}), ...(opts.users ? { tokensFile } : {}) } });
+    const stack = await startTestStack({ ...(opts.intake ? { intake: true } : {}), overrides: { ...opts.overrides, ...(opts.roster !== undefined ? { rosterFile } : {}), ...(opts.users ? { tokensFile } : {}) } });
     undo.push(() => stack.stop());
     // admin: tests subscribe to notices and inspect streams; the in-process worker and API run as their own roles.
     const nc = await stack.natsConnect('admin', { name: 'test-engine-stack' });

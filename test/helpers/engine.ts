@@ -11,6 +11,7 @@ import type { DecisionBase } from '../../schemas/decisions';
 import { createGuardActivities, readPauseSwitch } from '../../activities/guard-activities';
 import { CONTROL_BUCKET } from '../../schemas/control-bucket';
 import { createApprovalActivities } from '../../activities/notify-approvals';
+import { pagerDutySettings } from '../../config/paging';
 import { createAuditEventActivities } from '../../activities/audit-events';
 import { createDrillIncidentActivities } from '../../activities/drill-incident';
 import type { KV, NatsConnection } from 'nats';
@@ -172,7 +173,7 @@ export async function startEngineHarness(stack: Pick<TestStack, 'config' | 'nats
       activities: {
         ...createActivities({ logger: createLogger('test-worker', 'warn'), decisionKey, dryRun: false, secretSource: { env: {} }, pauseSwitch: () => readPauseSwitch(control), effects: kvEffectLedger(() => openEffectsBucket(natsConn.jetstream())) }),
         ...createGuardActivities({ client, taskQueue, control }),
-        ...createApprovalActivities({ logger: createLogger('test-worker', 'warn'), rosterFile: stack.config.rosterFile, nats: natsConn }),
+        ...createApprovalActivities({ logger: createLogger('test-worker', 'warn'), rosterFile: stack.config.rosterFile, nats: natsConn, consoleUrl: stack.config.consoleUrl, pagerduty: pagerDutySettings(stack.config) }),
         ...createAuditEventActivities({ nats: natsConn }),
         ...createDrillIncidentActivities({ client, nats: natsConn }),
       },

@@ -63,6 +63,19 @@ const REQUIRED_PATHS = [
   'drills-dry-run-approved',
   'drills-rejected',
   'drills-incident-marked',
+  // Every request for a human notifies, and a decided one is announced so its page is resolved (patched('page-resolve')).
+  'page-resolve-approval-approve',
+  'page-resolve-approval-reject',
+  'page-resolve-approval-timeout-reject',
+  'page-resolve-escalate-abort',
+  'page-resolve-escalation-member-decides',
+  'page-resolve-escalation-chain-widens',
+  'page-resolve-escalation-timeout',
+  'page-resolve-ambiguous-escalate',
+  'page-resolve-continued-as-new',
+  'page-resolve-continued-as-new.run-1',
+  'page-resolve-isolation-lease-failed',
+  'page-resolve-isolation-lease-failed.guard',
 ];
 
 const TAMPERED = 'tampered/healed';
@@ -114,6 +127,21 @@ test('backup and restore_data steps have a heartbeat timeout only in histories r
       .map((a) => Number(a?.heartbeatTimeout?.seconds ?? 0));
   assert.deepEqual(heartbeatTimeouts('backups-backup-restore.json'), [0, 0]);
   assert.deepEqual(heartbeatTimeouts('data-step-heartbeats-backup-restore.json'), [15, 15]);
+});
+
+test('requests are announced as decided only in histories recorded with page-resolve, and an ambiguous escalation notifies only there', () => {
+  const notices = (file: string): string[] =>
+    loadHistory(file)
+      .events.map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'notifyApproval')
+      .map((a) => (JSON.parse(Buffer.from(a?.input?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8')) as { event: string }).event);
+  assert.deepEqual(notices('signed-decisions-approval-approve.json'), ['requested']);
+  assert.deepEqual(notices('page-resolve-approval-approve.json'), ['requested', 'decided']);
+  assert.deepEqual(notices('escalation-roster-ambiguous-escalate.json'), []);
+  assert.deepEqual(notices('page-resolve-ambiguous-escalate.json'), ['requested', 'decided']);
+  assert.deepEqual(notices('escalation-roster-escalation-chain-widens.json'), ['requested', 'escalated']);
+  assert.deepEqual(notices('page-resolve-escalation-chain-widens.json'), ['requested', 'escalated', 'decided']);
+  assert.equal(notices('page-resolve-isolation-lease-failed.json.gz').at(-1), 'timed_out', 'a gate that gives up resolves its last page');
 });
 
 describe('stored histories replay against the current workflow code', () => {
