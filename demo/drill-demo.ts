@@ -63,7 +63,7 @@ export async function runDrillDemo(opts: ScenarioOptions, hooks: DrillDemoHooks 
     if (hooks.beforeApproval && waiting) await hooks.beforeApproval(client, drillId, waiting);
     const by = waiting?.members ? waiting.members[0] : localOperator();
     if (by === undefined) throw new DemoScenarioError(`nobody is in the drill group ${waiting?.approvers.join(', ') ?? ''} of the roster; add someone and run again`);
-    const go = opts.autoApprove || (await opts.ask?.(`approve drill ${drillId} as ${by}?`)) === true;
+    const go = opts.autoApprove || (await opts.ask?.(`approve drill ${drillId} as ${by}?`, new AbortController().signal)) === true;
     const verdict = go ? 'approve' : 'reject';
     const reason = go ? 'runbook demo drill' : 'declined at the demo prompt';
     const signature = signDecision(decisionKey, { purpose: 'decision', incidentId: drillId, step: DRILL_DECISION_STEP, verdict, by, channel: 'demo', reason });

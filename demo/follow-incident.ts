@@ -45,7 +45,10 @@ export interface Followed {
 export interface FollowOptions {
   client: Client;
   autoApprove: boolean;
-  ask?: (question: string) => Promise<boolean>;
+  /** Asks the person; `signal` aborts the question once the request was decided elsewhere (the console, runbook approve). */
+  ask?: (question: string, signal: AbortSignal) => Promise<boolean>;
+  /** Where else the request can be answered, named in the question. */
+  consoleUrl?: string | undefined;
   log: (line: string) => void;
   note: (what: string, at?: number) => void;
   /** Longest wait, restarted after a person answered. */
@@ -87,8 +90,13 @@ export async function followIncident(handle: WorkflowHandle, opts: FollowOptions
         let approved = true;
         if (!opts.autoApprove) {
           if (!opts.ask) throw new DemoScenarioError(`step ${open.step} waits for approval and there is no one to ask; use --auto-approve`);
-          approved = await opts.ask(`The standby serves traffic and the primary is healthy again. Approve ${open.step} (put the primary back in rotation)?`);
+          const elsewhere = await askUnlessDecided(handle, open.requestId, opts.ask, `The standby serves traffic and the primary is healthy again. Approve ${open.step} (put the primary back in rotation)?${opts.consoleUrl ? ` (Or decide it in the console: ${opts.consoleUrl})` : ''}`);
           deadline = Date.now() + opts.timeoutMs;
+          if (typeof elsewhere !== 'boolean') {
+            opts.note(`${elsewhere.verdict} of ${open.step} by ${elsewhere.by} via ${elsewhere.channel}`);
+            continue;
+          }
+          approved = elsewhere;
         }
         const request = { step: open.step, requestId: open.requestId };
         if (approved) await approveStep(opts.client, DEMO_INCIDENT_ID, request, { by: 'demo', reason: 'approved in runbook demo', decisionKey: opts.decisionKey });
@@ -112,4 +120,44 @@ export async function declineForHuman(client: Client, handle: WorkflowHandle, es
   note(`the demo declined ${escalation.step} on behalf of the human`);
   await handle.result().catch(() => undefined);
   return handle.query(incidentState);
+}
+
+/** A decision someone made outside the demo's prompt. */
+interface OutsideDecision {
+  verdict: string;
+  by: string;
+  channel: string;
+}
+
+/**
+ * Asks the person at the terminal while watching the request: when someone
+ * decides it elsewhere first (the console, `runbook approve`), the question
+ * is withdrawn and that decision returned instead of asking for a second one.
+ */
+async function askUnlessDecided(handle: WorkflowHandle, requestId: string, ask: (question: string, signal: AbortSignal) => Promise<boolean>, question: string): Promise<boolean | OutsideDecision> {
+  const withdrawn = new AbortController();
+  let outside: OutsideDecision | undefined;
+  const watching = (async () => {
+    while (!withdrawn.signal.aborted) {
+      const state = await handle.query(incidentState).catch(() => undefined);
+      const request = state?.requests.find((r) => r.requestId === requestId);
+      const decision = request?.outcome !== undefined ? request.decisions.find((d) => d.accepted) : undefined;
+      if (request?.outcome !== undefined) {
+        outside = { verdict: decision?.verdict ?? request.outcome, by: decision?.by ?? 'someone', channel: decision?.channel ?? 'another channel' };
+        withdrawn.abort();
+        return;
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  })();
+  try {
+    const answer = await ask(question, withdrawn.signal);
+    return outside ?? answer;
+  } catch (err) {
+    if (outside) return outside;
+    throw err;
+  } finally {
+    withdrawn.abort();
+    await watching;
+  }
 }

@@ -43,7 +43,9 @@ export interface ScenarioOptions {
   /** Approve the runbook's fail-back without asking. */
   autoApprove: boolean;
   /** Asks the person running the demo; true approves. Required unless autoApprove. */
-  ask?: (question: string) => Promise<boolean>;
+  ask?: (question: string, signal: AbortSignal) => Promise<boolean>;
+  /** The console page of the demo incident, offered beside the question. */
+  consoleUrl?: string | undefined;
   /** Progress lines. */
   log?: (line: string) => void;
   /** Base URL of the Temporal Web UI, for links in the report. */
@@ -234,6 +236,7 @@ async function playRound(r: Running, opts: ScenarioOptions, seen: Set<string>, k
     client: r.engine.client,
     autoApprove: opts.autoApprove,
     ...(opts.ask ? { ask: opts.ask } : {}),
+    consoleUrl: opts.consoleUrl,
     log,
     note: r.note,
     timeoutMs: opts.incidentTimeoutMs ?? 120_000,

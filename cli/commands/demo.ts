@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { STANDBY_MODES } from '../../demo/fleet-files';
+import { DEMO_INCIDENT_ID } from '../../demo/follow-incident';
 import { renderReport } from '../../demo/report';
 import { runScenario, SCENARIOS, scenarioSucceeded, type ScenarioName } from '../../demo/scenarios';
 import { processAlive, readStackFile } from '../../stack/stack-file';
@@ -13,12 +14,13 @@ function isScenario(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);
 }
 
-async function askOnTerminal(question: string): Promise<boolean> {
+async function askOnTerminal(question: string, signal: AbortSignal): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const answer = await rl.question(`\n${question} [Y/n] `);
+    const answer = await rl.question(`\n${question} [Y/n] `, { signal });
     return !/^\s*n/i.test(answer);
   } finally {
+    if (signal.aborted) process.stdout.write('\n(decided elsewhere)\n');
     rl.close();
   }
 }
@@ -56,6 +58,7 @@ export const demoCommand: CliCommand = {
       autoApprove,
       standby,
       ask: askOnTerminal,
+      ...(stack.ports?.api ? { consoleUrl: `http://127.0.0.1:${stack.ports.api}/#/incidents/${encodeURIComponent(DEMO_INCIDENT_ID)}` } : {}),
       log: (line: string) => process.stdout.write(`${line}\n`),
       ...(stack.temporalUiUrl ? { temporalUiUrl: stack.temporalUiUrl } : {}),
       auditCommand: (id: string) => `npx runbook audit ${id}${stateFlag}`,

@@ -139,7 +139,34 @@ test('the approver opens the incident by keyboard, sees who may approve, approve
   assert.deepEqual(accepted.map((d) => [d.by, d.channel, d.reason]), [['alice', 'console', 'standby healthy, failing back']]);
 });
 
+test('an escalated incident offers retry, skip and abort; abort from the page ends it', async () => {
+  const log = join(setup.dir, 'escalated.log');
+  const runbook = runbookFrom(`
+name: console-escalation
+version: 1
+match: { kinds: [node_down] }
+settings:
+  allowed_executables: [${node}]
+  escalation: { approvers: [oncall], timeout: 10m }
+steps:
+  - id: broken
+    action: { kind: command, argv: ${sideEffect(log, 'broken', '--fail-until', '99')} }
+    retry: { max_attempts: 1 }
+`);
+  await setup.h.start(runbook, testFault('console', 'node-2'));
+  await page.goto(`${setup.apiUrl}/#/incidents/${encodeURIComponent('incident/console/node-2')}`);
+  const form = page.locator('form.decide');
+  await form.waitFor({ timeout: 60_000 });
+  assert.deepEqual(await form.getByRole('button').allTextContents(), ['Retry', 'Skip', 'Abort']);
+  await checkPage(page, 'incident-escalated');
+  await form.locator('textarea').fill('the node is gone for good');
+  await form.getByRole('button', { name: 'Abort' }).click();
+  await waitFor('the incident ended on the page', 60_000, async () => ['aborted', 'failed'].includes((await page.locator('#incident-status').textContent()) ?? ''));
+});
+
 test('the audit record opens from the incident page', async () => {
+  await page.goto(`${setup.apiUrl}/#/incidents/${encodeURIComponent('incident/console/node-1')}`);
+  await page.locator('#incident-status').waitFor({ timeout: 15_000 });
   await page.getByRole('link', { name: 'Audit record' }).click();
   await page.locator('#audit').waitFor({ timeout: 15_000 });
   assert.match((await page.locator('#audit').textContent()) ?? '', /"channel": "console"/);
