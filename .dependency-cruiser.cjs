@@ -73,6 +73,8 @@ const STACK = dir('stack');
 const API = dir('api');
 const WORKFLOWS = dir('workflows');
 const WORKFLOW_MESSAGES = '^workflows/messages\\.ts$';
+/** The dead-letter store and its JSON form: the part of intake/ the API may import. */
+const INTAKE_DEAD_LETTERS = '^intake/dead-letter-(store|json)\\.ts$';
 
 /** Lower layers every edge and process may build on. */
 const BASE = [SCHEMAS, ENGINE, CONFIG, OBSERVABILITY, PLATFORM];
@@ -131,8 +133,8 @@ const forbidden = [
     'activities/ does every side effect for the workflows; of workflows/ it imports only messages.ts (client API), never workflow code or state shapes (those live in schemas/).'),
   layer('layer-stack', { path: STACK }, BASE,
     'stack/ starts the local servers and our processes as child processes; it never imports cli/, api/, workers/ or demo/.'),
-  layer('layer-api', { path: API }, [...BASE, INCIDENTS, AUDIT, WORKFLOWS],
-    'api/ (approvals and incidents over HTTP) shares read models with the CLI through incidents/; it never imports cli/ or workers/.'),
+  layer('layer-api', { path: API }, [...BASE, INCIDENTS, AUDIT, WORKFLOWS, INTAKE_DEAD_LETTERS],
+    'api/ (approvals and incidents over HTTP) shares read models with the CLI through incidents/; of intake/ it imports only the dead-letter store and its JSON form (the console lists and replays dead letters as runbook dead-letters does); it never imports cli/ or workers/.'),
   layer('layer-cli', { path: dir('cli') }, [...BASE, INCIDENTS, AUDIT, ACTIVITIES, INTAKE, STACK, dir('demo'), WORKFLOWS],
     'cli/ is the runbook command; it shares read models with the API through incidents/ and never imports api/ or workers/.'),
   layer('layer-workers', { path: dir('workers') }, [...BASE, INCIDENTS, AUDIT, ACTIVITIES, INTAKE, API, WORKFLOWS],

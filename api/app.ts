@@ -5,19 +5,26 @@ import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import type { AuditSink } from '../audit/audit-stream';
 import type { Logger } from '../observability/logger';
 import { registry as processRegistry } from '../observability/metrics';
 import { createApprovalMetrics } from './approval-metrics';
 import type { Authenticator } from './auth';
+import { registerAuditRoutes } from './audit-routes';
 import { registerAuthGuard, type GuardOptions } from './auth-guard';
 import { registerConsolePages, registerConsoleSessionRoutes } from './console-routes';
 import { createConsoleSessions, type ConsoleSessions } from './console-sessions';
+import { registerControlRoutes } from './control-routes';
+import { natsControlStore } from './control-store';
+import { registerDeadLetterRoutes } from './dead-letter-routes';
 import { registerDrillRoutes } from './drill-routes';
 import { BODY_LIMIT, registerHttpPolicy } from './http-policy';
 import { registerIncidentRoutes } from './incident-routes';
+import { registerLiveEvents, type LiveEventOptions } from './live-events';
 import { registerOpenRoutes } from './open-routes';
+import { registerScheduleRoutes } from './schedule-routes';
 
 /** What the approval API needs. */
 export interface ApiServerOptions {
@@ -46,6 +53,14 @@ export interface ApiServerOptions {
   temporalUiUrl?: string | undefined;
   /** The Temporal namespace, for those links. @default 'default' */
   namespace?: string;
+  /**
+   * The API's NATS connection (role `api`): the pause switch, dead letters,
+   * drill reports and the audit stream's events for audit records. Without
+   * it those routes answer 503 (audit records come from the history alone).
+   */
+  nats?: NatsConnection | undefined;
+  /** Tuning of GET /events. */
+  liveEvents?: LiveEventOptions;
 }
 
 /** @default 10 failed authentications per client address per minute. */
@@ -89,11 +104,17 @@ export async function buildApiApp(opts: ApiServerOptions): Promise<FastifyInstan
   const consoleOpts = { guard, temporalUiUrl: opts.temporalUiUrl, namespace: opts.namespace ?? 'default' };
   registerConsolePages(app, consoleOpts);
   const metrics = createApprovalMetrics(registry, opts.client);
+  const control = opts.nats ? natsControlStore(opts.nats) : undefined;
   await app.register(async (guarded) => {
     registerAuthGuard(guarded, guard);
     registerConsoleSessionRoutes(guarded, consoleOpts);
     registerIncidentRoutes(guarded, { client: opts.client, logger: opts.logger, decisionKey: opts.decisionKey, metrics, updateWaitMs: opts.updateWaitMs, audit: opts.audit });
     registerDrillRoutes(guarded, { client: opts.client, logger: opts.logger, decisionKey: opts.decisionKey, audit: opts.audit, rosterFile: opts.rosterFile });
+    registerControlRoutes(guarded, { control, logger: opts.logger, audit: opts.audit });
+    registerDeadLetterRoutes(guarded, { nats: opts.nats, logger: opts.logger, audit: opts.audit });
+    registerScheduleRoutes(guarded, { client: opts.client });
+    registerAuditRoutes(guarded, { client: opts.client, nats: opts.nats, logger: opts.logger });
+    registerLiveEvents(guarded, { client: opts.client, control, logger: opts.logger, ...opts.liveEvents });
   });
   return app;
 }

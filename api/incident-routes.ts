@@ -1,16 +1,16 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditSink } from '../audit/audit-stream';
-import { fullIncidentId } from '../incidents/incident-ref';
 import { listIncidents } from '../incidents/list-incidents';
-import { incidentsQuery, InvalidFilterError, sinceToIso } from '../incidents/query';
+import { InvalidFilterError } from '../incidents/query';
 import { readIncidentState } from '../incidents/read-incident';
 import type { Logger } from '../observability/logger';
 import { DecisionReplyBody, ErrorBody, GUARD_REPLIES, IncidentListBody, IncidentStateBody, type IncidentSummaryBody } from './api-schemas';
 import type { ApprovalMetrics } from './approval-metrics';
 import { DecisionBody, submitDecision } from './decisions';
+import { filterToQuery, ID_FORMS, IncidentFilterQuery, incidentIdOf, notAnIncident } from './incident-params';
 
 /** What the incident routes need. */
 export interface IncidentRouteOptions {
@@ -22,37 +22,9 @@ export interface IncidentRouteOptions {
   audit?: AuditSink | undefined;
 }
 
-const IncidentsQuery = z.object({
-  service: z.string().optional(),
-  status: z.string().optional(),
-  since: z.string().optional(),
-  open: z.enum(['true', 'false']).optional(),
+const IncidentsQuery = IncidentFilterQuery.extend({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
-
-/** A scheduled run's incident has a third segment: incident/<service>/<target>/<runbook>-<time>. */
-const INCIDENT_ID = /^incident\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/;
-
-/** The three spellings of an incident in a path: the whole id URL-encoded, `<service>/<target>`, or with the run segment too. */
-const ID_FORMS = [
-  { path: ':id', params: z.object({ id: z.string() }) },
-  { path: ':service/:target', params: z.object({ service: z.string(), target: z.string() }) },
-  { path: ':service/:target/:run', params: z.object({ service: z.string(), target: z.string(), run: z.string() }) },
-] as const;
-
-function incidentIdOf(params: Record<string, string>): string | undefined {
-  const raw = params['id'] ?? [params['service'], params['target'], params['run']].filter((p) => p !== undefined).join('/');
-  try {
-    const id = fullIncidentId(raw);
-    return INCIDENT_ID.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function notAnIncident(reply: FastifyReply): FastifyReply {
-  return reply.code(404).send({ error: 'not an incident id' });
-}
 
 /** `GET /incidents`, `GET /incidents/{id}` and `POST /incidents/{id}/decisions`, inside the guarded scope. */
 export function registerIncidentRoutes(scope: FastifyInstance, opts: IncidentRouteOptions): void {
@@ -60,20 +32,14 @@ export function registerIncidentRoutes(scope: FastifyInstance, opts: IncidentRou
   app.get('/incidents', {
     schema: { summary: 'List incidents, newest first', querystring: IncidentsQuery, response: { 200: IncidentListBody, 400: ErrorBody, ...GUARD_REPLIES } },
   }, async (req, reply) => {
-    const q = req.query;
     let query: string;
     try {
-      query = incidentsQuery({
-        ...(q.service ? { service: q.service } : {}),
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.since ? { since: sinceToIso(q.since, new Date()) } : {}),
-        open: q.open === 'true',
-      });
+      query = filterToQuery(req.query);
     } catch (err) {
       if (!(err instanceof InvalidFilterError)) throw err;
       return reply.code(400).send({ error: err.message });
     }
-    return { incidents: (await listIncidents(opts.client, query, q.limit)) as unknown as z.infer<typeof IncidentSummaryBody>[] };
+    return { incidents: (await listIncidents(opts.client, query, req.query.limit)) as unknown as z.infer<typeof IncidentSummaryBody>[] };
   });
 
   for (const form of ID_FORMS) {

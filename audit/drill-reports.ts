@@ -84,6 +84,36 @@ export function drillOutcomes(events: readonly unknown[]): DrillOutcome[] {
   return drillReportsFrom(events).reports.map((r) => ({ service: r.service, result: r.result, startedAt: Date.parse(r.startedAt) }));
 }
 
+/** A drill report without its timeline, grades and the incident's audit record. */
+export interface DrillSummary {
+  drillId: string;
+  startedAt: string;
+  runbook: string;
+  service: string;
+  target: string;
+  dryRun: boolean;
+  result: DrillReport['result'];
+  rtoMs: number | null;
+  rpoMs: number | null;
+  reasons: DrillReport['reasons'];
+}
+
+/** One line of `runbook drills list --json` and of the API's GET /drills. */
+export function drillSummary(r: DrillReport): DrillSummary {
+  return {
+    drillId: r.drillId,
+    startedAt: r.startedAt,
+    runbook: r.runbook.name,
+    service: r.service,
+    target: r.target,
+    dryRun: r.dryRun,
+    result: r.result,
+    rtoMs: r.measurements.rtoMs ?? null,
+    rpoMs: r.measurements.rpoMs ?? null,
+    reasons: r.reasons,
+  };
+}
+
 /** Smallest, median and largest of some milliseconds; nulls without any. */
 export interface Spread {
   count: number;

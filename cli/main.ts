@@ -1,6 +1,6 @@
 import { CliError } from './cli-error';
 import type { CliCommand } from './command';
-import { terminalText } from './terminal-text';
+import { terminalText } from '../observability/terminal-text';
 
 /** A subcommand as `runbook help` lists it; its module is loaded only when it runs. */
 export interface CommandEntry {

@@ -1,4 +1,4 @@
-import { terminalText } from './terminal-text';
+import { terminalText } from '../observability/terminal-text';
 
 /** Options of {@link formatTable}. */
 export interface TableOptions {

@@ -1,4 +1,4 @@
-import { CONTROL_BUCKET } from '../schemas/control-bucket';
+import { CONTROL_BUCKET, PAUSE_KEY } from '../schemas/control-bucket';
 import { BACKUP_STALE_KIND } from '../schemas/backup-spec';
 import { REPLICATION_LAG_KIND } from '../schemas/replication-spec';
 import { FAULT_SUBJECT_PREFIX } from '../schemas/fault-event';
@@ -135,9 +135,25 @@ export function natsPermissions(): Record<NatsRole, NatsPermissions> {
       },
       subscribe: { allow: ownInbox('worker') },
     },
-    // The approval API writes decision events to the audit stream; everything else it does is Temporal.
+    // The approval API and the console behind it: what `runbook pause`, `dead-letters` and `audit` do for an operator, and decision events.
     api: {
-      publish: { allow: [`${API}.INFO`, `${PERM_AUDIT_SUBJECT}.>`, streamInfo(PERM_AUDIT_STREAM)] },
+      publish: {
+        allow: [
+          `${API}.INFO`,
+          `${PERM_AUDIT_SUBJECT}.>`,
+          streamInfo(PERM_AUDIT_STREAM),
+          // Audit records and drill reports are read back.
+          ...orderedRead(PERM_AUDIT_STREAM),
+          // The pause switch: read, and written under its one key only.
+          ...kvRead(CONTROL_BUCKET),
+          `$KV.${CONTROL_BUCKET}.${PAUSE_KEY}`,
+          // Dead letters: listed, shown, and replayed (the fault republished, the letter removed).
+          streamInfo(PERM_DEAD_LETTER_STREAM),
+          `${API}.STREAM.MSG.GET.${PERM_DEAD_LETTER_STREAM}`,
+          `${API}.STREAM.MSG.DELETE.${PERM_DEAD_LETTER_STREAM}`,
+          faults,
+        ],
+      },
       subscribe: { allow: ownInbox('api') },
     },
     operator: {

@@ -3,7 +3,7 @@ import { parseDuration } from '../engine/duration';
 import { planSchedules, type DesiredSchedule, type ExistingSchedule, type SchedulePlan } from '../engine/schedule-plan';
 import type { Logger } from '../observability/logger';
 import type { RunbookSchedule } from '../schemas/runbook-schedule';
-import { launcherIdFor, SCHEDULE_MANAGED_BY, SCHEDULED_RUN_WORKFLOW, type ScheduledRunInput } from '../schemas/scheduled-run';
+import { isManaged, launcherIdFor, SCHEDULE_MANAGED_BY, SCHEDULED_RUN_WORKFLOW, type ScheduledRunInput } from '../schemas/scheduled-run';
 
 /*
  * Temporal Schedules made from runbook files: created at start-up when
@@ -41,11 +41,6 @@ export function scheduleOptions(d: DesiredSchedule, taskQueue: string): ManagedO
     memo: { managedBy: SCHEDULE_MANAGED_BY, runbook: d.input.runbook.name, source: d.source },
     state: { note: `from runbook file ${d.source}` },
   };
-}
-
-/** Whether a schedule's memo marks it as made from a runbook file. */
-export function isManaged(memo: Record<string, unknown> | undefined): boolean {
-  return memo?.managedBy === SCHEDULE_MANAGED_BY;
 }
 
 function fingerprintOf(args: unknown): string | undefined {

@@ -9,6 +9,11 @@ import type { RunbookSnapshot } from './incident-input';
 /** Memo value that marks a schedule as made from a runbook file; only those are updated or deleted at start-up. */
 export const SCHEDULE_MANAGED_BY = 'runbook-files';
 
+/** Whether a schedule's memo marks it as made from a runbook file. */
+export function isManaged(memo: Record<string, unknown> | undefined): boolean {
+  return memo?.managedBy === SCHEDULE_MANAGED_BY;
+}
+
 /** Workflow type a schedule starts: it opens the incident of one scheduled run. */
 export const SCHEDULED_RUN_WORKFLOW = 'scheduledRun';
 

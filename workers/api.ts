@@ -28,7 +28,16 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: config.namespace });
   const nc = await connectNats(config, 'api', { name: 'runbook-api', reconnect: true, maxReconnectAttempts: -1 });
   await ensureAuditStream(await nc.jetstreamManager());
-  const server = await startApiServer({ client, decisionKey, auth: tokenAuthenticator(tokensFile), logger, port: config.apiPort, authFailuresPerMinute: config.apiAuthFailuresPerMinute, audit: jetStreamAuditSink(nc.jetstream()), rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined,
+  const server = await startApiServer({
+    client,
+    decisionKey,
+    auth: tokenAuthenticator(tokensFile),
+    logger,
+    port: config.apiPort,
+    authFailuresPerMinute: config.apiAuthFailuresPerMinute,
+    audit: jetStreamAuditSink(nc.jetstream()),
+    nats: nc,
+    rosterFile: config.rosterFile ? resolve(config.rosterFile) : undefined,
     namespace: config.namespace,
     temporalUiUrl: config.temporalUiUrl ?? (config.mode === 'development' ? `http://127.0.0.1:${config.temporalUiPort}` : undefined),
   });

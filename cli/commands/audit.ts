@@ -4,7 +4,7 @@ import { renderAuditText } from '../../audit/render-audit';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection, temporalClient } from '../context';
 import { incidentIdArg } from '../incident-arg';
-import { terminalJson, terminalStrings } from '../terminal-text';
+import { terminalJson, terminalStrings } from '../../observability/terminal-text';
 
 const USAGE = 'runbook audit <incident> [--json]';
 

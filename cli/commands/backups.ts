@@ -7,7 +7,7 @@ import { isRsyncPath } from '../../schemas/adapter-inputs';
 import { parseFlags, type CliCommand } from '../command';
 import { CliError } from '../context';
 import { formatTable } from '../table';
-import { terminalJson } from '../terminal-text';
+import { terminalJson } from '../../observability/terminal-text';
 
 const USAGE = 'runbook backups [list|verify] [--backups-file FILE | --repository DIR] [--snapshot ID] [--json]';
 

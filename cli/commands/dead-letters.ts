@@ -1,8 +1,9 @@
+import { deadLetterJson, preview } from '../../intake/dead-letter-json';
 import { DeadLetterNotFoundError, getDeadLetter, listDeadLetters, NotReplayableError, replayDeadLetter, type DeadLetter } from '../../intake/dead-letter-store';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection } from '../context';
 import { formatTable } from '../table';
-import { terminalJson, terminalText } from '../terminal-text';
+import { terminalJson, terminalText } from '../../observability/terminal-text';
 
 const USAGE = 'runbook dead-letters [--limit N] [--json] | runbook dead-letters show <id> [--json] | runbook dead-letters replay <id> [--json]';
 
@@ -12,22 +13,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-/** Characters of the original bytes shown in a listing. */
-const PREVIEW_CHARS = 80;
-
 const decoder = new TextDecoder('utf-8');
-
-/** A one-line, printable preview of the original bytes: control and bidi characters as escapes. */
-export function preview(data: Uint8Array, max = PREVIEW_CHARS): string {
-  const text = terminalText(decoder.decode(data));
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-/** The JSON form of a dead letter; `original` is the bytes kept as UTF-8 text (lossy only for invalid UTF-8); `size` is the whole original's. */
-export function deadLetterJson(letter: DeadLetter, full: boolean): Record<string, unknown> {
-  const { data, ...rest } = letter;
-  return { ...rest, storedBytes: data.byteLength, ...(full ? { original: decoder.decode(data), originalBase64: Buffer.from(data).toString('base64') } : { preview: preview(data) }) };
-}
 
 function parseId(raw: string | undefined): number {
   if (raw === undefined || !/^[1-9]\d{0,15}$/.test(raw)) throw new CliError(`expected a dead letter id (its stream sequence, a positive integer), got ${JSON.stringify(raw ?? '')}\nusage: ${USAGE}`);

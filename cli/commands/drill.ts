@@ -7,7 +7,7 @@ import { SA } from '../../schemas/search-attributes';
 import { apiToken } from '../api-token';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
-import { terminalJson, terminalText } from '../terminal-text';
+import { terminalJson, terminalText } from '../../observability/terminal-text';
 import { apiBaseUrl } from './approve';
 
 const USAGE = [

@@ -1,11 +1,11 @@
-import { drillTrend, listDrillReports, readDrillReport, type DrillTrend, type Spread } from '../../audit/drill-reports';
+import { drillSummary, drillTrend, listDrillReports, readDrillReport, type DrillTrend, type Spread } from '../../audit/drill-reports';
 import { renderDrillReportMarkdown } from '../../audit/render-drill-report';
 import { formatMs } from '../../engine/drill-grading';
 import type { DrillReport } from '../../schemas/drill-report';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection } from '../context';
 import { formatTable } from '../table';
-import { terminalJson, terminalStrings, terminalText } from '../terminal-text';
+import { terminalJson, terminalStrings, terminalText } from '../../observability/terminal-text';
 import { parseSince } from './report';
 
 const USAGE = 'runbook drills [list] [--runbook R] [--service S] [--since 30d] [--json] | runbook drills show <drillId> [--json]';
@@ -14,22 +14,6 @@ const OPTIONS = { ...STACK_FLAGS, runbook: { type: 'string' }, service: { type: 
 
 const ms = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : formatMs(v));
 const spread = (s: Spread): string => (s.count === 0 ? '-' : `${ms(s.minMs)} / ${ms(s.p50Ms)} / ${ms(s.maxMs)}`);
-
-/** One line of `runbook drills list --json`: the report without its timeline, grades and the incident's audit record. */
-export function drillSummary(r: DrillReport): Record<string, unknown> {
-  return {
-    drillId: r.drillId,
-    startedAt: r.startedAt,
-    runbook: r.runbook.name,
-    service: r.service,
-    target: r.target,
-    dryRun: r.dryRun,
-    result: r.result,
-    rtoMs: r.measurements.rtoMs ?? null,
-    rpoMs: r.measurements.rpoMs ?? null,
-    reasons: r.reasons,
-  };
-}
 
 /** The listing: one line per drill, newest first, then each runbook's trend. */
 export function renderDrillList(reports: readonly DrillReport[], trend: readonly DrillTrend[]): string {

@@ -3,7 +3,7 @@ import { incidentsQuery, InvalidFilterError, sinceToIso, type IncidentFilters } 
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
 import { formatTable } from '../table';
-import { terminalJson } from '../terminal-text';
+import { terminalJson } from '../../observability/terminal-text';
 
 const USAGE = 'runbook incidents [--service S] [--target T] [--status STATUS] [--since DURATION|ISO] [--open] [--limit N] [--json]';
 

@@ -6,7 +6,7 @@ import { loadObjectivesFileIfPresent } from '../../config/objectives';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection } from '../context';
 import { formatTable } from '../table';
-import { terminalJson, terminalText } from '../terminal-text';
+import { terminalJson, terminalText } from '../../observability/terminal-text';
 
 const USAGE = 'runbook report [--service S] [--since 30d | --since <ISO time>] [--until <ISO time>] [--objectives-file FILE] [--json]';
 

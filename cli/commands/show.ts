@@ -3,7 +3,7 @@ import { readIncidentState } from '../../incidents/read-incident';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, temporalClient } from '../context';
 import { incidentIdArg } from '../incident-arg';
-import { terminalJson, terminalStrings } from '../terminal-text';
+import { terminalJson, terminalStrings } from '../../observability/terminal-text';
 
 const USAGE = 'runbook show <incident> [--json]';
 

@@ -78,6 +78,9 @@ export async function startEngineStack(opts: EngineStackOptions = {}): Promise<E
     let apiUrl = '';
     if (opts.users) {
       if (opts.auditToStream) await ensureAuditStream(await nc.jetstreamManager());
+      // The API runs as its own NATS role, so its routes are held to that role's permissions.
+      const apiNats = await stack.natsConnect('api', { name: 'test-engine-stack-api' });
+      undo.push(() => apiNats.close());
       const port = await freePort();
       const api: Server = await startApiServer({
         client: h.client,
@@ -86,7 +89,8 @@ export async function startEngineStack(opts: EngineStackOptions = {}): Promise<E
         logger: createLogger('test-api', 'warn'),
         port,
         ...(opts.updateWaitMs !== undefined ? { updateWaitMs: opts.updateWaitMs } : {}),
-        ...(opts.auditToStream ? { audit: jetStreamAuditSink(nc.jetstream()) } : {}),
+        nats: apiNats,
+        ...(opts.auditToStream ? { audit: jetStreamAuditSink(apiNats.jetstream()) } : {}),
         ...(opts.roster !== undefined ? { rosterFile } : {}),
       });
       undo.push(() => closeHttpServer(api));

@@ -155,11 +155,24 @@ describe('operator', () => {
 });
 
 describe('api', () => {
-  test('writes decision events to the audit stream and nothing else', async () => {
+  test('writes decision events, sets the pause switch, reads dead letters and the audit stream, and replays faults', async () => {
     const a = await as('api');
-    assert.equal((await a.jetstream().publish('audit.perm.node-1.decision.accepted', '{}')).stream, 'RUNBOOK_AUDIT');
-    await assert.rejects(a.jetstream().publish('faults.perm.perm_test', fault('perm-4')), violation('faults.perm.perm_test'));
+    const decision = JSON.stringify({ event: 'decision.accepted', incidentId: 'incident/perm/node-1', at: new Date().toISOString() });
+    assert.equal((await a.jetstream().publish('audit.perm.node-1.decision.accepted', decision)).stream, 'RUNBOOK_AUDIT');
+    const control = await a.jetstream().views.kv(CONTROL_BUCKET);
+    await control.put(PAUSE_KEY, JSON.stringify({ paused: false, by: 'perm-test', at: new Date().toISOString(), channel: 'http' }));
+    assert.equal((await control.get(PAUSE_KEY))?.json<{ by: string }>().by, 'perm-test');
+    assert.equal((await (await a.jetstreamManager()).streams.info(DEAD_LETTER_STREAM)).config.name, DEAD_LETTER_STREAM);
+    assert.ok((await readAuditEvents(a, 'incident/perm/node-1')).some((e) => e.event === 'decision.accepted'));
+    assert.equal((await a.jetstream().publish('faults.perm.perm_test', fault('perm-4'))).stream, FAULTS_STREAM);
+  });
+
+  test('cannot write other control keys, read the fault stream, or delete streams', async () => {
+    const a = await as('api');
+    const control = await a.jetstream().views.kv(CONTROL_BUCKET);
+    await assert.rejects(control.put('other', '{}'), violation(`$KV.${CONTROL_BUCKET}.other`));
     await assert.rejects(a.request(`$JS.API.STREAM.INFO.${FAULTS_STREAM}`, '', { timeout: 5_000 }), violation(`$JS.API.STREAM.INFO.${FAULTS_STREAM}`));
+    await assert.rejects((await a.jetstreamManager()).streams.delete(DEAD_LETTER_STREAM), violation(`$JS.API.STREAM.DELETE.${DEAD_LETTER_STREAM}`));
   });
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
-import type { ScheduleView } from '../../cli/commands/schedule';
+import type { ScheduleView } from '../../incidents/schedule-view';
 import { ENV } from '../../config/config';
 import type { AuditRecord } from '../../audit/audit-record';
 import { SCHEDULE_MANAGED_BY } from '../../schemas/scheduled-run';

@@ -45,3 +45,12 @@ test('the server config holds each role with its hash and permissions, and no pa
   assert.match(text, /tls \{\n {2}cert_file: "\/c\.pem"\n {2}key_file: "\/k\.pem"\n\}/);
   assert.equal(renderAuthorization([]).includes('users = ['), true);
 });
+
+test('the api writes the pause key only, and of the dead letters may read and delete, never create or purge', () => {
+  const allow = natsPermissions().api.publish.allow;
+  assert.ok(allow.includes('$KV.runbook_control.paused'));
+  assert.ok(!allow.some((s) => s.startsWith('$KV.') && s !== '$KV.runbook_control.paused'), 'no other KV key may be written');
+  assert.ok(!allow.some((s) => s.includes(PERM_EFFECTS_BUCKET)), 'the effects ledger is the worker\'s');
+  assert.deepEqual(allow.filter((s) => s.includes(PERM_DEAD_LETTER_STREAM)).sort(), [`$JS.API.STREAM.INFO.${PERM_DEAD_LETTER_STREAM}`, `$JS.API.STREAM.MSG.DELETE.${PERM_DEAD_LETTER_STREAM}`, `$JS.API.STREAM.MSG.GET.${PERM_DEAD_LETTER_STREAM}`]);
+  assert.ok(!allow.some((s) => s.startsWith(`${PERM_DEAD_LETTER_SUBJECT}.`)), 'the api cannot forge dead letters');
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { renderIncident } from '../../cli/commands/show';
-import { terminalJson, terminalStrings, terminalText } from '../../cli/terminal-text';
+import { terminalJson, terminalStrings, terminalText } from '../../observability/terminal-text';
 import { FaultEvent } from '../../schemas/fault-event';
 
 /** Characters that must never reach a terminal raw from event data. */
