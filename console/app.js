@@ -166,7 +166,7 @@ async function confirmPause(e) {
 
 // ---- incidents -----------------------------------------------------------
 
-const STATUSES = ['', 'open', 'confirming', 'remediating', 'awaiting_approval', 'escalated', 'verifying', 'healed', 'failed', 'rejected', 'aborted', 'resolved_itself', 'unresolved'];
+const STATUSES = ['', 'confirming', 'remediating', 'awaiting_approval', 'escalated', 'resolved', 'false_alarm', 'failed', 'aborted', 'unresolved'];
 
 function incidentsView(params) {
   const filters = h('form', {
@@ -221,12 +221,19 @@ function incidentView(id) {
   const live = h('div', { id: 'incident' }, h('p', {}, 'Loading…'));
   show(h('h1', {}, id), live);
   focusHeading();
-  let drafts = {};
+  const drafts = { reasons: {}, results: {} };
   stream(`incident=${encodeURIComponent(id)}`, {
     incident: (s) => {
-      // A reason being typed survives a live update.
-      for (const ta of live.querySelectorAll('textarea[data-request]')) drafts[ta.dataset.request] = ta.value;
+      // A live update must not lose what the person is doing: the reason being typed, the answer shown, and where the focus is.
+      for (const ta of live.querySelectorAll('textarea[data-request]')) drafts.reasons[ta.dataset.request] = ta.value;
+      const focused = document.activeElement && live.contains(document.activeElement) ? document.activeElement.id : '';
+      const selection = focused && document.activeElement.selectionStart !== undefined ? [document.activeElement.selectionStart, document.activeElement.selectionEnd] : undefined;
       live.replaceChildren(...renderIncident(id, s, drafts));
+      const again = focused ? document.getElementById(focused) : null;
+      if (again) {
+        again.focus();
+        if (selection && again.setSelectionRange) again.setSelectionRange(selection[0], selection[1]);
+      }
     },
   });
 }
@@ -236,7 +243,7 @@ function renderIncident(id, s, drafts) {
   const out = [];
   out.push(dl([
     ['Status', h('span', { class: `status s-${s.status}`, id: 'incident-status' }, s.status)],
-    ['Outcome', s.outcome],
+    ['Outcome', s.outcome ? h('span', { id: 'incident-outcome' }, s.outcome) : undefined],
     ['Service', s.service], ['Target', s.target], ['Fault kind', s.kind],
     ['Runbook', s.runbook ? `${s.runbook.name} version ${s.runbook.version}` : 'none'],
     ['Fencing epoch', String(s.epoch)],
@@ -317,19 +324,25 @@ function decisionForm(id, r, drafts) {
   const verdicts = r.type === 'escalation' ? ['retry', 'skip', 'abort'] : ['approve', 'reject'];
   const fieldId = `reason-${r.requestId}`;
   const reason = h('textarea', { id: fieldId, name: 'reason', required: true, maxlength: '2000', rows: '2', 'data-request': r.requestId });
-  reason.value = drafts[r.requestId] ?? '';
-  const result = h('p', { class: 'result', role: 'alert', id: `result-${r.requestId}` });
+  reason.value = drafts.reasons[r.requestId] ?? '';
+  const result = h('p', { class: 'result', role: 'alert', id: `result-${r.requestId}` }, drafts.results[r.requestId] ?? '');
+  const say = (text) => {
+    drafts.results[r.requestId] = text;
+    // The form may have been redrawn by a live update meanwhile; write to the one on the page.
+    const current = document.getElementById(`result-${r.requestId}`) ?? result;
+    current.textContent = text;
+  };
   const form = h('form', { class: 'decide', 'aria-label': `Decide ${r.step}` },
     h('label', { for: fieldId }, 'Reason (required, recorded with your name)'),
     reason,
-    h('div', { class: 'actions' }, verdicts.map((v) => h('button', { type: 'submit', name: 'verdict', value: v, class: `v-${v}` }, v[0].toUpperCase() + v.slice(1)))),
+    h('div', { class: 'actions' }, verdicts.map((v) => h('button', { type: 'submit', name: 'verdict', value: v, class: `v-${v}`, id: `${v}-${r.requestId}` }, v[0].toUpperCase() + v.slice(1)))),
     result);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const verdict = e.submitter?.value;
     const why = reason.value.trim();
     if (!why) {
-      result.textContent = 'A reason is required.';
+      say('A reason is required.');
       reason.focus();
       return;
     }
@@ -337,10 +350,10 @@ function decisionForm(id, r, drafts) {
     const res = await api('POST', `${incidentPath(id)}/decisions`, { verdict, reason: why, step: r.step, requestId: r.requestId });
     for (const b of form.querySelectorAll('button')) b.disabled = false;
     if (res.ok) {
-      delete drafts[r.requestId];
-      result.textContent = res.json.queued ? `Stored: ${res.json.reason}` : `Accepted: ${verdict} recorded for ${state.identity}.`;
+      delete drafts.reasons[r.requestId];
+      say(res.json.queued ? `Stored: ${res.json.reason}` : `Accepted: ${verdict} recorded for ${state.identity}.`);
     } else {
-      result.textContent = `Refused (${res.json.refusal ?? res.status}): ${res.json.reason ?? res.json.error ?? ''}`;
+      say(`Refused (${res.json.refusal ?? res.status}): ${res.json.reason ?? res.json.error ?? ''}`);
     }
   });
   return form;
@@ -403,21 +416,29 @@ function simpleTable(id, caption, columns, rows) {
   return h('table', { id }, h('caption', {}, caption), h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c ?? ''))))));
 }
 
+const seconds = (ms) => (ms === null || ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
+
 async function operationsView() {
   closeStream();
   show(h('h1', {}, 'Schedules, backups and drills'), h('div', { id: 'ops' }, 'Loading…'));
   focusHeading();
-  const [schedules, backups, drills] = await Promise.all([api('GET', '/schedules'), api('GET', '/backups'), api('GET', '/drills')]);
+  const [schedules, drills] = await Promise.all([api('GET', '/schedules'), api('GET', '/drills')]);
   const parts = [];
+  const all = schedules.json.schedules ?? [];
+  const row = (s) => [s.scheduleId, s.runbook ?? '', `${s.service ?? ''}/${s.target ?? ''}`, s.when, s.paused ? `yes${s.note ? `: ${s.note}` : ''}` : 'no', when(s.nextRun),
+    s.lastRun ? (s.lastRun.incidentId ? h('a', { href: incidentHash(s.lastRun.incidentId) }, when(s.lastRun.at)) : when(s.lastRun.at)) : '—'];
+  const columns = ['Schedule', 'Runbook', 'Target', 'When', 'Paused', 'Next run', 'Last run'];
+  // Backups are scheduled runbook runs; their snapshots live on the worker's host (runbook backups reads them there).
+  const backups = all.filter((s) => /backup/.test(`${s.runbook ?? ''} ${s.scheduleId}`));
+  const others = all.filter((s) => !backups.includes(s));
   parts.push(h('h2', {}, 'Schedules'));
-  parts.push(schedules.ok ? simpleTable('schedules', 'Scheduled runbook runs', ['Schedule', 'Runbook', 'Service', 'Target', 'When', 'Paused', 'Next run', 'Last run'],
-    (schedules.json.schedules ?? []).map((s) => [s.scheduleId, s.runbook, s.service, s.target, s.spec, s.paused ? 'yes' : 'no', when(s.nextRun), s.lastRun ? `${when(s.lastRun.at)} ${s.lastRun.workflowId ?? ''}` : '—'])) : h('p', { class: 'error' }, schedules.json.error ?? 'cannot list schedules'));
+  parts.push(schedules.ok ? simpleTable('schedules', 'Scheduled runbook runs; the last run links to its incident', columns, others.map(row)) : h('p', { class: 'error' }, schedules.json.error ?? 'cannot list schedules'));
   parts.push(h('h2', {}, 'Backups'));
-  parts.push(backups.ok ? simpleTable('backups', 'Newest snapshot per target', ['Target', 'Newest snapshot', 'Age', 'Verified'],
-    (backups.json.backups ?? []).map((b) => [b.target, b.newest ?? '—', b.age ?? '—', b.verified === undefined ? '—' : b.verified ? 'yes' : 'no'])) : h('p', {}, backups.json.error ?? 'Backups are not reported by this API.'));
+  parts.push(schedules.ok ? simpleTable('backups', 'Scheduled backups; each run is an incident whose steps record the snapshot and its verification', columns, backups.map(row)) : h('p', { class: 'error' }, schedules.json.error ?? 'cannot list backups'));
+  parts.push(h('p', { class: 'help' }, 'Snapshot repositories are read on the worker\'s host: runbook backups lists them with their size, age and verification.'));
   parts.push(h('h2', {}, 'Drills'));
-  parts.push(drills.ok ? simpleTable('drills', 'Drills, newest first', ['Drill', 'Runbook', 'Target', 'When', 'Result', 'RTO', 'RPO'],
-    (drills.json.reports ?? []).map((d) => [d.drillId, d.runbook, `${d.service ?? ''}/${d.target ?? ''}`, when(d.at), d.result ?? d.grade, d.rto ?? '—', d.rpo ?? '—'])) : h('p', { class: 'error' }, drills.json.error ?? 'cannot list drills'));
+  parts.push(drills.ok ? simpleTable('drills', 'Drills, newest first', ['Drill', 'Runbook', 'Target', 'Ended', 'Result', 'RTO', 'RPO'],
+    (drills.json.reports ?? []).map((d) => [d.drillId, d.runbook, `${d.service}/${d.target}`, when(d.at), `${d.result}${d.dryRun ? ' (dry run)' : ''}`, seconds(d.rtoMs), seconds(d.rpoMs)])) : h('p', { class: 'error' }, drills.json.error ?? 'cannot list drills'));
   document.getElementById('ops').replaceChildren(...parts);
 }
 

@@ -32,7 +32,7 @@ before(async () => {
     updateWaitMs: 5_000,
   });
   browser = await launchBrowser();
-  alice = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  alice = await browser.newContext({ viewport: { width: 1000, height: 760 } });
   page = await alice.newPage();
   if (SHOTS) mkdirSync(SHOTS, { recursive: true });
 });
@@ -131,7 +131,7 @@ test('the approver opens the incident by keyboard, sees who may approve, approve
   await page.keyboard.type('standby healthy, failing back');
   await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
-  await waitFor('the incident healed on the page', 60_000, async () => (await page.locator('#incident-status').textContent()) === 'healed');
+  await waitFor('the incident healed on the page', 60_000, async () => (await page.locator('#incident-status').textContent()) === 'resolved' && (await page.locator('#incident-outcome').textContent()) === 'healed');
   await checkPage(page, 'incident-healed');
   const res = await fetch(`${setup.apiUrl}/incidents/${encodeURIComponent('incident/console/node-1')}`, { headers: { authorization: `Bearer ${setup.tokens['alice']}` } });
   const state = (await res.json()) as { requests: { decisions: { by: string; channel: string; reason: string; accepted: boolean }[] }[] };
@@ -179,6 +179,8 @@ test('pause and resume from the banner, with a confirmation and the reason shown
   await page.keyboard.press('Enter');
   await page.locator('#pause-dialog[open]').waitFor();
   await page.keyboard.type('database migration in progress');
+  // Enter in a text area starts a new line; Tab reaches the Pause button.
+  await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
   await waitFor('the paused banner', 10_000, async () => /Remediation is paused.*alice.*database migration in progress/s.test((await page.locator('#banner').textContent()) ?? ''));
   const control = (await (await fetch(`${setup.apiUrl}/control`, { headers: { authorization: `Bearer ${setup.tokens['alice']}` } })).json()) as { paused: boolean; by?: string };
