@@ -61,12 +61,27 @@ function closeStream() {
   state.stream = undefined;
 }
 
-/** Opens the live event stream; `handlers` maps event names to callbacks. */
-function stream(query, handlers) {
+/** How long a refused live stream (an incident not open yet, a restarting API) waits before asking again. */
+const STREAM_RETRY_MS = 3000;
+
+/**
+ * Opens the live event stream; `handlers` maps event names to callbacks.
+ * EventSource retries a dropped connection itself but gives up on an
+ * answer that is not a stream (404 for an incident not opened yet, 503 when
+ * too many are open), so that case is retried here, and `onRefused` can say so.
+ */
+function stream(query, handlers, onRefused) {
   closeStream();
   const es = new EventSource(`/events${query ? `?${query}` : ''}`);
   for (const [name, fn] of Object.entries(handlers)) es.addEventListener(name, (e) => fn(JSON.parse(e.data)));
   es.addEventListener('control', (e) => renderControl(JSON.parse(e.data)));
+  es.addEventListener('error', () => {
+    if (es.readyState !== EventSource.CLOSED || state.stream !== es) return;
+    if (onRefused) onRefused();
+    setTimeout(() => {
+      if (state.stream === es) stream(query, handlers, onRefused);
+    }, STREAM_RETRY_MS);
+  });
   state.stream = es;
 }
 
@@ -235,6 +250,8 @@ function incidentView(id) {
         if (selection && again.setSelectionRange) again.setSelectionRange(selection[0], selection[1]);
       }
     },
+  }, () => {
+    if (!live.querySelector('dl')) live.replaceChildren(h('p', { id: 'not-yet' }, `No incident ${id} yet; this page shows it as soon as it opens.`));
   });
 }
 

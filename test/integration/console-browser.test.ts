@@ -164,6 +164,17 @@ steps:
   await waitFor('the incident ended on the page', 60_000, async () => ['aborted', 'failed'].includes((await page.locator('#incident-status').textContent()) ?? ''));
 });
 
+test('an incident page opened before the incident exists says so, then shows it once it opens', async () => {
+  await page.goto(`${setup.apiUrl}/#/incidents/${encodeURIComponent('incident/console/node-3')}`);
+  await page.locator('#not-yet').waitFor({ timeout: 15_000 });
+  await setup.h.start(gatedRunbook('console-later', join(setup.dir, 'later.log')), testFault('console', 'node-3'));
+  const form = page.locator('form.decide');
+  await form.waitFor({ timeout: 30_000 });
+  await form.locator('textarea').fill('not this one');
+  await form.getByRole('button', { name: 'Reject' }).click();
+  await waitFor('the rejection accepted', 15_000, async () => /Accepted: reject/.test((await page.locator('.result').first().textContent().catch(() => '')) ?? ''));
+});
+
 test('the audit record opens from the incident page', async () => {
   await page.goto(`${setup.apiUrl}/#/incidents/${encodeURIComponent('incident/console/node-1')}`);
   await page.locator('#incident-status').waitFor({ timeout: 15_000 });
