@@ -80,6 +80,7 @@ const PLANTS: Plant[] = [
   { what: 'the API importing a CLI command', rule: 'layer-api', from: 'api/incidents.ts', to: 'cli/main.ts', source: `import { main } from '../cli/main';\nexport const i = main;\n` },
   { what: 'the API importing workers', rule: 'layer-api', from: 'api/boot.ts', to: 'workers/api.ts', source: `import { start } from '../workers/api';\nexport const b = start;\n` },
   { what: 'the API importing intake beyond its dead letters', rule: 'layer-api', from: 'api/intake.ts', to: 'intake/handoff.ts', source: `import { handoff } from '../intake/handoff';\nexport const h = handoff;\n` },
+  { what: 'the console page importing product code', rule: 'layer-console', from: 'console/app.js', to: 'api/server.ts', source: `import { serve } from '../api/server';\nexport const s = serve;\n` },
   { what: 'the CLI importing the API', rule: 'layer-cli', from: 'cli/serve.ts', to: 'api/server.ts', source: `import { serve } from '../api/server';\nexport const s = serve;\n` },
   { what: 'workers importing the CLI', rule: 'layer-workers', from: 'workers/cli.ts', to: 'cli/main.ts', source: `import { main } from '../cli/main';\nexport const c = main;\n` },
   { what: 'demo importing the CLI', rule: 'layer-demo', from: 'demo/cli.ts', to: 'cli/main.ts', source: `import { main } from '../cli/main';\nexport const c = main;\n` },
