@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { waitFor } from '../../stack/wait-for';
-import { launchBrowser, seriousViolations } from '../helpers/browser';
+import { launchBrowser, seriousViolations, type TestBrowser } from '../helpers/browser';
 import { runbookFrom, sideEffect, testFault } from '../helpers/engine';
 import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
 
@@ -17,8 +17,16 @@ import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
  */
 
 const node = JSON.stringify(process.execPath);
+/** Each test's bound: a page that stops answering fails its test, not the whole file at the runner's limit. */
+const TEST_TIMEOUT_MS = 150_000;
+
+/** Where a test is, on stderr: what it was waiting for when it failed. */
+function trace(what: string): void {
+  process.stderr.write(`console-browser ${new Date().toISOString()} ${what}\n`);
+}
 const SHOTS = process.env['RUNBOOK_CONSOLE_SCREENSHOTS'];
 let setup: EngineStack;
+let chromiumBrowser: TestBrowser | undefined;
 let browser: Browser;
 let alice: BrowserContext;
 let page: Page;
@@ -31,15 +39,21 @@ before(async () => {
     intake: true,
     updateWaitMs: 5_000,
   });
-  browser = await launchBrowser();
+  chromiumBrowser = await launchBrowser();
+  browser = chromiumBrowser.browser;
   alice = await browser.newContext({ viewport: { width: 1000, height: 760 } });
   page = await alice.newPage();
+  // Playwright's own bound on every wait and action, stated rather than assumed.
+  page.setDefaultTimeout(30_000);
   if (SHOTS) mkdirSync(SHOTS, { recursive: true });
 });
 
 after(async () => {
-  await browser?.close();
+  trace('after: closing the browser');
+  await chromiumBrowser?.close();
+  trace('after: closing the stack');
   await setup?.close();
+  trace('after: done');
 });
 
 async function checkPage(p: Page, name: string): Promise<void> {
@@ -71,7 +85,7 @@ steps:
 `);
 }
 
-test('a wrong token is refused on the sign-in page, which passes the accessibility check', async () => {
+test('a wrong token is refused on the sign-in page, which passes the accessibility check', { timeout: TEST_TIMEOUT_MS }, async () => {
   await page.goto(`${setup.apiUrl}/`);
   await page.locator('#token').waitFor();
   await checkPage(page, 'sign-in');
@@ -82,7 +96,7 @@ test('a wrong token is refused on the sign-in page, which passes the accessibili
   assert.ok(!cookies.some((c) => c.name === 'runbook_session'), 'no session for a wrong token');
 });
 
-test('signed in, the session cookie is HttpOnly and SameSite=Strict, and an incident appears without reloading', async () => {
+test('signed in, the session cookie is HttpOnly and SameSite=Strict, and an incident appears without reloading', { timeout: TEST_TIMEOUT_MS }, async () => {
   await signIn(page, 'alice');
   const session = (await alice.cookies()).find((c) => c.name === 'runbook_session');
   assert.ok(session, 'a session cookie');
@@ -97,7 +111,7 @@ test('signed in, the session cookie is HttpOnly and SameSite=Strict, and an inci
   await checkPage(page, 'incidents');
 });
 
-test('a non-approver is refused on the incident page with the API refusal', async () => {
+test('a non-approver is refused on the incident page with the API refusal', { timeout: TEST_TIMEOUT_MS }, async () => {
   const ctx = await browser.newContext();
   const p = await ctx.newPage();
   try {
@@ -113,12 +127,14 @@ test('a non-approver is refused on the incident page with the API refusal', asyn
   }
 });
 
-test('the approver opens the incident by keyboard, sees who may approve, approves with a reason, and watches it heal', async () => {
+test('the approver opens the incident by keyboard, sees who may approve, approves with a reason, and watches it heal', { timeout: TEST_TIMEOUT_MS }, async () => {
+  trace('approver: incidents list');
   await page.goto(`${setup.apiUrl}/#/incidents`);
   const link = page.locator('a[href="#/incidents/incident%2Fconsole%2Fnode-1"]');
   await link.waitFor({ timeout: 30_000 });
   await link.focus();
   await page.keyboard.press('Enter');
+  trace('approver: incident page');
   const form = page.locator('form.decide');
   await form.waitFor({ timeout: 30_000 });
   const request = page.locator('section.request.open');
@@ -126,11 +142,14 @@ test('the approver opens the incident by keyboard, sees who may approve, approve
   assert.match((await request.textContent()) ?? '', /Times out/);
   assert.match((await page.locator('main').textContent()) ?? '', /console-failback version 3/);
   assert.match((await page.locator('main').textContent()) ?? '', /mallory/, 'the refused decision is shown');
+  trace('approver: accessibility check');
   await checkPage(page, 'incident-waiting');
+  trace('approver: typing the reason');
   await form.locator('textarea').focus();
   await page.keyboard.type('standby healthy, failing back');
   await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
+  trace('approver: waiting for the heal');
   await waitFor('the incident healed on the page', 60_000, async () => (await page.locator('#incident-status').textContent()) === 'resolved' && (await page.locator('#incident-outcome').textContent()) === 'healed');
   await checkPage(page, 'incident-healed');
   const res = await fetch(`${setup.apiUrl}/incidents/${encodeURIComponent('incident/console/node-1')}`, { headers: { authorization: `Bearer ${setup.tokens['alice']}` } });
@@ -139,7 +158,7 @@ test('the approver opens the incident by keyboard, sees who may approve, approve
   assert.deepEqual(accepted.map((d) => [d.by, d.channel, d.reason]), [['alice', 'console', 'standby healthy, failing back']]);
 });
 
-test('an escalated incident offers retry, skip and abort; abort from the page ends it', async () => {
+test('an escalated incident offers retry, skip and abort; abort from the page ends it', { timeout: TEST_TIMEOUT_MS }, async () => {
   const log = join(setup.dir, 'escalated.log');
   const runbook = runbookFrom(`
 name: console-escalation
@@ -164,7 +183,7 @@ steps:
   await waitFor('the incident ended on the page', 60_000, async () => ['aborted', 'failed'].includes((await page.locator('#incident-status').textContent()) ?? ''));
 });
 
-test('an incident page opened before the incident exists says so, then shows it once it opens', async () => {
+test('an incident page opened before the incident exists says so, then shows it once it opens', { timeout: TEST_TIMEOUT_MS }, async () => {
   await page.goto(`${setup.apiUrl}/#/incidents/${encodeURIComponent('incident/console/node-3')}`);
   await page.locator('#not-yet').waitFor({ timeout: 15_000 });
   await setup.h.start(gatedRunbook('console-later', join(setup.dir, 'later.log')), testFault('console', 'node-3'));
@@ -175,7 +194,7 @@ test('an incident page opened before the incident exists says so, then shows it 
   await waitFor('the rejection accepted', 15_000, async () => /Accepted: reject/.test((await page.locator('.result').first().textContent().catch(() => '')) ?? ''));
 });
 
-test('the audit record opens from the incident page', async () => {
+test('the audit record opens from the incident page', { timeout: TEST_TIMEOUT_MS }, async () => {
   await page.goto(`${setup.apiUrl}/#/incidents/${encodeURIComponent('incident/console/node-1')}`);
   await page.locator('#incident-status').waitFor({ timeout: 15_000 });
   await page.getByRole('link', { name: 'Audit record' }).click();
@@ -184,7 +203,7 @@ test('the audit record opens from the incident page', async () => {
   await checkPage(page, 'audit');
 });
 
-test('pause and resume from the banner, with a confirmation and the reason shown', async () => {
+test('pause and resume from the banner, with a confirmation and the reason shown', { timeout: TEST_TIMEOUT_MS }, async () => {
   await page.goto(`${setup.apiUrl}/#/incidents`);
   await page.locator('#pause-toggle').focus();
   await page.keyboard.press('Enter');
@@ -206,7 +225,7 @@ test('pause and resume from the banner, with a confirmation and the reason shown
   assert.equal(resumed.paused, false);
 });
 
-test('a dead letter shows its original bytes and reason, and replays', async () => {
+test('a dead letter shows its original bytes and reason, and replays', { timeout: TEST_TIMEOUT_MS }, async () => {
   const garbage = '{"not":"a fault event"}';
   setup.nc.publish('faults.console.node-9', new TextEncoder().encode(garbage));
   await page.goto(`${setup.apiUrl}/#/dead-letters`);
@@ -230,13 +249,13 @@ test('a dead letter shows its original bytes and reason, and replays', async () 
   assert.equal(after.status, 404);
 });
 
-test('schedules, backups and drills page passes the accessibility check', async () => {
+test('schedules, backups and drills page passes the accessibility check', { timeout: TEST_TIMEOUT_MS }, async () => {
   await page.goto(`${setup.apiUrl}/#/operations`);
   await page.getByRole('heading', { level: 2, name: 'Drills' }).waitFor({ timeout: 15_000 });
   await checkPage(page, 'operations');
 });
 
-test('sign-out ends the session: the API refuses its cookie afterwards', async () => {
+test('sign-out ends the session: the API refuses its cookie afterwards', { timeout: TEST_TIMEOUT_MS }, async () => {
   const cookie = (await alice.cookies()).find((c) => c.name === 'runbook_session');
   await page.locator('#sign-out').click();
   await page.locator('#token').waitFor();
