@@ -6,8 +6,8 @@ import type { IncidentSummary } from './list-incidents';
  * listIncidents (list-incidents.ts) over Temporal's HTTP API, with the same
  * answers: what `runbook incidents` uses so it never loads the Temporal SDK.
  * Only the list: the routes that name one workflow (describe, query,
- * history) take its id as one path segment, and Temporal 1.29's gateway
- * decodes %2F before it matches routes, so an incident id
+ * history) take its id as one path segment, and the gateways of Temporal
+ * 1.29.1 and 1.32.2 decode %2F before they match routes, so an incident id
  * (`incident/<service>/<target>`) never reaches them; reading one incident
  * stays on gRPC.
  */

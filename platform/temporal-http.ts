@@ -6,9 +6,9 @@ import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
  * reads a short-lived command makes. It needs node:http(s) only: loading
  * @temporalio/client with its protobuf definitions and gRPC costs a bare
  * command several Node start-ups before it sends anything. A route that
- * names one workflow cannot take an id holding `/` on Temporal 1.29's
- * gateway (it decodes %2F before matching), so callers use it for
- * namespace-wide calls: visibility lists, search attributes.
+ * names one workflow cannot take an id holding `/` on the gateways of
+ * Temporal 1.29.1 and 1.32.2 (they decode %2F before matching), so callers
+ * use it for namespace-wide calls: visibility lists, search attributes.
  */
 
 /** TLS as node:https takes it; `true` is TLS with the system's trusted CAs. */
