@@ -228,21 +228,28 @@ export function buildAuditRecordFromStream(incidentId: string, events: AuditEven
 
 /**
  * Reads the incident's state and history and builds its audit record; once
- * Temporal no longer has the workflow, rebuilds it from the audit stream.
+ * Temporal no longer has the workflow, rebuilds it from the audit stream
+ * (`streamEvents`, or the promise of them while they are still being read).
  */
-export async function fetchAuditRecord(client: Client, incidentId: string, streamEvents: AuditEvent[] = []): Promise<AuditRecord> {
+export async function fetchAuditRecord(client: Client, incidentId: string, streamEvents: AuditEvent[] | Promise<AuditEvent[]> = []): Promise<AuditRecord> {
+  // The state, the history and the stream (a promise while it is still being read) are read at the same time.
+  const events = Promise.resolve(streamEvents);
+  const history = faultIdsFromHistory(client, incidentId);
+  // Each is handled where it is awaited below; these only keep an early return from leaving a rejection unhandled.
+  events.catch(() => undefined);
+  history.catch(() => undefined);
   let state: IncidentState;
   try {
     state = await readIncidentState(client, incidentId);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     try {
-      return buildAuditRecordFromStream(incidentId, streamEvents);
+      return buildAuditRecordFromStream(incidentId, await events);
     } catch (streamErr) {
       if (streamErr instanceof AuditNotFoundError) throw err;
       throw streamErr;
     }
   }
-  const { runId, ids } = await faultIdsFromHistory(client, incidentId);
-  return buildAuditRecord({ state, runId, faultEventIds: ids, streamEvents });
+  const { runId, ids } = await history;
+  return buildAuditRecord({ state, runId, faultEventIds: ids, streamEvents: await events });
 }

@@ -2,8 +2,9 @@ import type { Client, Connection } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { ENV, loadConfig, type Config, type ConfigKey } from '../config/config';
 import { temporalConnectOptions } from '../config/temporal-connection';
-import { NatsCredentialError } from '../config/nats-credentials';
 import type { NatsRole } from '../config/nats-permissions';
+import type { TemporalHttpClient, TemporalHttpTls } from '../platform/temporal-http';
+import type { IncidentSummary } from '../incidents/list-incidents';
 import { readStackFile } from '../stack/stack-file';
 import { CliError } from './cli-error';
 
@@ -29,7 +30,62 @@ export function cliConfig(flags: Partial<Record<ConfigKey, unknown>>): Config {
   for (const [key, value] of Object.entries(fromStack)) {
     if (value !== undefined) env[ENV[key as ConfigKey]] = String(value);
   }
-  return loadConfig(flags, { ...env, ...process.env });
+  const config = loadConfig(flags, { ...env, ...process.env });
+  // The stack's HTTP API belongs to the stack's frontend only: a command pointed at another Temporal reads that one over gRPC.
+  if (config.temporalHttpAddress === undefined && stack.temporalHttpAddress !== undefined && config.temporalAddress === stack.temporalAddress) {
+    return { ...config, temporalHttpAddress: stack.temporalHttpAddress };
+  }
+  return config;
+}
+
+/**
+ * Temporal's HTTP API for the configured namespace, or undefined when no
+ * address is known (or RUNBOOK_TEMPORAL_HTTP=false): then the caller uses the
+ * gRPC client. The TLS settings and API key are the gRPC connection's, from
+ * the same factory, and node:https honours each of them.
+ */
+export async function temporalHttp(config: Config): Promise<TemporalHttpClient | undefined> {
+  if (!config.temporalHttp || config.temporalHttpAddress === undefined) return undefined;
+  const options = await temporalConnectOptions(config);
+  const tls: TemporalHttpTls | undefined =
+    options.tls === undefined || options.tls === true
+      ? options.tls
+      : {
+          ...(options.tls.serverRootCACertificate ? { ca: options.tls.serverRootCACertificate } : {}),
+          ...(options.tls.clientCertPair ? { cert: options.tls.clientCertPair.crt, key: options.tls.clientCertPair.key } : {}),
+          ...(options.tls.serverNameOverride ? { servername: options.tls.serverNameOverride } : {}),
+        };
+  const { temporalHttpClient } = require('../platform/temporal-http') as typeof import('../platform/temporal-http');
+  return temporalHttpClient({ address: config.temporalHttpAddress, namespace: config.namespace, ...(tls ? { tls } : {}), ...(options.apiKey ? { apiKey: options.apiKey } : {}) });
+}
+
+/**
+ * The incidents a visibility query matches: over Temporal's HTTP API when its
+ * address is known, so `runbook incidents` never loads @temporalio/client;
+ * otherwise over the gRPC client.
+ */
+export async function listIncidentsFor(config: Config, query: string, limit: number): Promise<IncidentSummary[]> {
+  const http = await temporalHttp(config);
+  if (!http) {
+    const { client, close } = await temporalClient(config);
+    try {
+      const { listIncidents } = require('../incidents/list-incidents') as typeof import('../incidents/list-incidents');
+      return await listIncidents(client, query, limit);
+    } finally {
+      await close();
+    }
+  }
+  const { TemporalHttpError } = require('../platform/temporal-http') as typeof import('../platform/temporal-http');
+  const { listIncidentsOverHttp } = require('../incidents/incident-reads-http') as typeof import('../incidents/incident-reads-http');
+  try {
+    return await listIncidentsOverHttp(http, query, limit);
+  } catch (err) {
+    // An answer from Temporal is passed on as it is; no answer at all names the address, as a failed gRPC connect does.
+    if (err instanceof TemporalHttpError) throw err;
+    throw new CliError(`cannot reach Temporal at ${http.endpoint.address} (${(err as Error).message}); is the stack up? Try: runbook status`);
+  } finally {
+    http.close();
+  }
 }
 
 /** A Temporal client for the configured namespace; close the connection when done. */
@@ -50,6 +106,8 @@ export async function temporalClient(config: Config): Promise<{ client: Client; 
 /** A NATS connection as `role` (`producer` for faults, `operator` for the rest) that fails fast with a clear message. */
 export async function natsConnection(config: Config, role: NatsRole): Promise<NatsConnection> {
   const { connectNats } = require('../config/nats-connect') as typeof import('../config/nats-connect');
+  // Required here, not imported: it loads bcrypt, which a command that reads Temporal only never needs.
+  const { NatsCredentialError } = require('../config/nats-credentials') as typeof import('../config/nats-credentials');
   try {
     return await connectNats(config, role, { timeout: 3_000, name: `runbook-cli-${role}` });
   } catch (err) {

@@ -15,6 +15,8 @@ export const ENV = {
   temporalTlsKey: 'RUNBOOK_TEMPORAL_TLS_KEY',
   temporalTlsServerName: 'RUNBOOK_TEMPORAL_TLS_SERVER_NAME',
   temporalApiKeyFile: 'RUNBOOK_TEMPORAL_API_KEY_FILE',
+  temporalHttpAddress: 'RUNBOOK_TEMPORAL_HTTP_ADDRESS',
+  temporalHttp: 'RUNBOOK_TEMPORAL_HTTP',
   namespace: 'RUNBOOK_NAMESPACE',
   taskQueue: 'RUNBOOK_TASK_QUEUE',
   natsUrl: 'RUNBOOK_NATS_URL',
@@ -30,6 +32,7 @@ export const ENV = {
   runbooksDir: 'RUNBOOK_RUNBOOKS_DIR',
   logLevel: 'RUNBOOK_LOG_LEVEL',
   temporalPort: 'RUNBOOK_TEMPORAL_PORT',
+  temporalHttpPort: 'RUNBOOK_TEMPORAL_HTTP_PORT',
   temporalUiPort: 'RUNBOOK_TEMPORAL_UI_PORT',
   temporalUiUrl: 'RUNBOOK_TEMPORAL_UI_URL',
   natsPort: 'RUNBOOK_NATS_PORT',
@@ -100,6 +103,14 @@ export const Config = z.object({
   temporalTlsServerName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a DNS name').optional(),
   /** File holding the API key sent as `authorization: Bearer <key>` (hosted Temporal); implies TLS. */
   temporalApiKeyFile: z.string().min(1).optional(),
+  /**
+   * host:port of the frontend's HTTP API (grpc-gateway), with the same TLS
+   * and API key as {@link temporalAddress}; the CLI's reads use it instead of
+   * loading the gRPC client. The local stack records its own in stack.json.
+   */
+  temporalHttpAddress: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  /** `false` keeps the CLI's reads on gRPC even where an HTTP API address is known. */
+  temporalHttp: bool.default(true),
   namespace: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').default('runbooks'),
   taskQueue: z.string().min(1).max(128).default('runbooks'),
   /** One nats:// (or tls://) URL, or a comma-separated list of them (the nodes of a cluster); clients fail over between them. */
@@ -131,6 +142,8 @@ export const Config = z.object({
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   temporalPort: port.default(7233),
   temporalUiPort: port.default(8233),
+  /** The local stack's Temporal HTTP API port; a free one when unset. */
+  temporalHttpPort: port.optional(),
   /** Where the console links incidents in the Temporal Web UI; in development, the local stack's UI port on loopback. */
   temporalUiUrl: z.url().optional(),
   natsPort: port.default(4222),

@@ -1,4 +1,4 @@
-import { SA } from '../schemas/search-attributes';
+import { INCIDENT_SEARCH_ATTRIBUTE_NAMES as SA_NAMES } from '../schemas/incident-wire-names';
 import { SAFE_ID_PATTERN } from '../schemas/identifiers';
 
 /** Filters for listing incidents, as the CLI flags and the API query string give them. */
@@ -42,9 +42,9 @@ export function sinceToIso(since: string, now: Date): string {
 export function incidentsQuery(filters: IncidentFilters): string {
   const parts = [`WorkflowType = 'incident'`];
   for (const [filter, attr, pattern] of [
-    ['service', SA.service.name, SAFE_ID_PATTERN],
-    ['target', SA.target.name, SAFE_ID_PATTERN],
-    ['status', SA.incidentStatus.name, STATUS_PATTERN],
+    ['service', SA_NAMES.service, SAFE_ID_PATTERN],
+    ['target', SA_NAMES.target, SAFE_ID_PATTERN],
+    ['status', SA_NAMES.incidentStatus, STATUS_PATTERN],
   ] as const) {
     const value = filters[filter];
     if (value === undefined) continue;

@@ -169,6 +169,7 @@ export async function startClusterStack(given: Config, opts: ClusterStackOptions
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     temporalAddress,
+    temporalHttpAddress: `127.0.0.1:${temporalPorts.frontendHttp}`,
     natsUrl,
     natsUrls,
     natsMonitorUrl: nats.map((n) => `http://127.0.0.1:${n.monitorPort}`).join(','),

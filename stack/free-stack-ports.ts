@@ -6,7 +6,7 @@ import { freePorts } from './ports';
  * loopback port for each of its servers, so it runs beside any other.
  */
 export async function freeStackPortEnv(): Promise<NodeJS.ProcessEnv> {
-  const keys = [ENV.temporalPort, ENV.temporalUiPort, ENV.natsPort, ENV.natsMonitorPort, ENV.intakePort, ENV.workerMetricsPort, ENV.apiPort];
+  const keys = [ENV.temporalPort, ENV.temporalUiPort, ENV.temporalHttpPort, ENV.natsPort, ENV.natsMonitorPort, ENV.intakePort, ENV.workerMetricsPort, ENV.apiPort];
   const ports = await freePorts(keys.length);
   return Object.fromEntries(keys.map((key, i) => [key, String(ports[i])]));
 }

@@ -1,8 +1,10 @@
 import type { TemporalConnectOptions } from '../config/temporal-connection';
+import { httpGet } from '../platform/http-get';
+import type { TemporalHttpClient } from '../platform/temporal-http';
 import type { HealthCheck, StackInfo } from './stack-file';
 import { natsHealthy, natsHealthyAt } from './nats-server';
 import { postgresReady } from './postgres';
-import { temporalHealthy } from './temporal-server';
+import { temporalHealthy, temporalHttpHealthy } from './temporal-server';
 
 /** Health of one component as `runbook status` shows it. */
 export interface ComponentHealth {
@@ -13,23 +15,32 @@ export interface ComponentHealth {
 
 async function httpHealthy(url: string): Promise<ComponentHealth['detail'] | undefined> {
   try {
-    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
-    const text = (await res.text()).trim();
-    return res.ok ? undefined : `${res.status} ${text}`;
+    const res = await httpGet(`${url}/healthz`, 1_000);
+    return res.ok ? undefined : `${res.status} ${res.text.trim()}`;
   } catch (err) {
     return `unreachable at ${url} (${(err as Error).message})`;
   }
 }
 
+/** How to reach Temporal for its check: over the HTTP API when `http` is given, else gRPC with `grpc` (plainly at the recorded address when not given). */
+export interface TemporalProbe {
+  grpc?: TemporalConnectOptions;
+  http?: TemporalHttpClient;
+}
+
+function temporalServes(probe: TemporalProbe, address: string, namespace: string): Promise<boolean> {
+  return probe.http ? temporalHttpHealthy(probe.http) : temporalHealthy(probe.grpc ?? { address }, namespace);
+}
+
 /** Runs a recorded check: what the cluster stack writes beside each of its components. */
-export async function checkHealth(name: string, check: HealthCheck, namespace: string, temporal?: TemporalConnectOptions): Promise<ComponentHealth> {
+export async function checkHealth(name: string, check: HealthCheck, namespace: string, temporal: TemporalProbe = {}): Promise<ComponentHealth> {
   switch (check.kind) {
     case 'http': {
       const problem = await httpHealthy(check.url);
       return { name, healthy: problem === undefined, detail: problem ?? `${check.url} healthy` };
     }
     case 'temporal': {
-      const ok = await temporalHealthy(temporal ?? { address: check.address }, namespace);
+      const ok = await temporalServes(temporal, check.address, namespace);
       return { name, healthy: ok, detail: ok ? `${check.address}, namespace ${namespace}` : `not serving namespace ${namespace} at ${check.address}` };
     }
     case 'nats': {
@@ -49,12 +60,12 @@ export async function checkHealth(name: string, check: HealthCheck, namespace: s
  * (temporalConnectOptions of the caller's configuration), plainly at the
  * stack's address when not given.
  */
-export async function componentHealthy(name: string, info: StackInfo, temporal?: TemporalConnectOptions): Promise<ComponentHealth> {
+export async function componentHealthy(name: string, info: StackInfo, temporal: TemporalProbe = {}): Promise<ComponentHealth> {
   const check = info.components[name]?.health;
   if (check) return checkHealth(name, check, info.namespace, temporal);
   switch (name) {
     case 'temporal': {
-      const ok = await temporalHealthy(temporal ?? { address: info.temporalAddress }, info.namespace);
+      const ok = await temporalServes(temporal, info.temporalAddress, info.namespace);
       return { name, healthy: ok, detail: ok ? `${info.temporalAddress}, namespace ${info.namespace}` : `not serving namespace ${info.namespace} at ${info.temporalAddress}` };
     }
     case 'nats':
@@ -98,7 +109,7 @@ export async function natsHealth(info: Pick<StackInfo, 'natsUrl' | 'natsMonitorU
 const EMBEDDED_ORDER = ['temporal', 'nats', 'worker', 'intake', 'api'];
 
 /** Health of every component listed in the stack file: the embedded stack's in their fixed order, the rest as recorded. */
-export async function stackHealth(info: StackInfo, temporal?: TemporalConnectOptions): Promise<ComponentHealth[]> {
+export async function stackHealth(info: StackInfo, temporal: TemporalProbe = {}): Promise<ComponentHealth[]> {
   const names = info.kind === 'cluster' ? Object.keys(info.components) : [...EMBEDDED_ORDER.filter((n) => n in info.components), ...Object.keys(info.components).filter((n) => !EMBEDDED_ORDER.includes(n))];
   return Promise.all(names.map((n) => componentHealthy(n, info, temporal)));
 }

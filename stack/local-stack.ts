@@ -11,7 +11,7 @@ import { ensureLocalRoster, type LocalRoster } from './local-roster';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { startNatsServer } from './nats-server';
 import { operatorTokenLine, withOperatorToken, type OperatorToken } from './operator-token';
-import { assertPortFree } from './ports';
+import { assertPortFree, freePorts } from './ports';
 import { processStartTime } from './process-identity';
 import type { RestartPolicy } from './restart-policy';
 import { writeStackFile, stackFilePath, type StackInfo } from './stack-file';
@@ -139,6 +139,15 @@ export async function provisionNats(env: NodeJS.ProcessEnv, stateDir: string): P
   if (code !== 0) throw new Error(`provisioning NATS streams and buckets failed (${signal ?? `exit ${code}`}); see ${proc.logFile}`);
 }
 
+/** A free port for Temporal's HTTP API that none of the stack's other servers is about to bind. */
+async function freeHttpPort(taken: readonly number[]): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const [port] = await freePorts(1);
+    if (port !== undefined && !taken.includes(port)) return port;
+  }
+  throw new Error('could not find a free port for the Temporal HTTP API');
+}
+
 /** argv that runs one of our TypeScript entry points. */
 export function nodeEntryArgv(entry: string): string[] {
   return [process.execPath, '--import', 'tsx', join(PROJECT_ROOT, entry)];
@@ -177,6 +186,10 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
   if (withApi) wanted.push([config.apiPort, 'approval API', '--api-port']);
   for (const [port, purpose, flag] of wanted) await assertPortFree(port, purpose, flag);
 
+  // A free port unless one is configured: stacks started side by side (tests, benchmarks) never share it.
+  const temporalHttpPort = config.temporalHttpPort ?? (await freeHttpPort(wanted.map(([port]) => port)));
+  if (config.temporalHttpPort !== undefined) await assertPortFree(temporalHttpPort, 'Temporal HTTP API', '--temporal-http-port');
+
   const supervisorStartTime = processStartTime(process.pid);
   const info: StackInfo = {
     supervisorPid: process.pid,
@@ -188,6 +201,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
     taskQueue: config.taskQueue,
     temporalAddress: config.temporalAddress,
     ...(opts.headless ? {} : { temporalUiUrl: `http://127.0.0.1:${config.temporalUiPort}` }),
+    temporalHttpAddress: `127.0.0.1:${temporalHttpPort}`,
     natsUrl: config.natsUrl,
     natsMonitorUrl: `http://127.0.0.1:${config.natsMonitorPort}`,
     intakeUrl: `http://127.0.0.1:${config.intakePort}`,
@@ -198,6 +212,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
     ports: {
       temporal: config.temporalPort,
       temporalUi: config.temporalUiPort,
+      temporalHttp: temporalHttpPort,
       nats: config.natsPort,
       natsMonitor: config.natsMonitorPort,
       intake: config.intakePort,
@@ -235,7 +250,7 @@ export async function startLocalStack(given: Config, opts: LocalStackOptions = {
       return proc;
     };
   const servers: [string, Respawn][] = [
-    ['temporal', (onSpawn) => startTemporalServer({ stateDir, port: config.temporalPort, uiPort: config.temporalUiPort, namespace: config.namespace, headless: opts.headless ?? false, onSpawn })],
+    ['temporal', (onSpawn) => startTemporalServer({ stateDir, port: config.temporalPort, uiPort: config.temporalUiPort, httpPort: temporalHttpPort, namespace: config.namespace, headless: opts.headless ?? false, onSpawn })],
     ['nats', (onSpawn) => startNatsServer({ stateDir, port: config.natsPort, monitorPort: config.natsMonitorPort, users: natsUsers, onSpawn })],
   ];
   const components: [string, Respawn][] = [];

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderAuthorization, type NatsUserEntry } from '../config/nats-permissions';
+import { httpGet } from '../platform/http-get';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { natsServerBinary } from './toolchain';
 import { waitFor } from './wait-for';
@@ -131,10 +132,7 @@ export async function natsHealthy(monitorPort: number): Promise<boolean> {
 /** True when the monitoring endpoint at `monitorUrl` (e.g. `http://127.0.0.1:8222`) says JetStream is up. */
 export async function natsHealthyAt(monitorUrl: string): Promise<boolean> {
   try {
-    const res = await fetch(`${monitorUrl.replace(/\/+$/, '')}/healthz?js-enabled-only=true`, {
-      signal: AbortSignal.timeout(1_000),
-    });
-    return res.ok;
+    return (await httpGet(`${monitorUrl.replace(/\/+$/, '')}/healthz?js-enabled-only=true`, 1_000)).ok;
   } catch {
     return false;
   }

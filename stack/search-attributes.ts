@@ -1,1 +1,1 @@
-export { SEARCH_ATTRIBUTE_TYPES as SEARCH_ATTRIBUTES } from '../schemas/search-attributes';
+export { SEARCH_ATTRIBUTE_TYPES as SEARCH_ATTRIBUTES } from '../schemas/incident-wire-names';

@@ -54,6 +54,8 @@ export const StackInfo = z.object({
   taskQueue: z.string(),
   temporalAddress: z.string(),
   temporalUiUrl: z.string().optional(),
+  /** host:port of the frontend's HTTP API, which the CLI's reads use; absent in a stack started before it was recorded. */
+  temporalHttpAddress: z.string().optional(),
   natsUrl: z.string(),
   /** Every server of the NATS tier, when there may be more than one (the cluster stack). */
   natsUrls: z.array(z.string()).optional(),

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import type { TemporalConnectOptions } from '../config/temporal-connection';
+import type { TemporalHttpClient } from '../platform/temporal-http';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { startManagedProcess, type ManagedProcess } from './managed-process';
 import { temporalBinary } from './toolchain';
@@ -12,6 +13,8 @@ export interface TemporalServerOptions {
   stateDir: string;
   port: number;
   uiPort: number;
+  /** The frontend's HTTP API (grpc-gateway); the dev server picks a free one when unset. */
+  httpPort?: number;
   namespace: string;
   /** Headless servers skip the Web UI (tests). */
   headless?: boolean;
@@ -35,6 +38,7 @@ export function temporalServerArgv(opts: TemporalServerOptions): string[] {
     '127.0.0.1',
     '--port',
     String(opts.port),
+    ...(opts.httpPort !== undefined ? ['--http-port', String(opts.httpPort)] : []),
     '--namespace',
     opts.namespace,
     '--log-level',
@@ -77,6 +81,8 @@ export async function startTemporalServer(opts: TemporalServerOptions, timeoutMs
 export async function temporalHealthy(temporal: TemporalConnectOptions, namespace: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
+    // Required here, not imported: `runbook status` checks over HTTP and never loads the gRPC client.
+    const { Connection } = require('@temporalio/client') as typeof import('@temporalio/client');
     connection = await Connection.connect({ ...temporal, connectTimeout: 1_000 });
     const res = await connection.operatorService.listSearchAttributes({ namespace });
     const have = Object.keys(res.customAttributes ?? {});
@@ -85,5 +91,16 @@ export async function temporalHealthy(temporal: TemporalConnectOptions, namespac
     return false;
   } finally {
     await connection?.close();
+  }
+}
+
+/** {@link temporalHealthy} over the frontend's HTTP API, for the namespace `http` was made for. */
+export async function temporalHttpHealthy(http: TemporalHttpClient): Promise<boolean> {
+  try {
+    const res = (await http.call('GET', ['search-attributes'])) as { customAttributes?: Record<string, unknown> };
+    const have = Object.keys(res.customAttributes ?? {});
+    return Object.keys(SEARCH_ATTRIBUTES).every((name) => have.includes(name));
+  } catch {
+    return false;
   }
 }

@@ -1,12 +1,24 @@
 import { readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
 import { fetchAuditRecord } from '../../audit/build-audit';
 import { renderAuditText } from '../../audit/render-audit';
+import type { Config } from '../../config/config';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, natsConnection, temporalClient } from '../context';
 import { incidentIdArg } from '../incident-arg';
 import { terminalJson, terminalStrings } from '../../observability/terminal-text';
 
 const USAGE = 'runbook audit <incident> [--json]';
+
+/** The incident's events on the audit stream; none when NATS cannot be reached or read (the record then comes from the history alone). */
+async function readStreamEvents(config: Config, id: string): Promise<AuditEvent[]> {
+  const nc = await natsConnection(config, 'operator').catch(() => undefined);
+  if (!nc) return [];
+  try {
+    return await readAuditEvents(nc, id).catch(() => []);
+  } finally {
+    await nc.close();
+  }
+}
 
 /** `runbook audit`: the full record of one incident, from its history, state and the audit stream. */
 export const auditCommand: CliCommand = {
@@ -17,14 +29,10 @@ export const auditCommand: CliCommand = {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
     const id = incidentIdArg(positionals[0], USAGE);
     const config = cliConfig(flagsToConfig({ ...values, json: undefined }));
+    // The stream is read while Temporal connects and answers: the NATS connect (a bcrypt check on the server) is as slow as the gRPC set-up.
+    const events = readStreamEvents(config, id);
     const { client, close } = await temporalClient(config);
     try {
-      let events: AuditEvent[] = [];
-      const nc = await natsConnection(config, 'operator').catch(() => undefined);
-      if (nc) {
-        events = await readAuditEvents(nc, id).catch(() => []);
-        await nc.close();
-      }
       const record = await fetchAuditRecord(client, id, events).catch((err: unknown) => {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
       });

@@ -1,7 +1,6 @@
-import { listIncidents } from '../../incidents/list-incidents';
 import { incidentsQuery, InvalidFilterError, sinceToIso, type IncidentFilters } from '../../incidents/query';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
-import { CliError, cliConfig, temporalClient } from '../context';
+import { CliError, cliConfig, listIncidentsFor } from '../context';
 import { formatTable } from '../table';
 import { terminalJson } from '../../observability/terminal-text';
 
@@ -38,22 +37,17 @@ export const incidentsCommand: CliCommand = {
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit ${values.limit}: expected a positive integer`);
     const query = flagsToQuery({ service: values.service, target: values.target, status: values.status, since: values.since, open: values.open });
-    const { client, close } = await temporalClient(cliConfig(flagsToConfig(values)));
-    try {
-      const incidents = await listIncidents(client, query, limit);
-      if (values.json) {
-        process.stdout.write(`${terminalJson(incidents, 2)}\n`);
-        return 0;
-      }
-      if (incidents.length === 0) {
-        process.stdout.write('no incidents\n');
-        return 0;
-      }
-      const rows = incidents.map((i) => [i.incidentId, i.incidentStatus ?? '-', i.severity ?? '-', i.faultKind ?? '-', i.runbook ?? '-', i.startTime]);
-      process.stdout.write(formatTable(['INCIDENT', 'STATUS', 'SEVERITY', 'KIND', 'RUNBOOK', 'STARTED'], rows));
+    const incidents = await listIncidentsFor(cliConfig(flagsToConfig(values)), query, limit);
+    if (values.json) {
+      process.stdout.write(`${terminalJson(incidents, 2)}\n`);
       return 0;
-    } finally {
-      await close();
     }
+    if (incidents.length === 0) {
+      process.stdout.write('no incidents\n');
+      return 0;
+    }
+    const rows = incidents.map((i) => [i.incidentId, i.incidentStatus ?? '-', i.severity ?? '-', i.faultKind ?? '-', i.runbook ?? '-', i.startTime]);
+    process.stdout.write(formatTable(['INCIDENT', 'STATUS', 'SEVERITY', 'KIND', 'RUNBOOK', 'STARTED'], rows));
+    return 0;
   },
 };

@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
-import { loadConfig } from '../../config/config';
+import { loadConfig, type Config } from '../../config/config';
 import { temporalConnectOptions } from '../../config/temporal-connection';
 import { stackHealth, type ComponentHealth } from '../../stack/health';
 import { leadershipText, natsClusterView, streamLines, type NatsClusterView } from '../../stack/nats-leaders';
 import { describeProcesses, liveComponents, supervisorRunning, type RecordedProcess } from '../../stack/recorded-processes';
-import { readStackFile, type ComponentRecord } from '../../stack/stack-file';
+import { readStackFile, type ComponentRecord, type StackInfo } from '../../stack/stack-file';
 import { flagsToConfig, parseFlags, type CliCommand } from '../command';
+import { temporalHttp } from '../context';
 
 const USAGE = 'runbook status [--state-dir DIR] [--json]';
 
@@ -16,6 +17,21 @@ function restartText(c: ComponentReport): string {
   if (!c.restarts) return '';
   const exit = c.lastExit ? `, last exit ${c.lastExit.signal ? `signal ${c.lastExit.signal}` : `code ${c.lastExit.code}`} at ${c.lastExit.at}` : '';
   return `  (restarts ${c.restarts}${exit})`;
+}
+
+/**
+ * Health of each component; Temporal is checked over the HTTP API the stack
+ * recorded (with the configured TLS and API key), so status never loads the
+ * gRPC client, and over gRPC for a stack that recorded none.
+ */
+async function componentHealth(config: Config, info: StackInfo): Promise<ComponentHealth[]> {
+  const temporal = { ...config, temporalAddress: info.temporalAddress, namespace: info.namespace, temporalHttpAddress: info.temporalHttpAddress };
+  const http = await temporalHttp(temporal);
+  try {
+    return await stackHealth(info, http ? { http } : { grpc: await temporalConnectOptions(temporal) });
+  } finally {
+    http?.close();
+  }
 }
 
 /**
@@ -34,7 +50,7 @@ export const statusCommand: CliCommand = {
     const info = readStackFile(stateDir);
     const running = info !== undefined && supervisorRunning(info);
     const orphans: RecordedProcess[] = info && !running ? liveComponents(info) : [];
-    const components: ComponentReport[] = info && running ? (await stackHealth(info, await temporalConnectOptions({ ...config, temporalAddress: info.temporalAddress }))).map((h) => {
+    const components: ComponentReport[] = info && running ? (await componentHealth(config, info)).map((h) => {
       const rec = info.components[h.name];
       return rec ? { ...h, state: rec.state, pid: rec.pid, ...(rec.port !== undefined ? { port: rec.port } : {}), restarts: rec.restarts, ...(rec.lastExit ? { lastExit: rec.lastExit } : {}) } : h;
     }) : [];

@@ -14,7 +14,7 @@ import { flagsToConfig, parseFlags, type CliCommand } from '../command';
 import { CliError } from '../context';
 
 const USAGE =
-  'runbook up [--cluster] [--detach] [--state-dir DIR] [--postgres-port N] [--temporal-port N] [--temporal-ui-port N] [--nats-port N] [--nats-monitor-port N] [--nats-cluster-port N] [--intake-port N] [--worker-metrics-port N] [--api-port N] [--namespace NS] [--log-level LEVEL]';
+  'runbook up [--cluster] [--detach] [--state-dir DIR] [--postgres-port N] [--temporal-port N] [--temporal-ui-port N] [--temporal-http-port N] [--nats-port N] [--nats-monitor-port N] [--nats-cluster-port N] [--intake-port N] [--worker-metrics-port N] [--api-port N] [--namespace NS] [--log-level LEVEL]';
 
 const OPTIONS = {
   cluster: { type: 'boolean' },
@@ -23,6 +23,7 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   'temporal-port': { type: 'string' },
   'temporal-ui-port': { type: 'string' },
+  'temporal-http-port': { type: 'string' },
   'nats-port': { type: 'string' },
   'nats-monitor-port': { type: 'string' },
   'nats-cluster-port': { type: 'string' },

@@ -1,0 +1,21 @@
+/*
+ * The search attributes Temporal knows an incident by, as plain strings: a
+ * reader that talks to Temporal's HTTP API (incidents/incident-reads-http.ts)
+ * or builds a visibility query uses them without loading the SDK, and
+ * schemas/search-attributes.ts builds its typed keys from the same names.
+ */
+
+/** Search attributes set on every incident, by the key our code reads them under. */
+export const INCIDENT_SEARCH_ATTRIBUTE_NAMES = {
+  service: 'service',
+  target: 'target',
+  faultKind: 'faultKind',
+  severity: 'severity',
+  runbook: 'runbook',
+  incidentStatus: 'incidentStatus',
+  /** The drill that provoked the incident (`drill/...`); unset on real incidents. */
+  drill: 'drill',
+} as const;
+
+/** Names and Temporal type names of the incident search attributes (all Keyword), as registered on the namespace. */
+export const SEARCH_ATTRIBUTE_TYPES: Record<string, string> = Object.fromEntries(Object.values(INCIDENT_SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword']));
