@@ -103,7 +103,7 @@ export class Handoff {
           if (err instanceof WorkflowNotFoundError) return this.deliverNow(events, runbook, dryRun);
           throw err;
         }
-        const absorbed = await absorbedByClosedRuns(client, incidentId, events.map((e) => e.id), publishedAt, current.open ? undefined : current.runId);
+        const absorbed = await absorbedByClosedRuns(client, incidentId, events.map((e) => e.id), publishedAt, current);
         const rest = events.filter((e) => !absorbed.ids.has(e.id));
         if (rest.length === 0) return { outcome: 'duplicate' as const, incidentId, ...(absorbed.runId !== undefined ? { runId: absorbed.runId } : {}) };
         if (!current.open) return this.deliverNow(rest, runbook, dryRun);

@@ -23,7 +23,9 @@ interface Run {
 }
 
 /** A Temporal stand-in holding the incident's runs; `closeOnSignal` closes the open run just as a signal reaches it. */
-function fakeClient(runs: Run[], opts: { closeOnSignal?: boolean; listed?: boolean } = {}) {
+function fakeClient(runs: Run[], opts: { closeOnSignal?: boolean; listed?: boolean; openListedAfter?: number } = {}) {
+  // Visibility takes in the open run after this many looks (at once by default).
+  let looksUntilOpenListed = opts.openListedAfter ?? 0;
   const calls = { signals: [] as { runId: string; name: string; ids: string[] }[], signalWithStart: [] as string[][], describes: 0 };
   const current = (): Run | undefined => runs.at(-1);
   const handle = (runId?: string) => ({
@@ -50,8 +52,15 @@ function fakeClient(runs: Run[], opts: { closeOnSignal?: boolean; listed?: boole
     withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
     workflow: {
       getHandle: (_id: string, runId?: string) => handle(runId),
-      list: async function* () {
-        if (opts.listed === false) return;
+      list: async function* ({ query }: { query: string }) {
+        const one = /RunId = '([^']+)'/.exec(query)?.[1];
+        if (one !== undefined) {
+          if (looksUntilOpenListed-- > 0) return;
+          const run = runs.find((r) => r.runId === one);
+          if (run) yield { runId: run.runId, status: { name: run.open ? 'RUNNING' : 'COMPLETED' } };
+          return;
+        }
+        if (opts.listed === false || looksUntilOpenListed > 0) return;
         for (const run of runs) if (!run.open) yield { runId: run.runId, status: { name: 'COMPLETED' } };
       },
       signalWithStart: async (_type: string, o: { signalArgs: [FaultEvent | FaultEvent[]] }) => {
@@ -119,4 +128,14 @@ test('a run that keeps closing under the look makes the hand-off fail, so the me
     return getHandle(id, runId);
   };
   await assert.rejects(new Handoff({ client, taskQueue: 'q' }).deliverRedelivered([fault('e1')], published, undefined, false), /closed 3 times/);
+});
+
+test('with a newer run open, closed runs are read only once visibility lists that run: an older close it had not taken in yet is still found', async () => {
+  const { client, calls } = fakeClient([
+    { runId: 'r1', open: false, ledger: ['e1'] },
+    { runId: 'r2', open: true, ledger: ['e9'] },
+  ], { openListedAfter: 3 });
+  const result = await new Handoff({ client, taskQueue: 'q' }).deliverRedelivered([fault('e1')], published, undefined, false);
+  assert.deepEqual(result, { outcome: 'duplicate', incidentId: INCIDENT, runId: 'r1' });
+  assert.deepEqual(calls.signals, [], 'the newer run was not signalled');
 });
