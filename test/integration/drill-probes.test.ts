@@ -68,7 +68,11 @@ describe('the drill canary against the demo model server', () => {
     assert.ok(result.lastWritten && Date.parse(result.lastWritten.at) >= Date.parse(outage.to));
 
     const reading = await readCanaries({ drillId: 'drill-1', canary, before: new Date().toISOString() });
-    assert.deepEqual(reading, { instance: 'primary', newest: result.lastWritten, count: result.written });
+    assert.equal(reading.instance, 'primary');
+    assert.deepEqual(reading.newest, result.lastWritten);
+    // Every acknowledged write is found. A write the server stored as it was being stopped reaches the
+    // client as a failure (the connection closed before the answer), so it may be found too, but no more than those.
+    assert.ok(reading.count >= result.written && reading.count <= result.written + result.writeFailures, `${reading.count} found, ${result.written} acknowledged, ${result.writeFailures} failed`);
     // Before the outage began only the writes acknowledged up to then are found.
     const beforeOutage = await readCanaries({ drillId: 'drill-1', canary, before: outage.from });
     assert.ok(beforeOutage.newest && Date.parse(beforeOutage.newest.at) < Date.parse(outage.from));
