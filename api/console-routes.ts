@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { bearerToken } from './auth';
@@ -44,7 +44,7 @@ export interface ConsoleRouteOptions {
   namespace: string;
 }
 
-function sessionReply(req: FastifyRequest, reply: FastifyReply, identity: string, opts: ConsoleRouteOptions): z.infer<typeof SessionBody> {
+function sessionReply(reply: FastifyReply, identity: string, opts: ConsoleRouteOptions): z.infer<typeof SessionBody> {
   return { identity, csrfToken: reply.generateCsrf(), namespace: opts.namespace, ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}) };
 }
 
@@ -65,7 +65,7 @@ export function registerConsolePages(app: FastifyInstance, opts: ConsoleRouteOpt
   }, async (req, reply) => {
     const caller = req.headers.authorization ? undefined : await callerOf(req, opts.guard);
     if (!caller) return reply.code(401).send({ error: 'not signed in' });
-    return sessionReply(req, reply, caller.identity, opts);
+    return sessionReply(reply, caller.identity, opts);
   });
 }
 
@@ -80,7 +80,7 @@ export function registerConsoleSessionRoutes(scope: FastifyInstance, opts: Conso
     const id = opts.guard.sessions.open(token);
     reply.setCookie(SESSION_COOKIE, id, { httpOnly: true, sameSite: 'strict', path: '/', secure: req.protocol === 'https', maxAge: DEFAULT_SESSION_MS / 1000 });
     opts.guard.logger.info('console sign-in', { identity: req.caller.identity });
-    return sessionReply(req, reply, req.caller.identity, opts);
+    return sessionReply(reply, req.caller.identity, opts);
   });
   app.delete('/console/session', {
     schema: { summary: 'Sign out of the console', response: { 200: z.object({ signedOut: z.literal(true) }), ...GUARD_REPLIES } },
