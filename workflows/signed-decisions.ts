@@ -1,4 +1,4 @@
-import { patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { VerifyDecisionRequest, VerifyDecisionResult } from '../activities/verify-decision';
 import { NOT_VOUCHED, type GateDecision, type Refusal } from '../engine/approval-rules';
 import type { RefusedDecision } from '../schemas/decisions';
@@ -19,16 +19,10 @@ interface VerifyActivities {
 }
 
 /** Quick and retried: a worker restart must not turn a real decision into a refusal. */
-const VERIFY_OPTIONS = { startToCloseTimeout: '30s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '10s' } } as const;
-const remote = proxyActivities<VerifyActivities>(VERIFY_OPTIONS);
-/*
- * From patch 'verify-decision-locally' the check runs as a local activity: it
- * is a keyed hash on the worker that holds the key, so it needs no task queue
- * round trip, and the Update that carries the decision completes in the
- * workflow task that received it instead of waiting behind every other
- * incident's activities. Its result is still recorded in the history (a marker).
- */
-const local = proxyLocalActivities<VerifyActivities>(VERIFY_OPTIONS);
+const { verifyDecision } = proxyActivities<VerifyActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '10s' },
+});
 
 /** Whether the approval API signed exactly this decision for this incident. Fails closed. */
 async function vouched(purpose: VerifyDecisionRequest['purpose'], d: GateDecision & { note?: string }): Promise<boolean> {
@@ -46,9 +40,8 @@ async function vouched(purpose: VerifyDecisionRequest['purpose'], d: GateDecisio
     ...(d.requestId !== undefined ? { requestId: d.requestId } : {}),
     ...(d.note !== undefined ? { note: d.note } : {}),
   };
-  const verify = patched('verify-decision-locally') ? local.verifyDecision : remote.verifyDecision;
   try {
-    return (await verify(req)).vouched;
+    return (await verifyDecision(req)).vouched;
   } catch {
     return false;
   }

@@ -76,11 +76,6 @@ const REQUIRED_PATHS = [
   'page-resolve-continued-as-new.run-1',
   'page-resolve-isolation-lease-failed',
   'page-resolve-isolation-lease-failed.guard',
-  // Decisions checked by a local activity, so an Update completes in the workflow task that took it (patched('verify-decision-locally')).
-  'verify-decision-locally-approval-approve',
-  'verify-decision-locally-approval-reject',
-  'verify-decision-locally-forged-decision-refused',
-  'verify-decision-locally-escalation-member-decides',
 ];
 
 const TAMPERED = 'tampered/healed';
@@ -147,19 +142,6 @@ test('requests are announced as decided only in histories recorded with page-res
   assert.deepEqual(notices('escalation-roster-escalation-chain-widens.json'), ['requested', 'escalated']);
   assert.deepEqual(notices('page-resolve-escalation-chain-widens.json'), ['requested', 'escalated', 'decided']);
   assert.equal(notices('page-resolve-isolation-lease-failed.json.gz').at(-1), 'timed_out', 'a gate that gives up resolves its last page');
-});
-
-test('decisions are checked by a local activity only in histories recorded with verify-decision-locally', () => {
-  const checks = (file: string): { remote: number; local: number } => {
-    const events = loadHistory(file).events;
-    return {
-      remote: events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyDecision').length,
-      local: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
-    };
-  };
-  assert.deepEqual(checks('signed-decisions-approval-approve.json'), { remote: 1, local: 0 });
-  assert.deepEqual(checks('verify-decision-locally-approval-approve.json'), { remote: 0, local: 1 });
-  assert.deepEqual(checks('verify-decision-locally-forged-decision-refused.json').remote, 0);
 });
 
 describe('stored histories replay against the current workflow code', () => {
