@@ -375,12 +375,13 @@ function section(results: readonly { ours: SideResult; floor: SideResult }[], ti
     if (ours.n === RSS_TARGET_N && rssRatio > TARGET.rss) {
       const perOurs = (ours.rssIdle - ours.rssEmpty) / ours.n;
       const perFloor = (floor.rssIdle - floor.rssEmpty) / floor.n;
-      const mainThread = (ours.heapUsed - ours.heapEmpty) / ours.n - (floor.heapUsed - floor.heapEmpty) / floor.n;
+      const mainThread = { ours: (ours.heapUsed - ours.heapEmpty) / ours.n, floor: (floor.heapUsed - floor.heapEmpty) / floor.n };
       const modules = copies.ours.perWorkflow - copies.floor.perWorkflow;
       notes.push(
         `n=${label}, why RSS stays at ${formatRatio(rssRatio)} (target ≤ ${TARGET.rss}×): a waiting incident costs ${formatKiB(perOurs)} against the floor's ${formatKiB(perFloor)}; ` +
-          `of the ${formatKiB(perOurs - perFloor)} more, ${formatKiB(modules)} are the per-workflow module copies and ${formatKiB(mainThread)} the main thread's heap; the rest is the workflow's own state in its context and the Rust core's machines for a history of ${ours.parkedHistory.events} events ` +
-          `(${ours.parkedHistory.markers} patch and activity markers, ${ours.parkedHistory.upserts} search-attribute upserts) against the floor's ${floor.parkedHistory.events}. ` +
+          `of the ${formatKiB(perOurs - perFloor)} more, ${formatKiB(modules)} are the per-workflow module copies, and the main thread's heap grows by only ${formatKiB(mainThread.ours)} per incident (floor ${formatKiB(mainThread.floor)}); ` +
+          `the rest is the workflow's own state in its context and the Rust core's machines for a history of ${ours.parkedHistory.events} events ` +
+          `(${ours.parkedHistory.markers} markers, ${ours.parkedHistory.upserts} search-attribute upserts) against the floor's ${floor.parkedHistory.events}. ` +
           `With the empty worker at ${formatMiB(ours.rssEmpty)} (floor ${formatMiB(floor.rssEmpty)}), ${RSS_TARGET_N.toLocaleString('en-US')} incidents fit ${TARGET.rss}× the floor only at about ${formatKiB((TARGET.rss * floor.rssIdle - ours.rssEmpty) / ours.n)} each. ` +
           'What would move it: fewer events before the gate (patch markers retired once no incident predates them, status upserts folded together) and fewer per-workflow modules (workflow helpers without module state shared like engine/ and schemas/).',
       );
