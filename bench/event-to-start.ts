@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { initialSearchAttributes } from '../intake/handoff';
@@ -5,8 +6,8 @@ import { incidentIdFor } from '../schemas/identifiers';
 import { waitFor } from '../stack/wait-for';
 import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml, workflowStartedAtMs, writeRunbookDir } from './fixtures';
 import { epochNowMs, openLoop } from './open-loop';
-import { formatRatio, formatSummary, summarize } from './stats';
-import type { BenchContext, BenchSection, LatencySummary } from './report-types';
+import { formatMs, formatRatio, formatSummary, summarize } from './stats';
+import type { BenchContext, BenchRow, BenchSection, LatencySummary } from './report-types';
 import { temporalConnectOptions } from '../config/temporal-connection';
 
 /** Events per second offered on each path; far below capacity, so queueing does not dominate. */
@@ -64,8 +65,9 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
 
     /** Through NATS and the intake; also notes when JetStream confirmed each publish. */
     const stored: number[] = [];
+    const intended: number[] = [];
+    const startedMs: number[] = [];
     const viaIntake = async (tag: string, count: number): Promise<number[]> => {
-      const intended: number[] = [];
       const ids: string[] = [];
       await openLoop(count, RATE, async (i, due) => {
         const event = benchFault(`event-${tag}-${i}`, `event-${tag}-${i}`);
@@ -74,7 +76,9 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
         await js.publish(BENCH_SUBJECT, encodeFault(event), { msgID: event.id });
         stored[i] = epochNowMs() - due;
       });
-      return latencies(ids, intended);
+      const out = await latencies(ids, intended);
+      for (const [i, ms] of out.entries()) startedMs[i] = (intended[i] ?? 0) + ms;
+      return out;
     };
 
     ctx.log(`warming up (${warmUp} per path)`);
@@ -84,7 +88,8 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
     const floor = summarize(await direct('run', n));
     ctx.log(`published to JetStream through the intake: ${n} at ${RATE}/s`);
     const ours = summarize(await viaIntake('run', n));
-    return section(ours, floor, summarize(stored.slice(0, n)));
+    const split = await splitOf(join(stack.config.stateDir, 'logs', 'intake.log'), 'event-run-', intended.slice(0, n), startedMs.slice(0, n));
+    return section(ours, floor, summarize(stored.slice(0, n)), split);
   } finally {
     await nc.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
@@ -92,9 +97,63 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
   }
 }
 
-function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySummary): BenchSection {
+/** Per sample, where the time went between the intended send and the start. */
+interface Split {
+  /** Intended send → JetStream stored the event (server timestamp). */
+  stored: LatencySummary;
+  /** Stored → the intake received it. */
+  delivered: LatencySummary;
+  /** Received → the intake made the signal-with-start call. */
+  called: LatencySummary;
+  /** The call → Temporal recorded the start. */
+  started: LatencySummary;
+}
+
+/** What the intake logs about each hand-off (see `timings` in intake/intake-loop.ts). */
+interface HandoffLine {
+  eventId?: string;
+  msg?: string;
+  deliveryLagMs?: number;
+  waitMs?: number;
+  calledAt?: number;
+}
+
+/**
+ * Reads the intake's log line of each measured event: it says when the call
+ * to Temporal was made and how long the event had waited for delivery and in
+ * the intake before it, so each sample splits into four parts that add up.
+ */
+async function splitOf(logFile: string, prefix: string, intended: readonly number[], started: readonly number[]): Promise<Split> {
+  let lines = new Map<number, HandoffLine>();
+  const read = (): boolean => {
+    lines = new Map();
+    for (const text of readFileSync(logFile, 'utf8').split('\n')) {
+      if (!text.includes(prefix) || !text.includes('event handed to Temporal')) continue;
+      const line = JSON.parse(text) as HandoffLine;
+      const i = Number(line.eventId?.slice(prefix.length));
+      if (line.msg === 'event handed to Temporal' && line.eventId?.startsWith(prefix) && Number.isInteger(i)) lines.set(i, line);
+    }
+    return lines.size >= intended.length;
+  };
+  await waitFor(`the intake to log ${intended.length} hand-offs`, 30_000, () => Promise.resolve(read()), 100);
+  const parts = { stored: [] as number[], delivered: [] as number[], called: [] as number[], started: [] as number[] };
+  for (const [i, due] of intended.entries()) {
+    const line = lines.get(i) as HandoffLine;
+    if (line.calledAt === undefined || line.waitMs === undefined || line.deliveryLagMs === undefined) throw new Error(`the intake's log line for event ${i} lacks its timings`);
+    const received = line.calledAt - line.waitMs;
+    const storedAt = received - line.deliveryLagMs;
+    parts.stored.push(storedAt - due);
+    parts.delivered.push(line.deliveryLagMs);
+    parts.called.push(line.waitMs);
+    parts.started.push((started[i] ?? 0) - line.calledAt);
+  }
+  return { stored: summarize(parts.stored), delivered: summarize(parts.delivered), called: summarize(parts.called), started: summarize(parts.started) };
+}
+
+function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySummary, split: Split): BenchSection {
   const p50Ratio = ours.p50 / floor.p50;
   const p99Ratio = ours.p99 / floor.p99;
+  const part = (metric: string, s: LatencySummary): BenchRow => ({ metric, value: `p50 ${formatMs(s.p50)} · p99 ${formatMs(s.p99)}` });
   return {
     id: 'event-to-start',
     title: 'Event → workflow started',
@@ -104,13 +163,18 @@ function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySum
       "Latency runs from each operation's intended send time to the WorkflowExecutionStarted event's timestamp in Temporal's history (same host clock). " +
       'No worker polls the task queue, so the figure is the hand-off alone.',
     rows: [
-      { metric: 'p50', value: fmt(ours.p50), floor: fmt(floor.p50), ratio: p50Ratio, target: '≤ 10 ms and ≤ 1.5× floor', met: ours.p50 <= 10 && p50Ratio <= 1.5 },
-      { metric: 'p99', value: fmt(ours.p99), floor: fmt(floor.p99), ratio: p99Ratio, target: '≤ 50 ms', met: ours.p99 <= 50 },
+      { metric: 'p50', value: fmt(ours.p50), floor: fmt(floor.p50), ratio: p50Ratio, target: 'p50 ≤ 1.3× floor', met: p50Ratio <= 1.3 },
+      { metric: 'p99', value: fmt(ours.p99), floor: fmt(floor.p99), ratio: p99Ratio, target: 'p99 ≤ 2× floor', met: p99Ratio <= 2 },
       { metric: 'max', value: fmt(ours.max), floor: fmt(floor.max), ratio: ours.max / floor.max },
+      part('of ours: intended send → stored in JetStream', split.stored),
+      part('of ours: stored → delivered to the intake', split.delivered),
+      part('of ours: delivered → signal-with-start call made', split.called),
+      part('of ours: call made → workflow started', split.started),
     ],
     notes: [
       `Ours ${formatSummary(ours)}; floor ${formatSummary(floor)}; p50 ratio ${formatRatio(p50Ratio)}.`,
       `Of ours, the publish alone (JetStream stored the event, fsynced, and acknowledged it to the producer) took ${formatSummary(stored)}; the rest is delivery to the intake, validation, routing and the signal-with-start.`,
+      'The four "of ours" rows split each sample at the moments the intake logs for every hand-off (`deliveryLagMs`, `waitMs` and `calledAt` on its "event handed to Temporal" line, taken with a sub-millisecond clock; JetStream\'s stored timestamp is the server\'s, on the same host): per-part percentiles, so they need not add up to the total\'s.',
       'The extra hop is the price of durability: the event is on disk before anything acts on it, and it is acked only after Temporal accepted it.',
     ],
   };
