@@ -255,7 +255,7 @@ export class IntakeLoop {
     if (result.outcome === 'duplicate') log.info('redelivered event was absorbed by an incident that has closed since; acked', { runId: result.runId });
     else log.info('event handed to Temporal', { outcome: result.outcome, runId: result.runId, runbook: runbook?.runbook.name, ...(events.length > 1 ? { events: events.length } : {}), ...timings(head, calledAt) });
     if (this.deps.beforeAck) for (const e of events) await this.deps.beforeAck(e, incidentId);
-    await Promise.all(group.map((g) => this.ack(g.msg)));
+    await this.ackAll(group.map((g) => g.msg));
     this.count(result.outcome);
     if (group.length > 1) this.count('coalesced', group.length - 1);
     return group.length;
@@ -329,6 +329,21 @@ export class IntakeLoop {
     // Double ack: the message counts as handled only once the server confirmed the ack.
     await msg.ackAck();
     this.inFlight.settle(msg);
+  }
+
+  /**
+   * Acks messages handed on together with one round trip: the server handles
+   * the acks of one connection in the order they were sent, so its
+   * confirmation of the last one means it has taken those before it too. An
+   * ack that is lost anyway brings its message back as a redelivery, which
+   * the hand-off checks against the incident before anything is signalled.
+   */
+  private async ackAll(msgs: readonly JsMsg[]): Promise<void> {
+    const last = msgs.at(-1);
+    if (!last) return;
+    for (const msg of msgs) if (msg !== last) msg.ack();
+    await last.ackAck();
+    for (const msg of msgs) this.inFlight.settle(msg);
   }
 
   private settle(msg: JsMsg, how: () => void): void {
