@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { initialSearchAttributes } from '../intake/handoff';
 import { incidentIdFor } from '../schemas/identifiers';
+import { FAULTS_STREAM, INTAKE_CONSUMER } from '../intake/streams';
 import { waitFor } from '../stack/wait-for';
+import type { BenchStack } from './bench-stack';
 import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml, workflowStartedAtMs, writeRunbookDir } from './fixtures';
 import { epochNowMs, openLoop } from './open-loop';
 import { formatMs, formatRatio, formatSummary, summarize } from './stats';
@@ -88,8 +90,9 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
     const floor = summarize(await direct('run', n));
     ctx.log(`published to JetStream through the intake: ${n} at ${RATE}/s`);
     const ours = summarize(await viaIntake('run', n));
-    const split = await splitOf(join(stack.config.stateDir, 'logs', 'intake.log'), 'event-run-', intended.slice(0, n), startedMs.slice(0, n));
-    return section(ours, floor, summarize(stored.slice(0, n)), split);
+    const intakeLog = join(stack.config.stateDir, 'logs', 'intake.log');
+    const split = await splitOf(intakeLog, 'event-run-', intended.slice(0, n), startedMs.slice(0, n));
+    return section(ours, floor, summarize(stored.slice(0, n)), split, await placement(stack, nc.info?.server_name, intakeLog));
   } finally {
     await nc.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
@@ -150,7 +153,26 @@ async function splitOf(logFile: string, prefix: string, intended: readonly numbe
   return { stored: summarize(parts.stored), delivered: summarize(parts.delivered), called: summarize(parts.called), started: summarize(parts.started) };
 }
 
-function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySummary, split: Split): BenchSection {
+/**
+ * On a cluster, which NATS node each party talks to and which nodes lead the
+ * fault stream and the intake's consumer: every hop between them is a route.
+ */
+async function placement(stack: BenchStack, producerServer: string | undefined, intakeLog: string): Promise<string | undefined> {
+  if (stack.kind !== 'cluster') return undefined;
+  const admin = await stack.natsConnect('admin', { name: 'bench-event-to-start-placement' });
+  try {
+    const jsm = await admin.jetstreamManager();
+    const streamLeader = (await jsm.streams.info(FAULTS_STREAM)).cluster?.leader;
+    const consumerLeader = (await jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER)).cluster?.leader;
+    const started = readFileSync(intakeLog, 'utf8').split('\n').find((l) => l.includes('"intake started"'));
+    const intakeServer = started ? (JSON.parse(started) as { natsServer?: string }).natsServer : undefined;
+    return `NATS placement: the producer was connected to ${producerServer ?? '?'}, the intake to ${intakeServer ?? '?'}; the FAULTS stream was led by ${streamLeader ?? '?'} and the intake's consumer by ${consumerLeader ?? '?'}.`;
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySummary, split: Split, where: string | undefined): BenchSection {
   const p50Ratio = ours.p50 / floor.p50;
   const p99Ratio = ours.p99 / floor.p99;
   const part = (metric: string, s: LatencySummary): BenchRow => ({ metric, value: `p50 ${formatMs(s.p50)} · p99 ${formatMs(s.p99)}` });
@@ -175,6 +197,7 @@ function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySum
       `Ours ${formatSummary(ours)}; floor ${formatSummary(floor)}; p50 ratio ${formatRatio(p50Ratio)}.`,
       `Of ours, the publish alone (JetStream stored the event, fsynced, and acknowledged it to the producer) took ${formatSummary(stored)}; the rest is delivery to the intake, validation, routing and the signal-with-start.`,
       'The four "of ours" rows split each sample at the moments the intake logs for every hand-off (`deliveryLagMs`, `waitMs` and `calledAt` on its "event handed to Temporal" line, taken with a sub-millisecond clock; JetStream\'s stored timestamp is the server\'s, on the same host): per-part percentiles, so they need not add up to the total\'s.',
+      ...(where ? [where] : []),
       'The extra hop is the price of durability: the event is on disk before anything acts on it, and it is acked only after Temporal accepted it.',
     ],
   };
