@@ -11,6 +11,7 @@ import { epochNowMs, openLoop } from './open-loop';
 import { formatMs, formatRatio, formatSummary, summarize } from './stats';
 import type { BenchContext, BenchRow, BenchSection, LatencySummary } from './report-types';
 import { temporalConnectOptions } from '../config/temporal-connection';
+import { loadConfig } from '../config/config';
 
 /** Events per second offered on each path; far below capacity, so queueing does not dominate. */
 const RATE = 50;
@@ -46,6 +47,8 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
       return out;
     };
 
+    /** How long each direct start call took to be answered, beside when its start was recorded. */
+    const answered: number[] = [];
     /** Direct start: the floor. */
     const direct = async (tag: string, count: number): Promise<number[]> => {
       const intended: number[] = [];
@@ -61,6 +64,7 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
           typedSearchAttributes: initialSearchAttributes(event, runbook),
         });
+        answered[i] = epochNowMs() - due;
       });
       return latencies(ids, intended);
     };
@@ -88,11 +92,15 @@ export async function eventToStart(ctx: BenchContext): Promise<BenchSection> {
     await viaIntake('warm', warmUp);
     ctx.log(`direct client.workflow.start: ${n} at ${RATE}/s`);
     const floor = summarize(await direct('run', n));
+    const floorAnswered = summarize(answered.slice(0, n));
     ctx.log(`published to JetStream through the intake: ${n} at ${RATE}/s`);
+    const before = await handoffTotals(stack.config.intakePort);
     const ours = summarize(await viaIntake('run', n));
+    const after = await handoffTotals(stack.config.intakePort);
+    const answers = `Answers: the direct start calls were answered p50 ${formatMs(floorAnswered.p50)} · p99 ${formatMs(floorAnswered.p99)} after their intended send; the intake's signal-with-start calls were answered ${formatMs(((after.seconds - before.seconds) / Math.max(1, after.count - before.count)) * 1_000)} on average after being made (its handoff histogram; the ack follows, in the same slot), with at most ${loadConfig({}, {}).intakeConcurrency} hand-offs in flight.`;
     const intakeLog = join(stack.config.stateDir, 'logs', 'intake.log');
     const split = await splitOf(intakeLog, 'event-run-', intended.slice(0, n), startedMs.slice(0, n));
-    return section(ours, floor, summarize(stored.slice(0, n)), split, await placement(stack, nc.info?.server_name, intakeLog));
+    return section(ours, floor, summarize(stored.slice(0, n)), split, [answers, ...(await placement(stack, nc.info?.server_name, intakeLog))]);
   } finally {
     await nc.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
@@ -157,8 +165,8 @@ async function splitOf(logFile: string, prefix: string, intended: readonly numbe
  * On a cluster, which NATS node each party talks to and which nodes lead the
  * fault stream and the intake's consumer: every hop between them is a route.
  */
-async function placement(stack: BenchStack, producerServer: string | undefined, intakeLog: string): Promise<string | undefined> {
-  if (stack.kind !== 'cluster') return undefined;
+async function placement(stack: BenchStack, producerServer: string | undefined, intakeLog: string): Promise<string[]> {
+  if (stack.kind !== 'cluster') return [];
   const admin = await stack.natsConnect('admin', { name: 'bench-event-to-start-placement' });
   try {
     const jsm = await admin.jetstreamManager();
@@ -166,13 +174,20 @@ async function placement(stack: BenchStack, producerServer: string | undefined, 
     const consumerLeader = (await jsm.consumers.info(FAULTS_STREAM, INTAKE_CONSUMER)).cluster?.leader;
     const started = readFileSync(intakeLog, 'utf8').split('\n').find((l) => l.includes('"intake started"'));
     const intakeServer = started ? (JSON.parse(started) as { natsServer?: string }).natsServer : undefined;
-    return `NATS placement: the producer was connected to ${producerServer ?? '?'}, the intake to ${intakeServer ?? '?'}; the FAULTS stream was led by ${streamLeader ?? '?'} and the intake's consumer by ${consumerLeader ?? '?'}.`;
+    return [`NATS placement: the producer was connected to ${producerServer ?? '?'}, the intake to ${intakeServer ?? '?'}; the FAULTS stream was led by ${streamLeader ?? '?'} and the intake's consumer by ${consumerLeader ?? '?'}.`];
   } finally {
     await admin.close().catch(() => undefined);
   }
 }
 
-function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySummary, split: Split, where: string | undefined): BenchSection {
+/** The intake's hand-off histogram totals, from its /metrics. */
+async function handoffTotals(port: number): Promise<{ count: number; seconds: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string): number => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.slice(name.length + 1) ?? 0);
+  return { count: value('runbook_intake_handoff_seconds_count'), seconds: value('runbook_intake_handoff_seconds_sum') };
+}
+
+function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySummary, split: Split, extra: readonly string[]): BenchSection {
   const p50Ratio = ours.p50 / floor.p50;
   const p99Ratio = ours.p99 / floor.p99;
   const part = (metric: string, s: LatencySummary): BenchRow => ({ metric, value: `p50 ${formatMs(s.p50)} · p99 ${formatMs(s.p99)}` });
@@ -198,7 +213,7 @@ function section(ours: LatencySummary, floor: LatencySummary, stored: LatencySum
       `Of ours, the publish alone (JetStream stored the event, fsynced, and acknowledged it to the producer) took ${formatSummary(stored)}; the rest is delivery to the intake, validation, routing and the signal-with-start.`,
       'The four "of ours" rows split each sample at the moments the intake logs for every hand-off (`deliveryLagMs`, `waitMs` and `calledAt` on its "event handed to Temporal" line, taken with a sub-millisecond clock; JetStream\'s stored timestamp is the server\'s, on the same host): per-part percentiles, so they need not add up to the total\'s.',
       jetStreamTripNote(ours, floor, split),
-      ...(where ? [where] : []),
+      ...extra,
       'The extra hop is the price of durability: the event is on disk before anything acts on it, and it is acked only after Temporal accepted it.',
     ],
   };
