@@ -229,7 +229,8 @@ function jetStreamTripNote(ours: LatencySummary, floor: LatencySummary, split: S
   const trip = split.stored.p50 + split.delivered.p50;
   return (
     `At p50, 1.3× leaves ${formatMs(room)} over the floor; storing the event (p50 ${formatMs(split.stored.p50)}, the producer's publish to JetStream's stored timestamp) and delivering it to the intake (p50 ${formatMs(split.delivered.p50)}, the store's fsync included) take ${formatMs(trip)} at p50 by themselves, ` +
-    `the intake's own work before the call p50 ${formatMs(split.called.p50)}, and the call to the start p50 ${formatMs(split.started.p50)} (the floor's whole operation: p50 ${formatMs(floor.p50)}). Ours − floor at p50: ${formatMs(ours.p50 - floor.p50)}.`
+    `the intake's own work before the call p50 ${formatMs(split.called.p50)}, and the call to the start p50 ${formatMs(split.started.p50)} (the floor's whole operation: p50 ${formatMs(floor.p50)}). Ours − floor at p50: ${formatMs(ours.p50 - floor.p50)}. ` +
+    'Only a shorter trip would move the ratio: JetStream delivers an event once it is stored with an fsync (on the cluster, once a quorum of the three replicas has it and the consumer leader applied it, which the placement note shows may be another node than the stream leader and the intake\'s), and the intake cannot act on an event before that.'
   );
 }
 
