@@ -82,6 +82,15 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
         `distinct: the third row's floor is the intake's own Temporal call made directly: ${INTAKE_CONCURRENCY} concurrent \`client.workflow.signalWithStart\` calls of new incidents for ${result.signalCapacity.seconds.toFixed(0)} s, after the direct starts ` +
           `(${formatMs(perCallMs(result.signalCapacity))} per call on average). A signal-with-start records the start and the signal with its fault event; against it, what the intake adds (JetStream, validation, the ack) shows alone.`,
       );
+      if (result.startCapacity) {
+        const starts = result.startCapacity.handled / result.startCapacity.seconds;
+        notes.push(
+          `distinct: ours is ${(ours / starts).toFixed(2)}× the direct starts and ${(ours / cap).toFixed(2)}× the direct signal-with-starts, with the intake process at ${((result.work.cpuSeconds / result.ours.seconds) * 100).toFixed(0)}% of one core and ${(result.work.handoffSeconds / result.ours.seconds).toFixed(1)} of its ${INTAKE_CONCURRENCY} calls in flight on average: ` +
+            (result.work.handoffSeconds / result.ours.seconds >= 0.9 * INTAKE_CONCURRENCY && result.work.cpuSeconds / result.ours.seconds < 0.9
+              ? 'its calls were nearly all waiting on the server, so the pace is the server\'s answer to a signal-with-start, not the intake. Only a cheaper call for a new incident would move the first ratio, and signal-with-start is what keeps racing intakes from opening two incidents for one target.'
+              : 'its calls were not all waiting on the server, so part of the pace is the intake\'s own.'),
+        );
+      }
     }
     notes.push(
       `${mix}: our intake acked ${result.ours.handled.toLocaleString('en-US')} events in ${result.ours.seconds.toFixed(1)} s (${result.incidents.toLocaleString('en-US')} incidents); ` +
