@@ -4,12 +4,14 @@ import type { JetStreamManager, NatsConnection } from 'nats';
 import { ENV, loadConfig } from '../config/config';
 import { initialSearchAttributes } from '../intake/handoff';
 import { incidentIdFor } from '../schemas/identifiers';
+import { faultObserved } from '../workflows/messages';
 import { DEAD_LETTER_STREAM, ensureJetStream, FAULTS_STREAM, INTAKE_CONSUMER, intakeConsumerConfig } from '../intake/streams';
 import { createLogger } from '../observability/logger';
 import { startComponentProcess } from '../stack/component-process';
 import { waitFor } from '../stack/wait-for';
 import { BENCH_SUBJECT, benchFault, encodeFault, incidentInputFor, noopRunbookYaml, snapshotFromYaml, writeRunbookDir } from './fixtures';
-import { formatRate } from './stats';
+import { readCpuSeconds } from './proc-stats';
+import { formatMs, formatRate } from './stats';
 import { temporalServerOf, type BenchStack } from './bench-stack';
 import type { BenchContext, BenchRow, BenchSection } from './report-types';
 import { temporalConnectOptions } from '../config/temporal-connection';
@@ -34,6 +36,14 @@ interface Drain {
   seconds: number;
 }
 
+/** What our intake did over its window: hand-offs to Temporal, their mean time, and its CPU. */
+interface IntakeWork {
+  handoffs: number;
+  handoffSeconds: number;
+  /** CPU seconds of the intake process over the window (all threads). */
+  cpuSeconds: number;
+}
+
 /**
  * Ingest throughput: how many events per second the intake takes off a
  * JetStream backlog (validate, route, hand to Temporal, ack) for WINDOW_S,
@@ -54,19 +64,38 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
       value: formatRate(ours),
       floor: formatRate(floor),
       ratio: floor / ours,
-      ...(mix === 'coalesced' ? { target: '≥ 5,000/s', met: ours >= 5_000 } : {}),
+      ...(mix === 'coalesced' ? { target: '≥ 10,000/s', met: ours >= 10_000 } : {}),
     });
     if (result.startCapacity) {
       const cap = result.startCapacity.handled / result.startCapacity.seconds;
-      rows.push({ metric: 'events/s, all targets distinct, against direct workflow starts', value: formatRate(ours), floor: formatRate(cap), ratio: cap / ours });
+      rows.push({ metric: 'events/s, all targets distinct, against direct workflow starts', value: formatRate(ours), floor: formatRate(cap), ratio: cap / ours, target: '≥ 0.9× direct starts', met: ours / cap >= 0.9 });
       notes.push(
         `distinct: every event starts a workflow, so the rate is bounded by how fast ${temporalServerOf(ctx.stacks.kind)} starts workflows. ` +
-          `The second distinct row's floor is ${INTAKE_CONCURRENCY} concurrent \`client.workflow.start\` calls (the intake's concurrency) from the benchmark process for ${result.startCapacity.seconds.toFixed(0)} s, on the same server after the run.`,
+          `The second distinct row's floor is ${INTAKE_CONCURRENCY} concurrent \`client.workflow.start\` calls (the intake's concurrency) from the benchmark process for ${result.startCapacity.seconds.toFixed(0)} s, on the same server after the run` +
+          ` (${formatMs(perCallMs(result.startCapacity))} per call on average).`,
       );
+    }
+    if (result.signalCapacity) {
+      const cap = result.signalCapacity.handled / result.signalCapacity.seconds;
+      rows.push({ metric: 'events/s, all targets distinct, against direct signal-with-starts', value: formatRate(ours), floor: formatRate(cap), ratio: cap / ours });
+      notes.push(
+        `distinct: the third row's floor is the intake's own Temporal call made directly: ${INTAKE_CONCURRENCY} concurrent \`client.workflow.signalWithStart\` calls of new incidents for ${result.signalCapacity.seconds.toFixed(0)} s, after the direct starts ` +
+          `(${formatMs(perCallMs(result.signalCapacity))} per call on average). A signal-with-start records the start and the signal with its fault event; against it, what the intake adds (JetStream, validation, the ack) shows alone.`,
+      );
+      if (result.startCapacity) {
+        const starts = result.startCapacity.handled / result.startCapacity.seconds;
+        notes.push(
+          `distinct: ours is ${(ours / starts).toFixed(2)}× the direct starts and ${(ours / cap).toFixed(2)}× the direct signal-with-starts, with the intake process at ${((result.work.cpuSeconds / result.ours.seconds) * 100).toFixed(0)}% of one core and ${(result.work.handoffSeconds / result.ours.seconds).toFixed(1)} of its ${INTAKE_CONCURRENCY} calls in flight on average: ` +
+            (result.work.handoffSeconds / result.ours.seconds >= 0.9 * INTAKE_CONCURRENCY && result.work.cpuSeconds / result.ours.seconds < 0.9
+              ? 'its calls were nearly all waiting on the server, so the pace is the server\'s answer to a signal-with-start, not the intake. Only a cheaper call for a new incident would move the first ratio, and signal-with-start is what keeps racing intakes from opening two incidents for one target.'
+              : 'its calls were not all waiting on the server, so part of the pace is the intake\'s own.'),
+        );
+      }
     }
     notes.push(
       `${mix}: our intake acked ${result.ours.handled.toLocaleString('en-US')} events in ${result.ours.seconds.toFixed(1)} s (${result.incidents.toLocaleString('en-US')} incidents); ` +
         `the bare consumer acked the same first ${result.floor.handled.toLocaleString('en-US')} messages in ${result.floor.seconds.toFixed(1)} s; backlog ${backlog.toLocaleString('en-US')}; nothing dead-lettered.`,
+      workNote(mix, result.work, result.ours),
     );
   }
   notes.push(
@@ -84,7 +113,22 @@ export async function ingest(ctx: BenchContext): Promise<BenchSection> {
   };
 }
 
-async function measureMix(ctx: BenchContext, mix: Mix, backlog: number, windowS: number, startCapacityS: number): Promise<{ ours: Drain; floor: Drain; incidents: number; startCapacity?: Drain }> {
+/**
+ * Where the intake's window went: how many Temporal calls it made, how much
+ * each carried and took, and how busy the process was. Calls in flight on
+ * average = their total time over the window; with the intake's concurrency
+ * bound, that says whether Temporal's answers or the intake's CPU set the pace.
+ */
+function workNote(mix: Mix, work: IntakeWork, ours: Drain): string {
+  const perCall = work.handoffs > 0 ? ours.handled / work.handoffs : 0;
+  const meanMs = work.handoffs > 0 ? (work.handoffSeconds / work.handoffs) * 1_000 : 0;
+  return (
+    `${mix}: ${work.handoffs.toLocaleString('en-US')} hand-offs to Temporal in the window, ${perCall.toFixed(1)} events each on average, taking ${formatMs(meanMs)} each on average ` +
+    `(${(work.handoffSeconds / ours.seconds).toFixed(1)} in flight on average, at most ${INTAKE_CONCURRENCY}); the intake process used ${((work.cpuSeconds / ours.seconds) * 100).toFixed(0)}% of one core.`
+  );
+}
+
+async function measureMix(ctx: BenchContext, mix: Mix, backlog: number, windowS: number, startCapacityS: number): Promise<{ ours: Drain; floor: Drain; work: IntakeWork; incidents: number; startCapacity?: Drain; signalCapacity?: Drain }> {
   const runbooksDir = writeRunbookDir(join(ctx.workDir, `runbooks-${mix}`), noopRunbookYaml(1));
   const stack = await ctx.stacks.start({ overrides: { runbooksDir } });
   const nc = await stack.natsConnect('admin', { name: 'bench-ingest' });
@@ -95,13 +139,14 @@ async function measureMix(ctx: BenchContext, mix: Mix, backlog: number, windowS:
     const targets = mix === 'coalesced' ? Math.ceil(backlog / REPEATS_PER_TARGET) : backlog;
     await preload(nc, backlog, mix === 'coalesced' ? stormTarget : (i) => `t-${i}`);
     ctx.log(`${mix}: our intake for ${windowS} s`);
-    const ours = await drainWithIntake(stack, jsm, backlog, windowS);
+    const { drain: ours, work } = await drainWithIntake(stack, jsm, backlog, windowS);
     ctx.log(`${mix}: ${Math.round(ours.handled / ours.seconds)}/s; bare consume-and-ack of the same ${ours.handled} messages`);
     const floor = await bareDrain(nc, jsm, ours.handled);
     const dead = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages;
     if (dead > 0) throw new Error(`${dead} benchmark events were dead-lettered; the figures would not be about valid events`);
-    const startCapacity = startCapacityS > 0 ? await directStarts(stack, startCapacityS) : undefined;
-    return { ours, floor, incidents: Math.min(targets, ours.handled), ...(startCapacity ? { startCapacity } : {}) };
+    const startCapacity = startCapacityS > 0 ? await directStarts(stack, startCapacityS, 'start') : undefined;
+    const signalCapacity = startCapacityS > 0 ? await directStarts(stack, startCapacityS, 'signalWithStart') : undefined;
+    return { ours, floor, work, incidents: Math.min(targets, ours.handled), ...(startCapacity ? { startCapacity } : {}), ...(signalCapacity ? { signalCapacity } : {}) };
   } finally {
     await nc.close().catch(() => undefined);
     await stack.stop();
@@ -129,8 +174,19 @@ async function acked(jsm: JetStreamManager, consumer: string, total: number): Pr
   return total - info.num_pending - info.num_ack_pending;
 }
 
+/** A counter or histogram total from the intake's /metrics text. */
+function metricTotal(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+async function intakeMetrics(port: number): Promise<{ handoffs: number; handoffSeconds: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return { handoffs: metricTotal(text, 'runbook_intake_handoff_seconds_count'), handoffSeconds: metricTotal(text, 'runbook_intake_handoff_seconds_sum') };
+}
+
 /** Runs the real intake process until the window has passed (or the backlog is gone) and counts what it acked. */
-async function drainWithIntake(stack: BenchStack, jsm: JetStreamManager, total: number, windowS: number): Promise<Drain> {
+async function drainWithIntake(stack: BenchStack, jsm: JetStreamManager, total: number, windowS: number): Promise<{ drain: Drain; work: IntakeWork }> {
   const port = stack.config.intakePort;
   const intake = await startComponentProcess({
     name: 'bench-intake',
@@ -144,19 +200,27 @@ async function drainWithIntake(stack: BenchStack, jsm: JetStreamManager, total: 
     await waitFor('the intake to ack its first event', 60_000, async () => (await acked(jsm, INTAKE_CONSUMER, total)) > 0, 20);
     const t0 = performance.now();
     const start = await acked(jsm, INTAKE_CONSUMER, total);
+    const [cpu0, m0] = [readCpuSeconds(intake.pid), await intakeMetrics(port)];
     let done = start;
     while (performance.now() - t0 < windowS * 1_000 && done < total) {
       await new Promise((r) => setTimeout(r, 250));
       done = await acked(jsm, INTAKE_CONSUMER, total);
     }
-    return { handled: done - start, seconds: (performance.now() - t0) / 1_000 };
+    const seconds = (performance.now() - t0) / 1_000;
+    const [cpu1, m1] = [readCpuSeconds(intake.pid), await intakeMetrics(port)];
+    return { drain: { handled: done - start, seconds }, work: { handoffs: m1.handoffs - m0.handoffs, handoffSeconds: m1.handoffSeconds - m0.handoffSeconds, cpuSeconds: cpu1 - cpu0 } };
   } finally {
     await intake.stop();
   }
 }
 
+/** Mean time of one call with INTAKE_CONCURRENCY of them in flight throughout. */
+function perCallMs(d: Drain): number {
+  return (d.seconds * INTAKE_CONCURRENCY * 1_000) / Math.max(1, d.handled);
+}
+
 /** Starts incidents for new targets directly, INTAKE_CONCURRENCY at a time, for `seconds`: what Temporal alone can take. */
-async function directStarts(stack: BenchStack, seconds: number): Promise<Drain> {
+async function directStarts(stack: BenchStack, seconds: number, how: 'start' | 'signalWithStart'): Promise<Drain> {
   const connection = await Connection.connect(await temporalConnectOptions(stack.config));
   const client = new Client({ connection, namespace: stack.config.namespace });
   const runbook = snapshotFromYaml(noopRunbookYaml(1));
@@ -166,13 +230,15 @@ async function directStarts(stack: BenchStack, seconds: number): Promise<Drain> 
     const deadline = t0 + seconds * 1_000;
     const lane = async (): Promise<void> => {
       while (performance.now() < deadline) {
-        const event = benchFault(`direct-${next}`, `direct-${next++}`);
-        await client.workflow.start('incident', {
+        const event = benchFault(`direct-${how}-${next}`, `direct-${how}-${next++}`);
+        const options = {
           workflowId: incidentIdFor(event.service, event.target),
           taskQueue: stack.config.taskQueue,
           args: [incidentInputFor(event, runbook)],
           typedSearchAttributes: initialSearchAttributes(event, runbook),
-        });
+        };
+        if (how === 'start') await client.workflow.start('incident', options);
+        else await client.workflow.signalWithStart('incident', { ...options, signal: faultObserved, signalArgs: [event] });
       }
     };
     await Promise.all(Array.from({ length: INTAKE_CONCURRENCY }, lane));

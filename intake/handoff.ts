@@ -6,6 +6,7 @@ import { SA } from '../schemas/search-attributes';
 import type { IncidentInput, RunbookSnapshot } from '../schemas/incident-input';
 import { faultObserved, faultResolved, faultsObserved } from '../workflows/messages';
 import { absorbedByClosedRuns } from './absorbed-before';
+import { signalWithStart } from './signal-with-start';
 
 /** What became of an event handed to Temporal. */
 export type HandoffOutcome = 'started' | 'coalesced' | 'resolved' | 'resolved_no_incident' | 'duplicate';
@@ -34,7 +35,6 @@ export interface HandoffTarget {
 /** @default see {@link HandoffTarget.timeoutMs} */
 export const DEFAULT_HANDOFF_TIMEOUT_MS = 10_000;
 
-const RUN_CACHE_LIMIT = 10_000;
 /** Times a redelivered event's incident may be found open and then closed before the hand-off gives up (and the message is nacked). */
 const MAX_LOOKS = 3;
 
@@ -56,7 +56,6 @@ export function initialSearchAttributes(event: FaultEvent, runbook: RunbookSnaps
  * open incident or starts a new one, so racing intakes cannot open two.
  */
 export class Handoff {
-  private readonly runs = new Map<string, string>();
   private readonly timeoutMs: number;
 
   constructor(private readonly target: HandoffTarget) {
@@ -111,7 +110,6 @@ export class Handoff {
           const handle = client.workflow.getHandle(incidentId, current.runId);
           if (rest.length === 1) await handle.signal(faultObserved, rest[0] as FaultEvent);
           else await handle.signal(faultsObserved, [...rest]);
-          this.remember(incidentId, current.runId);
           return { outcome: 'coalesced' as const, incidentId, runId: current.runId };
         } catch (err) {
           // The run closed after describe saw it open: its ledger is final now, so look again.
@@ -136,46 +134,17 @@ export class Handoff {
       }
     }
     const input: IncidentInput = { incidentId, fault: event, ...(runbook ? { runbook } : this.target.quietPeriod ? { quietPeriod: this.target.quietPeriod } : {}), dryRun: dryRun || event.dryRun === true || runbook?.definition.settings?.dry_run === true };
-    const startedBefore = Date.now();
-    const options = {
+    // One event keeps the single-event signal, so an incident sees exactly what it saw before batching existed.
+    const single = events.length === 1;
+    const answer = await signalWithStart(client, {
+      workflowType: 'incident',
       workflowId: incidentId,
       taskQueue: this.target.taskQueue,
-      args: [input] as [IncidentInput],
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+      args: [input],
+      signalName: single ? faultObserved.name : faultsObserved.name,
+      signalArgs: single ? [event] : [[...events]],
       typedSearchAttributes: initialSearchAttributes(event, runbook),
-    };
-    // One event keeps the single-event signal, so an incident sees exactly what it saw before batching existed.
-    const handle =
-      events.length === 1
-        ? await client.workflow.signalWithStart('incident', { ...options, signal: faultObserved, signalArgs: [event] })
-        : await client.workflow.signalWithStart('incident', { ...options, signal: faultsObserved, signalArgs: [[...events]] });
-    const runId = handle.signaledRunId;
-    const outcome = await this.classify(incidentId, runId, startedBefore);
-    return { outcome, incidentId, runId };
-  }
-
-  /**
-   * Whether the run just signaled was started by this call or was already
-   * open; only feeds metrics and logs, so a failed look-up says "started".
-   */
-  private async classify(incidentId: string, runId: string, startedBefore: number): Promise<HandoffOutcome> {
-    const known = this.runs.get(incidentId);
-    this.remember(incidentId, runId);
-    if (known !== undefined) return known === runId ? 'coalesced' : 'started';
-    try {
-      const desc = await this.target.client.workflow.getHandle(incidentId, runId).describe();
-      return desc.startTime.getTime() >= startedBefore - 1_000 ? 'started' : 'coalesced';
-    } catch {
-      return 'started';
-    }
-  }
-
-  private remember(incidentId: string, runId: string): void {
-    this.runs.delete(incidentId);
-    this.runs.set(incidentId, runId);
-    if (this.runs.size > RUN_CACHE_LIMIT) {
-      const oldest = this.runs.keys().next().value;
-      if (oldest !== undefined) this.runs.delete(oldest);
-    }
+    });
+    return { outcome: answer.started ? 'started' : 'coalesced', incidentId, runId: answer.runId };
   }
 }

@@ -5,10 +5,14 @@ import type { JsMsg } from 'nats';
  * terminated). While a message waits for a slot or for Temporal, a progress
  * acknowledgement keeps the server from redelivering it elsewhere, so the
  * consumer's ack wait can stay short and a crashed intake's messages come
- * back quickly.
+ * back quickly. Only messages held for half a heartbeat or longer are
+ * marked: the first mark still comes well within the ack wait (at most one
+ * and a half heartbeats after receipt), and a backlog that moves fast costs
+ * no marks at all.
  */
 export class InFlight {
-  private readonly messages = new Set<JsMsg>();
+  /** Held messages with when each arrived; insertion order is arrival order. */
+  private readonly messages = new Map<JsMsg, number>();
   private timer: NodeJS.Timeout | undefined;
 
   /** @param heartbeatMs how often each unsettled message is marked in progress; well under the ack wait. */
@@ -23,7 +27,11 @@ export class InFlight {
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      for (const msg of this.messages) msg.working();
+      const cutoff = performance.now() - this.heartbeatMs / 2;
+      for (const [msg, since] of this.messages) {
+        if (since > cutoff) break;
+        msg.working();
+      }
     }, this.heartbeatMs);
     this.timer.unref();
   }
@@ -36,7 +44,7 @@ export class InFlight {
 
   /** Holds a freshly delivered message. */
   add(msg: JsMsg): void {
-    this.messages.add(msg);
+    if (!this.messages.has(msg)) this.messages.set(msg, performance.now());
   }
 
   /** Releases a message once it is settled, whichever way. */

@@ -85,6 +85,8 @@ interface Delivered {
    * the flag (its delivery state went with it); they come back out of order.
    */
   again: boolean;
+  /** When this process received it, epoch ms. */
+  receivedAt: number;
 }
 
 /** Most events of one target handed to Temporal in one signal. */
@@ -139,10 +141,12 @@ export class IntakeLoop {
     this.inFlight.start();
     try {
       for await (const msg of messages) {
+        const receivedAt = epochNowMs();
         this.inFlight.add(msg);
         const again = msg.info.redelivered || msg.seq < this.newestSeq;
         this.newestSeq = Math.max(this.newestSeq, msg.seq);
-        this.enqueue({ msg, parsed: parseFaultEvent(msg.data), again });
+        if (!again) this.deps.metrics.deliveryLagSeconds.observe(Math.max(0, receivedAt - storedAtMs(msg)) / 1_000);
+        this.enqueue({ msg, parsed: parseFaultEvent(msg.data), again, receivedAt });
       }
       await this.queue.onIdle();
     } finally {
@@ -231,8 +235,9 @@ export class IntakeLoop {
     // A redelivered event goes alone: it may have been absorbed by an incident that has closed since.
     const group = event.status === 'firing' && !head.again ? this.firingRun(items) : [head];
     const events = group.map((g) => (g.parsed as Extract<ParseResult, { ok: true }>).event);
-    const started = performance.now();
     const snapshot = runbook ? snapshotOf(runbook) : undefined;
+    const calledAt = epochNowMs();
+    for (const g of group) this.deps.metrics.waitSeconds.observe((calledAt - g.receivedAt) / 1_000);
     // A retry after a failed attempt may follow one the server took: it is checked like a redelivery.
     const handed = await this.withRetry(
       (attempt) => (head.again || attempt > 1 ? this.deps.handoff.deliverRedelivered(events, publishedAt(msg), snapshot, this.deps.dryRun) : this.deps.handoff.deliverAll(events, snapshot, this.deps.dryRun)),
@@ -245,12 +250,12 @@ export class IntakeLoop {
       return items.length;
     }
     const result = handed.result;
-    this.deps.metrics.handoffSeconds.observe((performance.now() - started) / 1_000);
+    this.deps.metrics.handoffSeconds.observe((epochNowMs() - calledAt) / 1_000);
     for (const e of events) this.recent.add(e.id);
     if (result.outcome === 'duplicate') log.info('redelivered event was absorbed by an incident that has closed since; acked', { runId: result.runId });
-    else log.info('event handed to Temporal', { outcome: result.outcome, runId: result.runId, runbook: runbook?.runbook.name, ...(events.length > 1 ? { events: events.length } : {}) });
+    else log.info('event handed to Temporal', { outcome: result.outcome, runId: result.runId, runbook: runbook?.runbook.name, ...(events.length > 1 ? { events: events.length } : {}), ...timings(head, calledAt) });
     if (this.deps.beforeAck) for (const e of events) await this.deps.beforeAck(e, incidentId);
-    await Promise.all(group.map((g) => this.ack(g.msg)));
+    await this.ackAll(group.map((g) => g.msg));
     this.count(result.outcome);
     if (group.length > 1) this.count('coalesced', group.length - 1);
     return group.length;
@@ -326,6 +331,21 @@ export class IntakeLoop {
     this.inFlight.settle(msg);
   }
 
+  /**
+   * Acks messages handed on together with one round trip: the server handles
+   * the acks of one connection in the order they were sent, so its
+   * confirmation of the last one means it has taken those before it too. An
+   * ack that is lost anyway brings its message back as a redelivery, which
+   * the hand-off checks against the incident before anything is signalled.
+   */
+  private async ackAll(msgs: readonly JsMsg[]): Promise<void> {
+    const last = msgs.at(-1);
+    if (!last) return;
+    for (const msg of msgs) if (msg !== last) msg.ack();
+    await last.ackAck();
+    for (const msg of msgs) this.inFlight.settle(msg);
+  }
+
   private settle(msg: JsMsg, how: () => void): void {
     how();
     this.inFlight.settle(msg);
@@ -345,5 +365,26 @@ function errorText(err: unknown): string {
 
 /** When JetStream stored the message (its first publication). */
 function publishedAt(msg: JsMsg): Date {
-  return new Date(Math.floor(msg.info.timestampNanos / 1_000_000));
+  return new Date(Math.floor(storedAtMs(msg)));
+}
+
+function storedAtMs(msg: JsMsg): number {
+  return msg.info.timestampNanos / 1_000_000;
+}
+
+/** Milliseconds since the epoch with sub-millisecond resolution, on the clock of Date.now(). */
+function epochNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+const round2 = (ms: number): number => Math.round(ms * 100) / 100;
+
+/**
+ * Where the time of an event's hand-off went, for its log line: JetStream
+ * storing it → this process receiving it (`deliveryLagMs`) → the Temporal
+ * call (`waitMs`, made at `calledAt`, epoch ms) — so a slow start can be
+ * placed against the incident's history.
+ */
+function timings(head: Delivered, calledAt: number): { deliveryLagMs?: number; waitMs: number; calledAt: number } {
+  return { ...(head.again ? {} : { deliveryLagMs: round2(head.receivedAt - storedAtMs(head.msg)) }), waitMs: round2(calledAt - head.receivedAt), calledAt: round2(calledAt) };
 }

@@ -10,6 +10,10 @@ export type AlertOutcome = 'stored' | 'duplicate' | 'rejected';
 export interface IntakeMetrics {
   events: Counter<'outcome'>;
   handoffSeconds: Histogram;
+  /** From JetStream storing a message to this process receiving it, first deliveries only. */
+  deliveryLagSeconds: Histogram;
+  /** From receiving a message to making the hand-off call that carries it. */
+  waitSeconds: Histogram;
   /** Consumer backlog by state: pending, unacked, redelivered (from the server) and in_process (this process). */
   backlog: Gauge<'state'>;
   /** Settings of a stream or consumer that differ from what the intake asks for. */
@@ -20,6 +24,8 @@ export interface IntakeMetrics {
   /** Requests to the Alertmanager receiver refused by the per-address rate limit. */
   webhookRateLimited: Counter;
 }
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Registers the intake metrics on a registry. */
 export function createIntakeMetrics(registry: Registry): IntakeMetrics {
@@ -33,7 +39,19 @@ export function createIntakeMetrics(registry: Registry): IntakeMetrics {
     handoffSeconds: new Histogram({
       name: 'runbook_intake_handoff_seconds',
       help: 'Time from starting a handoff to Temporal accepting it, retries within one delivery included.',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    deliveryLagSeconds: new Histogram({
+      name: 'runbook_intake_delivery_lag_seconds',
+      help: 'Time from JetStream storing a fault message to the intake receiving it, on its first delivery (server and intake clocks).',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    waitSeconds: new Histogram({
+      name: 'runbook_intake_wait_seconds',
+      help: 'Time from the intake receiving a fault message to making the Temporal call that hands it on (waiting behind its target, validation, routing).',
+      buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
     backlog: new Gauge({

@@ -21,8 +21,14 @@ export const UNHANDLED_SUBJECT = 'faults_unhandled';
  * @default 2 minutes
  */
 export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
-/** @default 1,000 messages in flight per consumer before the server holds back. */
-export const DEFAULT_MAX_ACK_PENDING = 1_000;
+/**
+ * Messages in flight per consumer before the server holds back. Room for
+ * many targets' batches at once: in an alert storm each hand-off carries up
+ * to 100 events of one target, and with 1,000 an intake held about ten
+ * targets' worth and spent its time waiting on Temporal between them.
+ * @default 10,000
+ */
+export const DEFAULT_MAX_ACK_PENDING = 10_000;
 /**
  * Redelivery delays for a message that was neither acked nor nacked (its
  * intake crashed or hung). The server uses the first one as the ack wait, so

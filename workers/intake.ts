@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     }),
     metricsRoute(registry),
   ]);
-  logger.info('intake started', { nats: config.natsUrl, temporal: config.temporalAddress, port: config.intakePort, concurrency: config.intakeConcurrency });
+  logger.info('intake started', { nats: config.natsUrl, natsServer: nc.info?.server_name, temporal: config.temporalAddress, port: config.intakePort, concurrency: config.intakeConcurrency });
 
   let current: ConsumerMessages | undefined;
   const shutdown = (): void => {

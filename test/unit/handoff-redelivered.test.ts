@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { Handoff } from '../../intake/handoff';
 import { FaultEvent } from '../../schemas/fault-event';
 
@@ -63,10 +65,14 @@ function fakeClient(runs: Run[], opts: { closeOnSignal?: boolean; listed?: boole
         if (opts.listed === false || looksUntilOpenListed > 0) return;
         for (const run of runs) if (!run.open) yield { runId: run.runId, status: { name: 'COMPLETED' } };
       },
-      signalWithStart: async (_type: string, o: { signalArgs: [FaultEvent | FaultEvent[]] }) => {
-        const [arg] = o.signalArgs;
+    },
+    options: { namespace: 'default', identity: 'test', loadedDataConverter: loadDataConverter() },
+    workflowService: {
+      signalWithStartWorkflowExecution: async (req: { signalInput: { payloads: Payload[] } }) => {
+        const [payload] = req.signalInput.payloads;
+        const arg = defaultPayloadConverter.fromPayload<FaultEvent | FaultEvent[]>(payload as Payload);
         calls.signalWithStart.push((Array.isArray(arg) ? arg : [arg]).map((e) => e.id));
-        return { signaledRunId: 'started-run' };
+        return { runId: 'started-run', started: true };
       },
     },
   };
