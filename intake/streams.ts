@@ -87,15 +87,22 @@ function isUnlimited(value: unknown): boolean {
   return UNLIMITED.has(value);
 }
 
+/** The `max_ack_pending` earlier intakes created their consumer with. */
+export const EARLIER_MAX_ACK_PENDING = 1_000;
+
 /**
- * The settings to change on an existing consumer, or undefined. Only an
- * unlimited `max_deliver` (what earlier intakes created) is raised to a
- * bound: left unlimited, a message that can never be handed on is redelivered
- * forever. A finite value an operator chose is kept and reported as drift.
+ * The settings to change on an existing consumer, or undefined. Only what
+ * earlier intakes created is moved: an unlimited `max_deliver` is raised to a
+ * bound (left unlimited, a message that can never be handed on is redelivered
+ * forever), and their `max_ack_pending` of 1,000 to the current default (it
+ * holds an alert storm to one wave of targets at a time). Any other value an
+ * operator chose is kept and reported as drift.
  */
 export function consumerUpgrade(want: Partial<ConsumerConfig>, have: Partial<ConsumerConfig>): Partial<ConsumerConfig> | undefined {
-  if (!isUnlimited(want.max_deliver) && isUnlimited(have.max_deliver)) return { max_deliver: want.max_deliver as number };
-  return undefined;
+  const upgrade: Partial<ConsumerConfig> = {};
+  if (!isUnlimited(want.max_deliver) && isUnlimited(have.max_deliver)) upgrade.max_deliver = want.max_deliver as number;
+  if (want.max_ack_pending !== undefined && want.max_ack_pending > EARLIER_MAX_ACK_PENDING && have.max_ack_pending === EARLIER_MAX_ACK_PENDING) upgrade.max_ack_pending = want.max_ack_pending;
+  return Object.keys(upgrade).length > 0 ? upgrade : undefined;
 }
 
 /** Values the server reports for a setting left at "no limit" or unset; all mean the same. */
@@ -221,7 +228,7 @@ export async function ensureJetStream(jsm: JetStreamManager, logger: Logger, opt
   const upgrade = info && consumerUpgrade(want, info.config);
   if (info && upgrade) {
     info = await jsm.consumers.update(FAULTS_STREAM, INTAKE_CONSUMER, upgrade);
-    logger.warn('consumer updated: deliveries of one message are now bounded', { consumer: INTAKE_CONSUMER, maxDeliver: info.config.max_deliver });
+    logger.warn('consumer updated from an earlier version\'s settings', { consumer: INTAKE_CONSUMER, changed: upgrade, maxDeliver: info.config.max_deliver, maxAckPending: info.config.max_ack_pending });
   }
   if (info) {
     const d = configDrift(want as Record<string, unknown>, info.config as unknown as Record<string, unknown>);

@@ -6,7 +6,7 @@ import { nanos, type NatsConnection } from 'nats';
 import { ENV } from '../../config/config';
 import { ATTEMPTS_EXHAUSTED } from '../../intake/dead-letter';
 import { getDeadLetter, listDeadLetters, type DeadLetter } from '../../intake/dead-letter-store';
-import { FAULTS_STREAM, INTAKE_CONSUMER, intakeConsumerConfig, streamConfigs } from '../../intake/streams';
+import { DEFAULT_MAX_ACK_PENDING, EARLIER_MAX_ACK_PENDING, FAULTS_STREAM, INTAKE_CONSUMER, intakeConsumerConfig, streamConfigs } from '../../intake/streams';
 import type { ManagedProcess } from '../../stack/managed-process';
 import { freePorts } from '../../stack/ports';
 import { PROJECT_ROOT } from '../../stack/toolchain';
@@ -33,7 +33,7 @@ before(async () => {
   for (const cfg of streamConfigs()) await jsm.streams.add(cfg);
   // The stack provisioned today's consumer; put the old one in its place.
   await jsm.consumers.delete(FAULTS_STREAM, INTAKE_CONSUMER);
-  await jsm.consumers.add(FAULTS_STREAM, { ...intakeConsumerConfig(), max_deliver: -1, backoff: [], ack_wait: nanos(10_000) });
+  await jsm.consumers.add(FAULTS_STREAM, { ...intakeConsumerConfig(), max_deliver: -1, max_ack_pending: EARLIER_MAX_ACK_PENDING, backoff: [], ack_wait: nanos(10_000) });
   [port] = (await freePorts(1)) as [number];
   // A namespace the server does not have: Temporal answers, and refuses every hand-off at once.
   intake = await startIntake(stack, 'intake-bounded', port, {
@@ -63,9 +63,10 @@ async function deadLetterFor(seq: number): Promise<DeadLetter> {
 }
 
 describe('bounded deliveries', () => {
-  test('an existing consumer with unlimited deliveries is bounded at start-up; a setting the operator tuned is kept and reported', async () => {
+  test('an existing consumer with unlimited deliveries is bounded at start-up, its earlier pending-ack room raised; a setting the operator tuned is kept and reported', async () => {
     const info = await (await nc.jetstreamManager()).consumers.info(FAULTS_STREAM, INTAKE_CONSUMER);
     assert.equal(info.config.max_deliver, MAX_DELIVER);
+    assert.equal(info.config.max_ack_pending, DEFAULT_MAX_ACK_PENDING);
     assert.deepEqual(info.config.backoff ?? [], [], 'the tuned backoff is left alone');
     assert.equal(await metricValue(port, 'runbook_intake_config_drift'), 1, 'only the backoff drifts');
   });

@@ -5,7 +5,7 @@ import { headers as natsHeaders, type JetStreamClient, type JetStreamPublishOpti
 import { HDR, headerBytes, PAYLOAD_SAFETY_MARGIN, storeDeadLetter } from '../../intake/dead-letter';
 import { deadLetterBody } from '../../intake/dead-letter-body';
 import { isFinalDelivery, nakDelayMs } from '../../intake/delivery-attempts';
-import { consumerUpgrade, DEFAULT_MAX_DELIVER, DEFAULT_REDELIVERY_BACKOFF_MS, intakeConsumerConfig } from '../../intake/streams';
+import { consumerUpgrade, DEFAULT_MAX_DELIVER, EARLIER_MAX_ACK_PENDING, DEFAULT_REDELIVERY_BACKOFF_MS, intakeConsumerConfig } from '../../intake/streams';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i % 251);
@@ -139,5 +139,13 @@ describe('consumer upgrade', () => {
     const want = intakeConsumerConfig(7);
     assert.equal(consumerUpgrade(want, { ...want, max_deliver: 20 }), undefined);
     assert.equal(consumerUpgrade(want, want), undefined);
+  });
+
+  test('the pending-ack room earlier versions created is raised to the current default, and any other choice kept', () => {
+    const want = intakeConsumerConfig(7);
+    assert.ok((want.max_ack_pending ?? 0) > EARLIER_MAX_ACK_PENDING);
+    assert.deepEqual(consumerUpgrade(want, { ...want, max_ack_pending: EARLIER_MAX_ACK_PENDING }), { max_ack_pending: want.max_ack_pending });
+    assert.deepEqual(consumerUpgrade(want, { ...want, max_ack_pending: EARLIER_MAX_ACK_PENDING, max_deliver: -1 }), { max_deliver: 7, max_ack_pending: want.max_ack_pending });
+    assert.equal(consumerUpgrade(want, { ...want, max_ack_pending: 500 }), undefined);
   });
 });
