@@ -3,7 +3,7 @@ import { fetchAuditRecord } from '../../audit/build-audit';
 import { renderAuditText } from '../../audit/render-audit';
 import type { Config } from '../../config/config';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
-import { CliError, cliConfig, natsConnection, temporalClient } from '../context';
+import { CliError, cliConfig, incidentReads, natsConnection } from '../context';
 import { incidentIdArg } from '../incident-arg';
 import { terminalJson, terminalStrings } from '../../observability/terminal-text';
 
@@ -29,11 +29,11 @@ export const auditCommand: CliCommand = {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
     const id = incidentIdArg(positionals[0], USAGE);
     const config = cliConfig(flagsToConfig({ ...values, json: undefined }));
-    // The stream is read while Temporal connects and answers: the NATS connect (a bcrypt check on the server) is as slow as the gRPC set-up.
+    // The stream is read while Temporal connects and answers: the NATS connect (a bcrypt check on the server) takes as long as the Temporal reads.
     const events = readStreamEvents(config, id);
-    const { client, close } = await temporalClient(config);
+    const { reads, close } = await incidentReads(config);
     try {
-      const record = await fetchAuditRecord(client, id, events).catch((err: unknown) => {
+      const record = await fetchAuditRecord(reads, id, events).catch((err: unknown) => {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
       });
       // The record's strings are escaped before rendering, so the layout's own lines stay its only lines.
