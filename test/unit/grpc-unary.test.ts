@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
-import { createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createSecureServer, createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { GrpcStatusError, grpcChannel } from '../../platform/grpc-unary';
+import { ensureCertificates } from '../../platform/tls-certificates';
 import { freePort } from '../../stack/ports';
 
 /*
@@ -79,4 +84,41 @@ test('a trailers-only error is a GrpcStatusError with the code and the decoded m
 
 test('a server that is not there fails the connect', async () => {
   await assert.rejects(grpcChannel({ address: `127.0.0.1:${await freePort()}` }), /ECONNREFUSED/);
+});
+
+test('over mutual TLS the call checks the server against the CA and name given and presents the client certificate', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runbook-grpc-tls-'));
+  const tlsServer = await (async () => {
+    await ensureCertificates({ dir, caName: 'grpc test CA' }, [
+      { name: 'server', commonName: 'temporal', dns: ['temporal'], usage: ['serverAuth'] },
+      { name: 'client', commonName: 'runbook-cli', usage: ['clientAuth'] },
+    ]);
+    const file = (name: string): Buffer => readFileSync(join(dir, name));
+    const s = createSecureServer({ ca: file('ca.pem'), cert: file('server.pem'), key: file('server-key.pem'), requestCert: true, rejectUnauthorized: true });
+    s.on('stream', (stream, headers) => {
+      const peer = (stream.session?.socket as TLSSocket | undefined)?.getPeerCertificate();
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.resume();
+      stream.on('end', () => stream.end(frame(Buffer.from(`${String(headers[':path'])} from ${peer?.subject?.CN ?? '?'}`))));
+    });
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    return { s, file, address: `127.0.0.1:${(s.address() as AddressInfo).port}` };
+  })();
+  try {
+    const { file } = tlsServer;
+    const channel = await grpcChannel({ address: tlsServer.address, tls: { ca: file('ca.pem'), cert: file('client.pem'), key: file('client-key.pem'), servername: 'temporal' } });
+    try {
+      assert.equal((await channel.unary('/svc/Echo', Buffer.alloc(0))).toString(), '/svc/Echo from runbook-cli');
+    } finally {
+      channel.close();
+    }
+    await assert.rejects(async () => {
+      const wrongName = await grpcChannel({ address: tlsServer.address, tls: { ca: file('ca.pem'), cert: file('client.pem'), key: file('client-key.pem'), servername: 'elsewhere' } });
+      wrongName.close();
+    }, /altnames|does not match/i);
+  } finally {
+    await new Promise<void>((resolve) => tlsServer.s.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

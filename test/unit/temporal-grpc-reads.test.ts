@@ -88,7 +88,7 @@ describe('Temporal workflow reads over gRPC', () => {
 
   test('a completed result is read from the close event, following a run it handed on to', async () => {
     const closeEvent = (attrs: temporal.api.history.v1.IWorkflowExecutionCompletedEventAttributes): Uint8Array =>
-      ws.GetWorkflowExecutionHistoryResponse.encode({ history: { events: [{ eventId: 9, workflowExecutionCompletedEventAttributes: attrs }] } }).finish();
+      ws.GetWorkflowExecutionHistoryResponse.encode({ history: { events: [{ workflowExecutionCompletedEventAttributes: attrs }] } }).finish();
     const channel = fakeChannel([closeEvent({ newExecutionRunId: 'run-2' }), closeEvent({ result: { payloads: [json({ state: { incidentId: 'incident/a/b' } })] } })]);
     assert.deepEqual(await temporalGrpcReads(channel, 'ns').result('incident/a/b'), { state: { incidentId: 'incident/a/b' } });
     const [first, second] = channel.calls.map((c) => ws.GetWorkflowExecutionHistoryRequest.decode(c.request));
@@ -103,14 +103,14 @@ describe('Temporal workflow reads over gRPC', () => {
     const page1 = ws.GetWorkflowExecutionHistoryResponse.encode({
       history: {
         events: [
-          { eventId: 1, workflowExecutionStartedEventAttributes: { originalExecutionRunId: 'run-1', input: { payloads: [json({ fault: { id: 'f-1' } })] } } },
-          { eventId: 5, workflowExecutionSignaledEventAttributes: { signalName: 'approve', input: { payloads: [{ metadata: { encoding: Buffer.from('binary/encrypted') } }] } } },
+          { workflowExecutionStartedEventAttributes: { originalExecutionRunId: 'run-1', input: { payloads: [json({ fault: { id: 'f-1' } })] } } },
+          { workflowExecutionSignaledEventAttributes: { signalName: 'approve', input: { payloads: [{ metadata: { encoding: Buffer.from('binary/encrypted') } }] } } },
         ],
       },
       nextPageToken: Buffer.from('page-2'),
     }).finish();
     const page2 = ws.GetWorkflowExecutionHistoryResponse.encode({
-      history: { events: [{ eventId: 7, workflowExecutionSignaledEventAttributes: { signalName: 'faultObserved', input: { payloads: [json({ id: 'f-2' }), { metadata: { encoding: Buffer.from('binary/encrypted') } }] } } }] },
+      history: { events: [{ workflowExecutionSignaledEventAttributes: { signalName: 'faultObserved', input: { payloads: [json({ id: 'f-2' }), { metadata: { encoding: Buffer.from('binary/encrypted') } }] } } }] },
     }).finish();
     const channel = fakeChannel([page1, page2]);
     const events = await temporalGrpcReads(channel, 'ns').history('incident/a/b', ['faultObserved']);
