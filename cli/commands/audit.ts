@@ -1,6 +1,4 @@
-import { readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
-import { fetchAuditRecord } from '../../audit/build-audit';
-import { renderAuditText } from '../../audit/render-audit';
+import type { AuditEvent } from '../../audit/audit-stream';
 import type { Config } from '../../config/config';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
 import { CliError, cliConfig, incidentReads, natsConnection } from '../context';
@@ -14,9 +12,11 @@ async function readStreamEvents(config: Config, id: string): Promise<AuditEvent[
   const nc = await natsConnection(config, 'operator').catch(() => undefined);
   if (!nc) return [];
   try {
+    const { readAuditEvents } = require('../../audit/audit-stream') as typeof import('../../audit/audit-stream');
     return await readAuditEvents(nc, id).catch(() => []);
   } finally {
-    await nc.close();
+    // Closed while the record is built and printed, not before: the process still waits for the socket to end.
+    nc.close().catch(() => undefined);
   }
 }
 
@@ -29,9 +29,14 @@ export const auditCommand: CliCommand = {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
     const id = incidentIdArg(positionals[0], USAGE);
     const config = cliConfig(flagsToConfig({ ...values, json: undefined }));
-    // The stream is read while Temporal connects and answers: the NATS connect (a bcrypt check on the server) takes as long as the Temporal reads.
+    // The stream is read while Temporal connects and answers, and the audit's modules (its zod schemas) load while both
+    // connections are being made: the NATS connect waits on a bcrypt check on the server, the longest part of the command.
     const events = readStreamEvents(config, id);
-    const { reads, close } = await incidentReads(config);
+    const opening = incidentReads(config);
+    opening.catch(() => undefined);
+    const { fetchAuditRecord } = require('../../audit/build-audit') as typeof import('../../audit/build-audit');
+    const { renderAuditText } = require('../../audit/render-audit') as typeof import('../../audit/render-audit');
+    const { reads, close } = await opening;
     try {
       const record = await fetchAuditRecord(reads, id, events).catch((err: unknown) => {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
