@@ -29,14 +29,12 @@ export const auditCommand: CliCommand = {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
     const id = incidentIdArg(positionals[0], USAGE);
     const config = cliConfig(flagsToConfig({ ...values, json: undefined }));
-    // The stream is read while Temporal connects and answers, and the audit's modules (its zod schemas) load while both
-    // connections are being made: the NATS connect waits on a bcrypt check on the server, the longest part of the command.
+    // The stream is read while Temporal connects and answers. The audit's modules (its zod schemas) load once Temporal
+    // has connected, so they do not hold up the NATS handshake, and overlap the server's bcrypt check of the password.
     const events = readStreamEvents(config, id);
-    const opening = incidentReads(config);
-    opening.catch(() => undefined);
+    const { reads, close } = await incidentReads(config);
     const { fetchAuditRecord } = require('../../audit/build-audit') as typeof import('../../audit/build-audit');
     const { renderAuditText } = require('../../audit/render-audit') as typeof import('../../audit/render-audit');
-    const { reads, close } = await opening;
     try {
       const record = await fetchAuditRecord(reads, id, events).catch((err: unknown) => {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
