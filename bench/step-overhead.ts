@@ -14,6 +14,7 @@ import { benchFault, eventTimeMs, incidentInputFor, noopRunbookYaml, snapshotFro
 import { epochNowMs, openLoop } from './open-loop';
 import { waitFor } from '../stack/wait-for';
 import { formatMs, summarize } from './stats';
+import { mergeSplit, taskSplit, type TaskSplit } from './history-split';
 import type { BenchContext, BenchRow, BenchSection, LatencySummary } from './report-types';
 import { temporalConnectOptions } from '../config/temporal-connection';
 
@@ -71,6 +72,8 @@ export async function stepOverhead(ctx: BenchContext): Promise<BenchSection> {
     const runbook = snapshotFromYaml(noopRunbookYaml(STEPS));
     const ours: number[] = [];
     const floor: number[] = [];
+    const oursSplit = emptySplit();
+    const floorSplit = emptySplit();
     await worker.runUntil(async () => {
       // Started, never awaited with result(): long-polling results from this process slows task dispatch on the server for everyone.
       const startOurs = (tag: string, count: number): Promise<string[]> =>
@@ -95,18 +98,22 @@ export async function stepOverhead(ctx: BenchContext): Promise<BenchSection> {
       await closed(client, await startFloor('warm', 3));
       starts.clear();
       ctx.log(`hand-written floor: ${runs} runs of ${STEPS} no-op activities at ${RATE}/s`);
-      floor.push(...(await closed(client, await startFloor('run', runs))));
+      floor.push(...(await closed(client, await startFloor('run', runs), floorSplit)));
       ctx.log(`interpreter: ${runs} runs of a ${STEPS}-step no-op runbook at ${RATE}/s`);
-      ours.push(...(await closed(client, await startOurs('run', runs))));
+      ours.push(...(await closed(client, await startOurs('run', runs), oursSplit)));
     });
     const gaps = (prefix: string): number[] => [...starts.entries()].filter(([k]) => k.includes(prefix)).flatMap(([, t]) => t.slice(1).map((v, i) => v - (t[i] as number)));
-    return section(summarize(gaps('steps-run-')), summarize(gaps('floor-run-')), summarize(ours), summarize(floor));
+    return section(summarize(gaps('steps-run-')), summarize(gaps('floor-run-')), summarize(ours), summarize(floor), oursSplit, floorSplit);
   } finally {
     await connection.close().catch(() => undefined);
     await clientConnection.close().catch(() => undefined);
     await nats.close().catch(() => undefined);
     await stack.stop();
   }
+}
+
+function emptySplit(): TaskSplit {
+  return { workflowTaskDispatch: [], workflowTaskRun: [], activityDispatch: [], activityRun: [] };
 }
 
 /** Starts `count` workflows open-loop at RATE per second; returns their ids. */
@@ -119,7 +126,7 @@ async function startAll(count: number, start: (i: number) => Promise<string>): P
 }
 
 /** Waits until every workflow has completed; returns each one's run time (start to completion, from its history). */
-async function closed(client: Client, ids: readonly string[]): Promise<number[]> {
+async function closed(client: Client, ids: readonly string[], split?: TaskSplit): Promise<number[]> {
   const times: number[] = [];
   for (const id of ids) {
     const handle = client.workflow.getHandle(id);
@@ -128,6 +135,7 @@ async function closed(client: Client, ids: readonly string[]): Promise<number[]>
     if (status.name !== 'COMPLETED') throw new Error(`${id} ended ${status.name}; the benchmark workflow must complete`);
     const events = (await handle.fetchHistory()).events ?? [];
     times.push(eventTimeMs(events[events.length - 1]?.eventTime) - eventTimeMs(events[0]?.eventTime));
+    if (split) mergeSplit(split, taskSplit(events));
   }
   return times;
 }
@@ -135,7 +143,19 @@ async function closed(client: Client, ids: readonly string[]): Promise<number[]>
 
 const quietLogger = new DefaultLogger('WARN');
 
-function section(step: LatencySummary, stepFloor: LatencySummary, run: LatencySummary, runFloor: LatencySummary): BenchSection {
+/** The split rows: label and the samples they summarise. */
+const SPLIT_ROWS: readonly (readonly [string, keyof TaskSplit])[] = [
+  ['workflow task dispatch (scheduled → picked up)', 'workflowTaskDispatch'],
+  ['workflow task run (picked up → completed)', 'workflowTaskRun'],
+  ['activity dispatch (scheduled → picked up)', 'activityDispatch'],
+  ['activity run (picked up → result recorded)', 'activityRun'],
+];
+
+const DISPATCH_NOTE =
+  'Where a step\'s time goes: on the Temporal dev server (CLI v1.5.1) each dispatch, workflow task and activity alike, takes about 40–45 ms once a worker has been busy for a second or two, for the hand-written floor as for ours, so a no-op step costs about 100 ms there; on a fresh server the first steps dispatch in 2–8 ms, which is the 15–30 ms step seen on an idle server. ' +
+  'Probed outside the benchmark (history timestamps of 10-step floor runs, one at a time, on a fresh dev server): one task queue partition instead of four, one activity poller, a 1 ms sticky timeout, SQLite in memory instead of on disk, and synchronous=normal instead of full all leave it at 40–45 ms, so it is neither our code nor the disk but in the dev server\'s path from a task being recorded to a waiting poll taking it. Compare the cluster rows, the Temporal server on PostgreSQL with the same worker. What would move it: the real server, as the cluster stack runs it.';
+
+function section(step: LatencySummary, stepFloor: LatencySummary, run: LatencySummary, runFloor: LatencySummary, split: TaskSplit, splitFloor: TaskSplit): BenchSection {
   const row = (metric: string, o: number, f: number, target?: string, limit?: number): BenchRow => ({
     metric,
     value: formatMs(o),
@@ -155,9 +175,12 @@ function section(step: LatencySummary, stepFloor: LatencySummary, run: LatencySu
       row('step max', step.max, stepFloor.max),
       row(`run of ${STEPS} steps p50`, run.p50, runFloor.p50),
       row(`run of ${STEPS} steps p99`, run.p99, runFloor.p99),
+      ...SPLIT_ROWS.map(([label, key]) => row(`${label} p50`, summarize(split[key]).p50, summarize(splitFloor[key]).p50)),
     ],
     notes: [
       `Step samples: ours n=${step.n}, floor n=${stepFloor.n}; runs: n=${run.n} each.`,
+      `The split rows come from each run's history (the server's timestamps), over every task of the run: ours ${split.workflowTaskDispatch.length} workflow tasks and ${split.activityDispatch.length} activities, the floor ${splitFloor.workflowTaskDispatch.length} and ${splitFloor.activityDispatch.length}. A step is one activity dispatch, its run, one workflow task dispatch and its run; ours has more tasks per run (guards, audit batches) than steps.`,
+      DISPATCH_NOTE,
       'Per step the interpreter schedules the same one activity as the floor: the pause switch is read inside that activity, and audit events are written behind the steps in batches by a separate activity, off the critical path.',
       'A run costs more than its steps: opening (guards, audit, search attributes) and closing (flushing the audit stream) add fixed work that the floor does not do.',
     ],
