@@ -1,58 +1,59 @@
 /*
- * The protobuf wire format, as much of it as a reader of a few known
- * messages needs: fields are written and read by number, without a schema
- * library. Loading one (protobufjs with Temporal's definitions) costs a
- * short-lived command more than the call it makes.
+ * Fields of a few known messages, written and read by number. The wire
+ * format itself is protobufjs/minimal's Writer and Reader; only the
+ * schema-free access by field number is ours, because loading protobufjs
+ * with Temporal's full definitions costs a short-lived command more than
+ * the call it makes, while protobufjs/minimal alone loads in about no time.
  */
+import { Reader, Writer, util } from 'protobufjs/minimal';
 
 const VARINT = 0;
 const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
 
-function varintBytes(value: number): number[] {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`cannot write ${value} as a varint`);
-  const out: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return out;
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Builds one message field by field; fields left out are the protobuf defaults. */
 export class ProtoWriter {
-  private readonly parts: Buffer[] = [];
+  private readonly writer = Writer.create();
+  private finished: Buffer | undefined;
 
-  private key(field: number, wireType: number): void {
-    this.parts.push(Buffer.from(varintBytes(field * 8 + wireType)));
+  private key(field: number, wireType: number): Writer {
+    if (this.finished) throw new Error('message already finished');
+    return this.writer.uint32(((field << 3) | wireType) >>> 0);
   }
 
   /** A non-negative integer, enum or bool field. */
   varint(field: number, value: number | boolean): this {
-    this.key(field, VARINT);
-    this.parts.push(Buffer.from(varintBytes(typeof value === 'boolean' ? Number(value) : value)));
+    const v = typeof value === 'boolean' ? Number(value) : value;
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`cannot write ${v} as a varint`);
+    const w = this.key(field, VARINT);
+    if (v <= 0xffffffff) w.uint32(v);
+    else w.uint64(v);
     return this;
   }
 
   bytes(field: number, value: Uint8Array): this {
-    this.key(field, LENGTH_DELIMITED);
-    this.parts.push(Buffer.from(varintBytes(value.length)), Buffer.from(value));
+    this.key(field, LENGTH_DELIMITED).bytes(value);
     return this;
   }
 
   string(field: number, value: string): this {
-    return this.bytes(field, Buffer.from(value, 'utf8'));
+    this.key(field, LENGTH_DELIMITED).string(value);
+    return this;
   }
 
   message(field: number, value: ProtoWriter): this {
     return this.bytes(field, value.finish());
   }
 
+  /** The encoded message; the same bytes on every call (protobufjs's own finish() empties its writer). */
   finish(): Buffer {
-    return Buffer.concat(this.parts);
+    this.finished ??= asBuffer(this.writer.finish());
+    return this.finished;
   }
 }
 
@@ -61,45 +62,38 @@ export class ProtoDecodeError extends Error {
   override name = 'ProtoDecodeError';
 }
 
+function readVarint(reader: Reader): number {
+  // uint64() yields a Long when the long package is present, a number otherwise.
+  return util.LongBits.from(reader.uint64()).toNumber(true);
+}
+
 /** One decoded message: the values of each field number, in wire order; fields of unknown meaning are kept undecoded. */
 export class ProtoMessage {
   private readonly fields = new Map<number, (number | Buffer)[]>();
 
   constructor(buf: Uint8Array) {
-    const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    let pos = 0;
-    const readVarint = (): number => {
-      let value = 0;
-      let scale = 1;
-      for (;;) {
-        if (pos >= bytes.length) throw new ProtoDecodeError('truncated varint');
-        const b = bytes[pos++] as number;
-        value += (b & 0x7f) * scale;
-        if (b < 0x80) return value;
-        scale *= 0x80;
-        if (scale > 2 ** 70) throw new ProtoDecodeError('varint too long');
+    const bytes = asBuffer(buf);
+    const reader = Reader.create(bytes);
+    try {
+      while (reader.pos < reader.len) {
+        const key = reader.uint32();
+        const field = key >>> 3;
+        const wireType = key & 7;
+        let value: number | Buffer;
+        if (wireType === VARINT) value = readVarint(reader);
+        else if (wireType === LENGTH_DELIMITED) value = asBuffer(reader.bytes());
+        else if (wireType === FIXED64 || wireType === FIXED32) {
+          const start = reader.pos;
+          reader.skipType(wireType);
+          value = bytes.subarray(start, reader.pos);
+        } else throw new ProtoDecodeError(`unsupported wire type ${wireType}`);
+        const list = this.fields.get(field);
+        if (list) list.push(value);
+        else this.fields.set(field, [value]);
       }
-    };
-    while (pos < bytes.length) {
-      const key = readVarint();
-      const field = Math.floor(key / 8);
-      const wireType = key % 8;
-      let value: number | Buffer;
-      if (wireType === VARINT) value = readVarint();
-      else if (wireType === LENGTH_DELIMITED) {
-        const length = readVarint();
-        if (pos + length > bytes.length) throw new ProtoDecodeError('truncated field');
-        value = bytes.subarray(pos, pos + length);
-        pos += length;
-      } else if (wireType === FIXED64 || wireType === FIXED32) {
-        const length = wireType === FIXED64 ? 8 : 4;
-        if (pos + length > bytes.length) throw new ProtoDecodeError('truncated field');
-        value = bytes.subarray(pos, pos + length);
-        pos += length;
-      } else throw new ProtoDecodeError(`unsupported wire type ${wireType}`);
-      const list = this.fields.get(field);
-      if (list) list.push(value);
-      else this.fields.set(field, [value]);
+    } catch (err) {
+      if (err instanceof ProtoDecodeError) throw err;
+      throw new ProtoDecodeError(err instanceof Error ? err.message : String(err), { cause: err });
     }
   }
 
