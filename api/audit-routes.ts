@@ -7,6 +7,7 @@ import { AuditRecord } from '../audit/audit-record';
 import { readAuditEvents, type AuditEvent } from '../audit/audit-stream';
 import { fetchAuditRecord } from '../audit/build-audit';
 import { drillSummary, listDrillReports } from '../audit/drill-reports';
+import { sdkIncidentReads } from '../incidents/read-incident';
 import type { Logger } from '../observability/logger';
 import { ErrorBody, GUARD_REPLIES } from './api-schemas';
 import { DrillReportListBody } from './console-data-schemas';
@@ -38,7 +39,7 @@ export function registerAuditRoutes(scope: FastifyInstance, opts: AuditRouteOpti
         });
       }
       try {
-        return await fetchAuditRecord(opts.client, incidentId, events);
+        return await fetchAuditRecord(sdkIncidentReads(opts.client), incidentId, events);
       } catch (err) {
         return reply.code(err instanceof WorkflowNotFoundError ? 404 : 503).send({ error: `cannot read ${incidentId}: ${(err as Error).message}` });
       }

@@ -1,8 +1,5 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { IncidentInput } from '../schemas/incident-input';
 import type { HumanRequest, IncidentState, StepRecord } from '../schemas/incident-state';
-import { readIncidentState } from '../incidents/read-incident';
+import type { IncidentWorkflowReads } from '../incidents/incident-workflow-reads';
 import type { AuditEvent } from './audit-stream';
 import { restoredTrafficAt } from './availability';
 import { AuditRecord, type AuditDecision, type AuditRequest } from './audit-record';
@@ -121,28 +118,6 @@ export function buildAuditRecord({ state, runId, faultEventIds, streamEvents = [
   });
 }
 
-/** Fault event ids absorbed, in arrival order, from the workflow history. */
-export async function faultIdsFromHistory(client: Client, incidentId: string): Promise<{ runId: string; ids: string[] }> {
-  const history = await client.workflow.getHandle(incidentId).fetchHistory();
-  const ids: string[] = [];
-  let runId = '';
-  for (const event of history.events ?? []) {
-    const started = event.workflowExecutionStartedEventAttributes;
-    if (started) {
-      runId = started.originalExecutionRunId ?? '';
-      const payload = started.input?.payloads?.[0];
-      if (payload) ids.push(defaultPayloadConverter.fromPayload<IncidentInput>(payload).fault.id);
-    }
-    const signal = event.workflowExecutionSignaledEventAttributes;
-    if (signal && (signal.signalName === 'faultObserved' || signal.signalName === 'faultResolved')) {
-      const payload = signal.input?.payloads?.[0];
-      const id = payload ? defaultPayloadConverter.fromPayload<{ id?: string }>(payload).id : undefined;
-      if (id && !ids.includes(id)) ids.push(id);
-    }
-  }
-  return { runId, ids };
-}
-
 /** The audit stream holds no lifecycle events for an incident. */
 export class AuditNotFoundError extends Error {
   override name = 'AuditNotFoundError';
@@ -231,18 +206,18 @@ export function buildAuditRecordFromStream(incidentId: string, events: AuditEven
  * Temporal no longer has the workflow, rebuilds it from the audit stream
  * (`streamEvents`, or the promise of them while they are still being read).
  */
-export async function fetchAuditRecord(client: Client, incidentId: string, streamEvents: AuditEvent[] | Promise<AuditEvent[]> = []): Promise<AuditRecord> {
+export async function fetchAuditRecord(reads: IncidentWorkflowReads, incidentId: string, streamEvents: AuditEvent[] | Promise<AuditEvent[]> = []): Promise<AuditRecord> {
   // The state, the history and the stream (a promise while it is still being read) are read at the same time.
   const events = Promise.resolve(streamEvents);
-  const history = faultIdsFromHistory(client, incidentId);
+  const history = reads.faultIds(incidentId);
   // Each is handled where it is awaited below; these only keep an early return from leaving a rejection unhandled.
   events.catch(() => undefined);
   history.catch(() => undefined);
   let state: IncidentState;
   try {
-    state = await readIncidentState(client, incidentId);
+    state = await reads.state(incidentId);
   } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    if (!reads.isNotFound(err)) throw err;
     try {
       return buildAuditRecordFromStream(incidentId, await events);
     } catch (streamErr) {

@@ -1,10 +1,13 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { ENV, loadConfig, type Config, type ConfigKey } from '../config/config';
-import { temporalConnectOptions } from '../config/temporal-connection';
+import { temporalConnectOptions, type TemporalConnectOptions } from '../config/temporal-connection';
 import type { NatsRole } from '../config/nats-permissions';
 import type { TemporalHttpClient, TemporalHttpTls } from '../platform/temporal-http';
 import type { IncidentSummary } from '../incidents/list-incidents';
+import type { IncidentWorkflowReads } from '../incidents/incident-workflow-reads';
+import type { GrpcTls } from '../platform/grpc-unary';
+import type { TemporalGrpcReads } from '../platform/temporal-grpc-reads';
 import { readStackFile } from '../stack/stack-file';
 import { CliError } from './cli-error';
 
@@ -38,6 +41,16 @@ export function cliConfig(flags: Partial<Record<ConfigKey, unknown>>): Config {
   return config;
 }
 
+/** The SDK's TLS settings as node:https and node:http2 take them. */
+function nodeTls(tls: TemporalConnectOptions['tls']): (TemporalHttpTls & GrpcTls) | undefined {
+  if (tls === undefined || tls === true) return tls;
+  return {
+    ...(tls.serverRootCACertificate ? { ca: tls.serverRootCACertificate } : {}),
+    ...(tls.clientCertPair ? { cert: tls.clientCertPair.crt, key: tls.clientCertPair.key } : {}),
+    ...(tls.serverNameOverride ? { servername: tls.serverNameOverride } : {}),
+  };
+}
+
 /**
  * Temporal's HTTP API for the configured namespace, or undefined when no
  * address is known (or RUNBOOK_TEMPORAL_HTTP=false): then the caller uses the
@@ -47,14 +60,7 @@ export function cliConfig(flags: Partial<Record<ConfigKey, unknown>>): Config {
 export async function temporalHttp(config: Config): Promise<TemporalHttpClient | undefined> {
   if (!config.temporalHttp || config.temporalHttpAddress === undefined) return undefined;
   const options = await temporalConnectOptions(config);
-  const tls: TemporalHttpTls | undefined =
-    options.tls === undefined || options.tls === true
-      ? options.tls
-      : {
-          ...(options.tls.serverRootCACertificate ? { ca: options.tls.serverRootCACertificate } : {}),
-          ...(options.tls.clientCertPair ? { cert: options.tls.clientCertPair.crt, key: options.tls.clientCertPair.key } : {}),
-          ...(options.tls.serverNameOverride ? { servername: options.tls.serverNameOverride } : {}),
-        };
+  const tls: TemporalHttpTls | undefined = nodeTls(options.tls);
   const { temporalHttpClient } = require('../platform/temporal-http') as typeof import('../platform/temporal-http');
   return temporalHttpClient({ address: config.temporalHttpAddress, namespace: config.namespace, ...(tls ? { tls } : {}), ...(options.apiKey ? { apiKey: options.apiKey } : {}) });
 }
@@ -86,6 +92,30 @@ export async function listIncidentsFor(config: Config, query: string, limit: num
   } finally {
     http.close();
   }
+}
+
+/**
+ * Reads of one incident's workflow for `show` and `audit`: over the lean gRPC
+ * reader (node:http2, no Temporal SDK), or over the SDK client with
+ * RUNBOOK_TEMPORAL_HTTP=false, which keeps every read on the SDK. Close when done.
+ */
+export async function incidentReads(config: Config): Promise<{ reads: IncidentWorkflowReads; close: () => Promise<void> }> {
+  if (!config.temporalHttp) {
+    const { client, close } = await temporalClient(config);
+    const { sdkIncidentReads } = require('../incidents/read-incident') as typeof import('../incidents/read-incident');
+    return { reads: sdkIncidentReads(client), close };
+  }
+  const options = await temporalConnectOptions(config);
+  const { connectTemporalGrpcReads } = require('../platform/temporal-grpc-reads') as typeof import('../platform/temporal-grpc-reads');
+  const { grpcIncidentReads } = require('../incidents/incident-reads-grpc') as typeof import('../incidents/incident-reads-grpc');
+  const tls: GrpcTls | undefined = nodeTls(options.tls);
+  let reads: TemporalGrpcReads;
+  try {
+    reads = await connectTemporalGrpcReads({ address: options.address, ...(tls ? { tls } : {}), ...(options.apiKey ? { apiKey: options.apiKey } : {}) }, config.namespace);
+  } catch (err) {
+    throw new CliError(`cannot reach Temporal at ${config.temporalAddress} (${(err as Error).message}); is the stack up? Try: runbook status`);
+  }
+  return { reads: grpcIncidentReads(reads), close: async () => reads.close() };
 }
 
 /** A Temporal client for the configured namespace; close the connection when done. */

@@ -109,7 +109,7 @@ export const Config = z.object({
    * loading the gRPC client. The local stack records its own in stack.json.
    */
   temporalHttpAddress: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
-  /** `false` keeps the CLI's reads on gRPC even where an HTTP API address is known. */
+  /** `false` puts the CLI's reads on the SDK's gRPC client: no HTTP API for the lists, no lean gRPC reader for `show` and `audit`. */
   temporalHttp: bool.default(true),
   namespace: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').default('runbooks'),
   taskQueue: z.string().min(1).max(128).default('runbooks'),

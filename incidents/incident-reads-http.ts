@@ -9,7 +9,7 @@ import type { IncidentSummary } from './list-incidents';
  * history) take its id as one path segment, and the gateways of Temporal
  * 1.29.1 and 1.32.2 decode %2F before they match routes, so an incident id
  * (`incident/<service>/<target>`) never reaches them; reading one incident
- * stays on gRPC.
+ * goes over gRPC (incident-reads-grpc.ts).
  */
 
 type Json = Record<string, unknown>;

@@ -19,3 +19,15 @@ export const INCIDENT_SEARCH_ATTRIBUTE_NAMES = {
 
 /** Names and Temporal type names of the incident search attributes (all Keyword), as registered on the namespace. */
 export const SEARCH_ATTRIBUTE_TYPES: Record<string, string> = Object.fromEntries(Object.values(INCIDENT_SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword']));
+
+/**
+ * Names of the incident workflow's messages a reader without the SDK sends
+ * or finds in a history: the same strings as workflows/messages.ts defines
+ * them with (a unit test holds the two together).
+ */
+export const INCIDENT_MESSAGE_NAMES = {
+  /** The query `incidentState` answers. */
+  stateQuery: 'state',
+  faultObserved: 'faultObserved',
+  faultResolved: 'faultResolved',
+} as const;

@@ -81,11 +81,16 @@ export async function bundleCli(out: string = CLI_BUNDLE): Promise<BundleStamp> 
     metafile: true,
     write: false,
     logLevel: 'silent',
+    // Whitespace and syntax only, names kept (stack traces still name functions): a smaller file is
+    // read, hashed and compiled from its code cache faster, about 20 ms of every command's start-up.
+    minifyWhitespace: true,
+    minifySyntax: true,
   });
   const code = result.outputFiles[0]?.text;
   if (code === undefined) throw new Error('esbuild wrote no output for cli/main.ts');
   // package-lock.json stands for the installed versions: an install may keep a file's size and its packed mtime.
-  const inputs = [...Object.keys(result.metafile.inputs).map((p) => join(PROJECT_ROOT, p)), join(PROJECT_ROOT, 'package-lock.json')];
+  // This file too: a change to how the bundle is built makes it stale like a change to what it is built from.
+  const inputs = [...Object.keys(result.metafile.inputs).map((p) => join(PROJECT_ROOT, p)), join(PROJECT_ROOT, 'package-lock.json'), join(PROJECT_ROOT, 'scripts', 'bundle-cli.ts')];
   const stamp: BundleStamp = {
     id: createHash('sha256').update(code).digest('hex').slice(0, 16),
     inputs: stampInputs(inputs, startedAt),

@@ -1,9 +1,7 @@
-import { readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
-import { fetchAuditRecord } from '../../audit/build-audit';
-import { renderAuditText } from '../../audit/render-audit';
+import type { AuditEvent } from '../../audit/audit-stream';
 import type { Config } from '../../config/config';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
-import { CliError, cliConfig, natsConnection, temporalClient } from '../context';
+import { CliError, cliConfig, incidentReads, natsConnection } from '../context';
 import { incidentIdArg } from '../incident-arg';
 import { terminalJson, terminalStrings } from '../../observability/terminal-text';
 
@@ -14,9 +12,11 @@ async function readStreamEvents(config: Config, id: string): Promise<AuditEvent[
   const nc = await natsConnection(config, 'operator').catch(() => undefined);
   if (!nc) return [];
   try {
+    const { readAuditEvents } = require('../../audit/audit-stream') as typeof import('../../audit/audit-stream');
     return await readAuditEvents(nc, id).catch(() => []);
   } finally {
-    await nc.close();
+    // Closed while the record is built and printed, not before: the process still waits for the socket to end.
+    nc.close().catch(() => undefined);
   }
 }
 
@@ -29,11 +29,14 @@ export const auditCommand: CliCommand = {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
     const id = incidentIdArg(positionals[0], USAGE);
     const config = cliConfig(flagsToConfig({ ...values, json: undefined }));
-    // The stream is read while Temporal connects and answers: the NATS connect (a bcrypt check on the server) is as slow as the gRPC set-up.
+    // The stream is read while Temporal connects and answers. The audit's modules (its zod schemas) load once Temporal
+    // has connected, so they do not hold up the NATS handshake, and overlap the server's bcrypt check of the password.
     const events = readStreamEvents(config, id);
-    const { client, close } = await temporalClient(config);
+    const { reads, close } = await incidentReads(config);
+    const { fetchAuditRecord } = require('../../audit/build-audit') as typeof import('../../audit/build-audit');
+    const { renderAuditText } = require('../../audit/render-audit') as typeof import('../../audit/render-audit');
     try {
-      const record = await fetchAuditRecord(client, id, events).catch((err: unknown) => {
+      const record = await fetchAuditRecord(reads, id, events).catch((err: unknown) => {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
       });
       // The record's strings are escaped before rendering, so the layout's own lines stay its only lines.

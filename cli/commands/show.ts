@@ -1,7 +1,6 @@
 import type { HumanRequest, IncidentState, StepRecord } from '../../schemas/incident-state';
-import { readIncidentState } from '../../incidents/read-incident';
 import { flagsToConfig, parseFlags, STACK_FLAGS, type CliCommand } from '../command';
-import { CliError, cliConfig, temporalClient } from '../context';
+import { CliError, cliConfig, incidentReads } from '../context';
 import { incidentIdArg } from '../incident-arg';
 import { terminalJson, terminalStrings } from '../../observability/terminal-text';
 
@@ -63,11 +62,11 @@ export const showCommand: CliCommand = {
   async run(args) {
     const { values, positionals } = parseFlags(args, { ...STACK_FLAGS, json: { type: 'boolean' } }, USAGE);
     const id = incidentIdArg(positionals[0], USAGE);
-    const { client, close } = await temporalClient(cliConfig(flagsToConfig(values)));
+    const { reads, close } = await incidentReads(cliConfig(flagsToConfig(values)));
     try {
       let state: IncidentState;
       try {
-        state = await readIncidentState(client, id);
+        state = await reads.state(id);
       } catch (err) {
         throw new CliError(`cannot read ${id}: ${(err as Error).message}`, 1);
       }

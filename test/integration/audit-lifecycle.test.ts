@@ -7,6 +7,7 @@ import { auditMessageId, AUDIT_UNAVAILABLE, createAuditEventActivities } from '.
 import { AuditRecord } from '../../audit/audit-record';
 import { AUDIT_STREAM, auditSubject, readAuditEvents, type AuditEvent } from '../../audit/audit-stream';
 import { fetchAuditRecord } from '../../audit/build-audit';
+import { sdkIncidentReads } from '../../incidents/read-incident';
 import { IncidentClosed, IncidentOpened, StepFinished, type LifecycleEvent } from '../../schemas/lifecycle-event';
 import { freePort } from '../../stack/ports';
 import { waitFor } from '../../stack/wait-for';
@@ -101,9 +102,9 @@ test('once Temporal no longer has the workflow, runbook audit rebuilds the recor
   assert.ok(events.some((e) => e.event === 'incident.closed'), 'the first test left a closed incident on the stream');
   const js = nc.jetstream();
   for (const e of events) await js.publish(auditSubject(gone, e.event), JSON.stringify({ ...e, incidentId: gone }));
-  const fromHistory = await fetchAuditRecord(h.client, source, await readAuditEvents(nc, source));
+  const fromHistory = await fetchAuditRecord(sdkIncidentReads(h.client), source, await readAuditEvents(nc, source));
 
-  const record = await fetchAuditRecord(h.client, gone, await readAuditEvents(nc, gone));
+  const record = await fetchAuditRecord(sdkIncidentReads(h.client), gone, await readAuditEvents(nc, gone));
   assert.equal(record.source, 'audit-stream');
   assert.equal(fromHistory.source, 'history');
   assert.equal(record.incidentId, gone);

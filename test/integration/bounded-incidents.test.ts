@@ -8,6 +8,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { ApprovalNotice } from '../../activities/notify-approvals';
 import { ensureAuditStream, readAuditEvents } from '../../audit/audit-stream';
 import { buildAuditRecordFromStream, fetchAuditRecord } from '../../audit/build-audit';
+import { sdkIncidentReads } from '../../incidents/read-incident';
 import { waitFor } from '../../stack/wait-for';
 import type { FaultEvent } from '../../schemas/fault-event';
 import type { IncidentInput } from '../../schemas/incident-input';
@@ -206,7 +207,7 @@ steps:
   assert.equal(state.requests[0]?.outcome, 'approve');
 
   const events = await readAuditEvents(nc, id);
-  const fromHistory = await fetchAuditRecord(h.client, id, events);
+  const fromHistory = await fetchAuditRecord(sdkIncidentReads(h.client), id, events);
   assert.deepEqual(fromHistory.steps.map((s) => s.status), ['succeeded', 'succeeded', 'succeeded']);
   const fromStream = buildAuditRecordFromStream(id, events);
   assert.equal(fromStream.status, 'resolved');

@@ -11,9 +11,10 @@ import { prepareCliStack, type CliStack } from '../helpers/cli-stack';
 
 /*
  * `runbook incidents` and `runbook status` answer the same over Temporal's
- * HTTP API (what they use when the stack recorded its address) as over the
- * gRPC client (RUNBOOK_TEMPORAL_HTTP=false), on a real stack with a running
- * and a completed incident, filters and a limit.
+ * HTTP API (what they use when the stack recorded its address), and `runbook
+ * show` and `runbook audit` the same over the lean gRPC reader, as over the
+ * SDK's gRPC client (RUNBOOK_TEMPORAL_HTTP=false), on a real stack with a
+ * running and a completed incident, filters and a limit.
  */
 
 let runbooks: string;
@@ -78,6 +79,28 @@ test('incidents and status answer the same over HTTP as over gRPC', async () => 
   const listed = json<{ incidentId: string; workflowStatus: string; closeTime?: string }[]>(await runCli(['incidents', '--json'], stack.env));
   assert.deepEqual(listed.map((i) => [i.incidentId, i.workflowStatus]).sort(), [[held, 'RUNNING'], [settled, 'COMPLETED']].sort());
   assert.ok(listed.find((i) => i.incidentId === settled)?.closeTime);
+});
+
+test('show and audit answer the same over the lean gRPC reader as over the SDK client, for a running, a completed and a missing incident', async () => {
+  for (const id of [held, settled, 'incident/app/never-seen']) {
+    for (const args of [['show', id], ['show', id, '--json'], ['audit', id], ['audit', id, '--json']]) {
+      const sdk = await runCli(args, overGrpc());
+      const lean = await runCli(args, stack.env);
+      assert.equal(sdk.code, id === 'incident/app/never-seen' ? 1 : 0, `${args.join(' ')} over the SDK: ${sdk.stderr}`);
+      assert.deepEqual(lean, sdk, args.join(' '));
+    }
+  }
+  const shown = json<{ incidentId: string; closedAt?: string }>(await runCli(['show', settled, '--json'], stack.env));
+  assert.equal(shown.incidentId, settled);
+  assert.ok(shown.closedAt, 'the completed incident is read from its result');
+});
+
+test('show reads over gRPC without the HTTP API: with its address pointing nowhere it still answers, and an unreachable frontend is named', async () => {
+  const nowhere = `127.0.0.1:${await freePort()}`;
+  assert.equal((await runCli(['show', held], { ...stack.env, [ENV.temporalHttpAddress]: nowhere })).code, 0);
+  const unreachable = await runCli(['show', held], { ...stack.env, [ENV.temporalAddress]: nowhere });
+  assert.equal(unreachable.code, 2);
+  assert.match(unreachable.stderr, new RegExp(`cannot reach Temporal at ${nowhere.replace(/\./g, '\\.')}`));
 });
 
 test('the list goes over HTTP: with its address pointing nowhere it fails naming it, while gRPC still answers', async () => {

@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../../stack/toolchain';
 
 /*
  * `runbook incidents` and `runbook status` reach Temporal over its HTTP API,
- * so loading them (and everything they import up front) must not load the
+ * `runbook show` and `runbook audit` over the lean gRPC reader, so loading them (and everything they import up front) must not load the
  * Temporal SDK, whose protobuf definitions and gRPC cost more than the rest
  * of a command. Each check runs in a fresh process: this one may have loaded
  * the SDK already.
@@ -25,6 +25,18 @@ function packagesLoadedBy(modules: string[]): string[] {
 
 test('incidents and status load neither the Temporal SDK, the NATS client nor bcrypt', () => {
   assert.deepEqual(packagesLoadedBy(['./cli/commands/incidents.ts', './cli/commands/status.ts']), []);
+});
+
+test('show loads neither the Temporal SDK, the NATS client nor bcrypt; audit loads no Temporal SDK', () => {
+  assert.deepEqual(packagesLoadedBy(['./cli/commands/show.ts']), []);
+  assert.deepEqual(
+    packagesLoadedBy(['./cli/commands/audit.ts']).filter((n) => n.startsWith('@temporalio')),
+    [],
+  );
+});
+
+test('the lean gRPC reads themselves load no Temporal SDK', () => {
+  assert.deepEqual(packagesLoadedBy(['./incidents/incident-reads-grpc.ts', './platform/temporal-grpc-reads.ts', './incidents/incident-workflow-reads.ts']), []);
 });
 
 test('the HTTP reads themselves load no Temporal SDK', () => {
