@@ -1,4 +1,4 @@
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { eventTimeMs } from './fixtures';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -15,13 +15,8 @@ export interface TaskSplit {
   activityRun: number[];
 }
 
-// Numeric event types of temporal.api.enums.v1.EventType: the history from fetchHistory carries them as numbers.
-const WORKFLOW_TASK_SCHEDULED = 5;
-const WORKFLOW_TASK_STARTED = 6;
-const WORKFLOW_TASK_COMPLETED = 7;
-const ACTIVITY_TASK_SCHEDULED = 10;
-const ACTIVITY_TASK_STARTED = 11;
-const ACTIVITY_TASK_CLOSED = new Set([12, 13, 14, 15]);
+const E = temporal.api.enums.v1.EventType;
+const ACTIVITY_TASK_CLOSED = new Set<number>([E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, E.EVENT_TYPE_ACTIVITY_TASK_FAILED, E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, E.EVENT_TYPE_ACTIVITY_TASK_CANCELED]);
 
 /** Splits one history into dispatch and run times of its workflow tasks and activities. */
 export function taskSplit(events: readonly HistoryEvent[]): TaskSplit {
@@ -32,18 +27,18 @@ export function taskSplit(events: readonly HistoryEvent[]): TaskSplit {
     const id = String(e.eventId ?? '');
     const t = eventTimeMs(e.eventTime);
     switch (Number(e.eventType)) {
-      case WORKFLOW_TASK_SCHEDULED:
-      case ACTIVITY_TASK_SCHEDULED:
+      case E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+      case E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
         at.set(id, t);
         break;
-      case WORKFLOW_TASK_STARTED:
+      case E.EVENT_TYPE_WORKFLOW_TASK_STARTED:
         pair(split.workflowTaskDispatch, at, String(e.workflowTaskStartedEventAttributes?.scheduledEventId ?? ''), t);
         startedAt.set(id, t);
         break;
-      case WORKFLOW_TASK_COMPLETED:
+      case E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
         pair(split.workflowTaskRun, startedAt, String(e.workflowTaskCompletedEventAttributes?.startedEventId ?? ''), t);
         break;
-      case ACTIVITY_TASK_STARTED:
+      case E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
         pair(split.activityDispatch, at, String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? ''), t);
         startedAt.set(id, t);
         break;
