@@ -39,7 +39,7 @@ export async function incidentStateFrom(calls: IncidentStateCalls, incidentId: s
 }
 
 /** The signals that carry a fault event: their ids join the audit's fault list. */
-export const FAULT_SIGNALS: readonly string[] = [NAMES.faultObserved, NAMES.faultResolved];
+export const FAULT_SIGNALS: readonly string[] = [NAMES.faultObserved, NAMES.faultsObserved, NAMES.faultResolved];
 
 /** A started or signal event of an incident's history; `input` holds its first payload decoded, or nothing when it has none. */
 export type FaultIdEvent = { type: 'started'; originalExecutionRunId: string; input: [] | [unknown] } | { type: 'signaled'; signalName: string; input: [] | [unknown] };
@@ -53,8 +53,12 @@ export function faultIdsFromEvents(events: Iterable<FaultIdEvent>): { runId: str
       runId = event.originalExecutionRunId;
       if (event.input.length > 0) ids.push((event.input[0] as IncidentInput).fault.id);
     } else if (FAULT_SIGNALS.includes(event.signalName)) {
-      const id = event.input.length > 0 ? (event.input[0] as { id?: string }).id : undefined;
-      if (id && !ids.includes(id)) ids.push(id);
+      // A coalesced batch carries its events as one array argument, in publication order.
+      const faults = event.input.length === 0 ? [] : Array.isArray(event.input[0]) ? (event.input[0] as unknown[]) : [event.input[0]];
+      for (const fault of faults) {
+        const id = (fault as { id?: string } | null)?.id;
+        if (id && !ids.includes(id)) ids.push(id);
+      }
     }
   }
   return { runId, ids };

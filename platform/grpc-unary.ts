@@ -21,6 +21,8 @@ export interface GrpcEndpoint {
   metadata?: Record<string, string>;
   /** Time allowed to connect; default {@link DEFAULT_GRPC_CONNECT_TIMEOUT_MS}. */
   connectTimeoutMs?: number;
+  /** Time allowed for each call's answer; default {@link DEFAULT_GRPC_CALL_TIMEOUT_MS}. */
+  callTimeoutMs?: number;
 }
 
 /**
@@ -28,6 +30,13 @@ export interface GrpcEndpoint {
  * @default 3000
  */
 export const DEFAULT_GRPC_CONNECT_TIMEOUT_MS = 3_000;
+
+/**
+ * Time allowed for one call's answer, told to the server as `grpc-timeout`
+ * too, so a server that hangs cannot hold a command forever.
+ * @default 10000
+ */
+export const DEFAULT_GRPC_CALL_TIMEOUT_MS = 10_000;
 
 /** gRPC status codes this module names. */
 export const GRPC_STATUS = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
@@ -77,6 +86,7 @@ function messageOf(body: Buffer): Buffer {
 }
 
 function unaryOn(session: ClientHttp2Session, endpoint: GrpcEndpoint, path: string, request: Buffer): Promise<Buffer> {
+  const timeoutMs = endpoint.callTimeoutMs ?? DEFAULT_GRPC_CALL_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {
       ':method': 'POST',
@@ -84,10 +94,16 @@ function unaryOn(session: ClientHttp2Session, endpoint: GrpcEndpoint, path: stri
       'content-type': 'application/grpc',
       te: 'trailers',
       'grpc-accept-encoding': 'identity',
+      'grpc-timeout': `${timeoutMs}m`,
       ...endpoint.metadata,
     };
     if (endpoint.apiKey !== undefined) headers.authorization = `Bearer ${endpoint.apiKey}`;
     const stream = session.request(headers);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stream.close();
+    }, timeoutMs);
     const chunks: Buffer[] = [];
     let status: CallStatus | undefined;
     let httpStatus = 0;
@@ -102,6 +118,8 @@ function unaryOn(session: ClientHttp2Session, endpoint: GrpcEndpoint, path: stri
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('error', reject);
     stream.on('close', () => {
+      clearTimeout(timer);
+      if (timedOut) return reject(new Error(`no answer to ${path} from ${endpoint.address} within ${timeoutMs} ms`));
       if (status === undefined) return reject(new Error(httpStatus ? `HTTP ${httpStatus} without a gRPC status` : 'the gRPC stream closed without an answer'));
       if (status.code !== GRPC_STATUS.OK) return reject(new GrpcStatusError(status.code, status.details, status.statusDetails));
       try {

@@ -29,5 +29,7 @@ export const INCIDENT_MESSAGE_NAMES = {
   /** The query `incidentState` answers. */
   stateQuery: 'state',
   faultObserved: 'faultObserved',
+  /** A batch of firing events the intake coalesced into one signal. */
+  faultsObserved: 'faultsObserved',
   faultResolved: 'faultResolved',
 } as const;

@@ -32,6 +32,8 @@ function answer(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: B
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
     stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     stream.end(frame(Buffer.concat([Buffer.from('echo:'), body.subarray(5)])));
+  } else if (path === '/svc/Hang') {
+    // Never answers: the caller's deadline has to end the call.
   } else if (path === '/svc/Missing') {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5', 'grpc-message': encodeURIComponent('workflow not found for ID: incident/a/b') }, { endStream: true });
   } else {
@@ -120,5 +122,18 @@ test('over mutual TLS the call checks the server against the CA and name given a
   } finally {
     await new Promise<void>((resolve) => tlsServer.s.close(() => resolve()));
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a call the server never answers fails at its deadline, which the server is told too, and names what it waited for', async () => {
+  const channel = await grpcChannel({ address, callTimeoutMs: 200 });
+  try {
+    await assert.rejects(channel.unary('/svc/Hang', Buffer.from('x')), (err: Error) => {
+      assert.match(err.message, /no answer to \/svc\/Hang from 127\.0\.0\.1:\d+ within 200 ms/);
+      return true;
+    });
+    assert.equal(seen.at(-1)?.headers['grpc-timeout'], '200m');
+  } finally {
+    channel.close();
   }
 });

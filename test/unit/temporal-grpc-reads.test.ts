@@ -6,7 +6,8 @@ import { ProtoDecodeError, ProtoMessage, ProtoWriter } from '../../platform/prot
 import { temporalGrpcReads, WorkflowNotFoundOverGrpcError } from '../../platform/temporal-grpc-reads';
 import { PayloadEncodingError } from '../../platform/temporal-http';
 import { INCIDENT_MESSAGE_NAMES } from '../../schemas/incident-wire-names';
-import { faultObserved, faultResolved, incidentState } from '../../workflows/messages';
+import { faultObserved, faultResolved, faultsObserved, incidentState } from '../../workflows/messages';
+import { faultIdsFromEvents } from '../../incidents/incident-workflow-reads';
 
 /*
  * The lean reader's field numbers checked against Temporal's own protobuf
@@ -145,5 +146,18 @@ describe('Temporal workflow reads over gRPC', () => {
     assert.equal(INCIDENT_MESSAGE_NAMES.stateQuery, incidentState.name);
     assert.equal(INCIDENT_MESSAGE_NAMES.faultObserved, faultObserved.name);
     assert.equal(INCIDENT_MESSAGE_NAMES.faultResolved, faultResolved.name);
+    assert.equal(INCIDENT_MESSAGE_NAMES.faultsObserved, faultsObserved.name);
+  });
+
+  test('fault ids come from the start, single signals and coalesced batches, in arrival order and once each', () => {
+    const got = faultIdsFromEvents([
+      { type: 'started', originalExecutionRunId: 'run-1', input: [{ fault: { id: 'f1' } }] },
+      { type: 'signaled', signalName: 'faultObserved', input: [{ id: 'f1' }] },
+      { type: 'signaled', signalName: 'faultsObserved', input: [[{ id: 'f2' }, { id: 'f3' }]] },
+      { type: 'signaled', signalName: 'faultResolved', input: [{ id: 'f4' }] },
+      { type: 'signaled', signalName: 'pause', input: [{ id: 'not-a-fault' }] },
+      { type: 'signaled', signalName: 'faultsObserved', input: [[{ id: 'f3' }, { id: 'f5' }]] },
+    ]);
+    assert.deepEqual(got, { runId: 'run-1', ids: ['f1', 'f2', 'f3', 'f4', 'f5'] });
   });
 });
