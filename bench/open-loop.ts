@@ -1,9 +1,8 @@
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { epochNowMs } from '../platform/epoch-clock';
 
-/** Milliseconds since the epoch with sub-millisecond resolution, on the same clock as Date.now(). */
-export function epochNowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
+export { epochNowMs };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Fires `count` operations at a fixed rate without waiting for earlier ones to

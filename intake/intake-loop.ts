@@ -14,6 +14,7 @@ import { KeyedQueue } from './keyed-queue';
 import type { EventOutcome, IntakeMetrics } from './metrics';
 import { RecentIds } from './recent-ids';
 import { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER } from './streams';
+import { epochNowMs } from '../platform/epoch-clock';
 
 /** Retry policy towards Temporal within one delivery, before the message is given back to JetStream. */
 export interface RetryPolicy {
@@ -372,10 +373,6 @@ function storedAtMs(msg: JsMsg): number {
   return msg.info.timestampNanos / 1_000_000;
 }
 
-/** Milliseconds since the epoch with sub-millisecond resolution, on the clock of Date.now(). */
-function epochNowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 const round2 = (ms: number): number => Math.round(ms * 100) / 100;
 
