@@ -11,28 +11,65 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+/** Longest the browser gets to exit on its own before its process group is killed. */
+const EXIT_GRACE_MS = 15_000;
+
 /**
  * Headless Chromium from the system package; never a downloaded browser.
- * Chromium forks crash handlers that leave its process group with its stdout
- * and stderr; when one outlives the browser, those pipes keep the test
- * process alive after its last test. Starting the browser as a server gives
- * us its process, whose pipes are let go of on close.
+ * Chromium forks crash handlers that can inherit its stdout and stderr. The
+ * browser server's close waits for the process's 'close' event, which needs
+ * every one of those pipes shut, so one lingering handler held the close,
+ * and with it the test file, until the runner's limit. Close therefore waits
+ * only for the process to exit (bounded), kills what is left of its process
+ * group (Playwright starts the browser as a group leader), and lets go of
+ * the pipes itself.
  */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(executablePath = CHROMIUM): Promise<TestBrowser> {
   // Chromium's sandbox cannot start as root, which CI machines often are.
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  const server = await chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: root ? ['--no-sandbox'] : [] });
+  const server = await chromium.launchServer({ executablePath, headless: true, args: root ? ['--no-sandbox'] : [] });
   const browser = await chromium.connect(server.wsEndpoint());
+  const proc = server.process();
+  const exited = new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve();
+    else proc.once('exit', () => resolve());
+  });
   return {
     browser,
     async close() {
-      await browser.close().catch(() => undefined);
-      const proc = server.process();
-      await server.close();
+      await withinMs(browser.close(), EXIT_GRACE_MS);
+      const closing = server.close().catch(() => undefined);
+      await withinMs(exited, EXIT_GRACE_MS);
+      killGroup(proc.pid);
       for (const stream of proc.stdio) stream?.destroy();
       proc.unref();
+      // With the pipes gone the server's close can finish (and remove the profile directory); it is not waited on past the grace.
+      await withinMs(closing, EXIT_GRACE_MS);
     },
   };
+}
+
+/** Waits for the promise, or for ms, whichever is first; a rejection counts as done. */
+async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([promise.then(() => undefined, () => undefined), elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** SIGKILL to the browser's process group: the crash handlers it forked; a group already gone is fine. */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');

@@ -19,6 +19,8 @@ import { startEngineStack, type EngineStack } from '../helpers/engine-stack';
 const node = JSON.stringify(process.execPath);
 /** Each test's bound: a page that stops answering fails its test, not the whole file at the runner's limit. */
 const TEST_TIMEOUT_MS = 150_000;
+/** The hooks' bounds: a stack or browser that will not start or stop fails the hook by name, not the file at the runner's limit. */
+const HOOK_TIMEOUT_MS = 180_000;
 
 /** Where a test is, on stderr: what it was waiting for when it failed. */
 function trace(what: string): void {
@@ -32,6 +34,7 @@ let alice: BrowserContext;
 let page: Page;
 
 before(async () => {
+  trace('before: starting the stack');
   setup = await startEngineStack({
     roster: 'groups:\n  oncall: { members: [alice] }\n',
     users: ['alice', 'mallory'],
@@ -39,6 +42,7 @@ before(async () => {
     intake: true,
     updateWaitMs: 5_000,
   });
+  trace('before: launching the browser');
   chromiumBrowser = await launchBrowser();
   browser = chromiumBrowser.browser;
   alice = await browser.newContext({ viewport: { width: 1000, height: 760 } });
@@ -46,7 +50,8 @@ before(async () => {
   // Playwright's own bound on every wait and action, stated rather than assumed.
   page.setDefaultTimeout(30_000);
   if (SHOTS) mkdirSync(SHOTS, { recursive: true });
-});
+  trace('before: done');
+}, { timeout: HOOK_TIMEOUT_MS });
 
 after(async () => {
   trace('after: closing the browser');
@@ -54,7 +59,9 @@ after(async () => {
   trace('after: closing the stack');
   await setup?.close();
   trace('after: done');
-});
+  // Should anything still hold the process once the last hook is done, say what, before the runner's limit does (unref'd: it holds nothing itself).
+  setTimeout(() => trace(`still running after the hooks: ${process.getActiveResourcesInfo().join(', ')}`), 30_000).unref();
+}, { timeout: HOOK_TIMEOUT_MS });
 
 async function checkPage(p: Page, name: string): Promise<void> {
   const violations = await seriousViolations(p);
