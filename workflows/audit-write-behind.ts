@@ -82,6 +82,11 @@ export class AuditWriteBehind {
     if (this.due()) this.writer ??= this.writeBehind();
   }
 
+  /** Resolves once the write under way, if any, has finished; starts none, so what is queued waits for the next record. */
+  async settled(): Promise<void> {
+    while (this.writer) await this.writer;
+  }
+
   /** Resolves once every event recorded so far was written (or counted as a gap). */
   async flushed(): Promise<void> {
     this.writeNow();

@@ -33,6 +33,12 @@ export interface IncidentFlags {
   rolls?: boolean;
   /** `page-resolve`: a decided request is announced (its page resolved), and every escalation notifies (workflows/request-notices.ts). */
   paged?: boolean;
+  /**
+   * `lean-close`, read where first needed so incidents under way take it too:
+   * a decided request's notice goes out while the incident goes on, and the
+   * closing record is written with the last batch instead of after it.
+   */
+  leanClose(): boolean;
 }
 
 /** What the parts of one incident share, passed explicitly instead of closed over. */
@@ -50,4 +56,6 @@ export interface IncidentContext {
   resolvedByMonitor(): boolean;
   /** Continues the incident as new when its history grew long (a no-op for incidents started before it). */
   rollover?: Rollover;
+  /** Notices sent while the incident went on (`lean-close`); awaited before it closes or continues as new. */
+  noticesInFlight: Promise<void>[];
 }

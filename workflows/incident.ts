@@ -10,6 +10,7 @@ import { waitQuietly } from './bounded-waits';
 import { Rollover } from './continue-as-new';
 import { absorbFault, openLedger } from './fault-ledger';
 import { HumanGate } from './human-gate';
+import { noticesSent } from './request-notices';
 import type { Ending, IncidentContext } from './incident-context';
 import { approve, decide, decideApproval, decisionRefused, drillMarked, faultObserved, faultResolved, faultsObserved, incidentState, reject } from './messages';
 import { RemediationGuards } from './remediation-guards';
@@ -52,11 +53,16 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const rolls = patched('continue-as-new');
   // Filled in below; the rollover reads them only once the incident is under way.
   const parts: { guards?: RemediationGuards; audit?: AuditWriteBehind } = {};
+  const noticesInFlight: Promise<void>[] = [];
+  let leanClose: boolean | undefined;
   const rollover = new Rollover(
     {
       input,
       carried: () => ({ state, resolvedByMonitor, auditSeq: parts.audit?.sequence ?? 0, ...(parts.guards?.carried() ?? { leaseHeld: false, flapChecked: false }) }),
-      flushAudit: async () => parts.audit?.flushed(),
+      flushAudit: async () => {
+        await noticesSent({ noticesInFlight });
+        await parts.audit?.flushed();
+      },
     },
     rolls,
   );
@@ -157,11 +163,11 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   const escalateFirst = patched('escalate-before-compensate');
   // Incidents begun before pages were resolved on a decision, and before every escalation notified, replay without those notices.
   const paged = patched('page-resolve');
-  const flags = { audited, lean, guarded, verdictsFit, escalateFirst, boundedWaits, boundedRecords, rolls, paged };
-  const ctx: IncidentContext = { input, state, now, flags, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor, ...(rolls ? { rollover } : {}) };
+  const flags = { audited, lean, guarded, verdictsFit, escalateFirst, boundedWaits, boundedRecords, rolls, paged, leanClose: () => (leanClose ??= patched('lean-close')) };
+  const ctx: IncidentContext = { input, state, now, flags, audit, gate, setStatus, resolvedByMonitor: () => resolvedByMonitor, ...(rolls ? { rollover } : {}), noticesInFlight };
   const guards = new RemediationGuards(ctx);
   parts.guards = guards;
-  const ending: Ending = runbook ? await guards.releasingLease(() => runRunbook(ctx, runbook, guards)) : await waitForResolution();
+  const ending: Ending = await sendingNotices(() => (runbook ? guards.releasingLease(() => runRunbook(ctx, runbook, guards)) : waitForResolution()));
   // A decision still being verified is answered (as stale, since nothing waits now) before the incident closes.
   if (signed) await condition(allHandlersFinished);
   await guards.releaseLease();
@@ -169,8 +175,10 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   state.outcome = ending.outcome;
   state.currentStep = undefined;
   state.closedAt = now();
-  // The closing record counts every gap, so the writes before it must have finished.
-  await audit.flushed();
+  // The closing record counts every gap, so the writes before it must have finished. From 'lean-close' on it goes
+  // with whatever is still queued, in one write: a gap in that write loses the closing record too, so it need not count it.
+  if (flags.leanClose()) await audit.settled();
+  else await audit.flushed();
   await audit.record({
     event: 'incident.closed',
     status: state.status,
@@ -183,6 +191,15 @@ export async function incident(input: IncidentInput): Promise<IncidentResult> {
   });
   await audit.flushed();
   return { status: ending.status, outcome: ending.outcome, faultsAbsorbed: state.faults.count, state };
+
+  /** Runs the incident; notices still in flight are waited for however it ends, so a failing incident sends them too. */
+  async function sendingNotices(run: () => Promise<Ending>): Promise<Ending> {
+    try {
+      return await run();
+    } finally {
+      await noticesSent(ctx);
+    }
+  }
 
   async function waitForResolution(): Promise<Ending> {
     if (boundedWaits) {

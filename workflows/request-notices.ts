@@ -53,7 +53,21 @@ export async function notifyRequest(ctx: IncidentContext, step: Step, event: App
   }
 }
 
-/** Announces that `request` was answered (patch 'page-resolve'); incidents older than paging replay without it. */
+/**
+ * Announces that `request` was answered (patch 'page-resolve'); incidents
+ * older than paging replay without it. From 'lean-close' on the incident does
+ * not wait for it: the notice's activity and the next step's are scheduled in
+ * the same workflow task, instead of a task for each in turn behind every
+ * other incident's work. It is awaited before the incident closes.
+ */
 export async function notifyDecided(ctx: IncidentContext, step: Step, request: HumanRequest, terms: NoticeTerms): Promise<void> {
-  if (ctx.flags.paged) await notifyRequest(ctx, step, 'decided', request, terms);
+  if (!ctx.flags.paged) return;
+  const sent = notifyRequest(ctx, step, 'decided', request, terms);
+  if (ctx.flags.leanClose()) ctx.noticesInFlight.push(sent);
+  else await sent;
+}
+
+/** Waits for every notice sent while the incident went on (they never fail: see notifyRequest). */
+export async function noticesSent(ctx: Pick<IncidentContext, 'noticesInFlight'>): Promise<void> {
+  while (ctx.noticesInFlight.length > 0) await Promise.all(ctx.noticesInFlight.splice(0));
 }

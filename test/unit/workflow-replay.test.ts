@@ -76,6 +76,23 @@ const REQUIRED_PATHS = [
   'page-resolve-continued-as-new.run-1',
   'page-resolve-isolation-lease-failed',
   'page-resolve-isolation-lease-failed.guard',
+  // A decided request's notice goes out beside the next step, and the closing record with the last batch (patched('lean-close')).
+  'lean-close-healed',
+  'lean-close-false-alarm',
+  'lean-close-approval-approve',
+  'lean-close-approval-reject',
+  'lean-close-approval-timeout-reject',
+  'lean-close-escalate-abort',
+  'lean-close-escalate-retry-healed',
+  'lean-close-escalation-member-decides',
+  'lean-close-escalation-chain-widens',
+  'lean-close-escalation-timeout',
+  'lean-close-ambiguous-escalate',
+  'lean-close-continued-as-new',
+  'lean-close-continued-as-new.run-1',
+  'lean-close-quiet-close',
+  'lean-close-isolation-lease-failed',
+  'lean-close-isolation-lease-failed.guard',
 ];
 
 const TAMPERED = 'tampered/healed';
@@ -142,6 +159,41 @@ test('requests are announced as decided only in histories recorded with page-res
   assert.deepEqual(notices('escalation-roster-escalation-chain-widens.json'), ['requested', 'escalated']);
   assert.deepEqual(notices('page-resolve-escalation-chain-widens.json'), ['requested', 'escalated', 'decided']);
   assert.equal(notices('page-resolve-isolation-lease-failed.json.gz').at(-1), 'timed_out', 'a gate that gives up resolves its last page');
+});
+
+/** Each workflow task's commands, as the names of the activities it scheduled (a notice as notify:<event>) and 'closed' for the workflow's end. */
+function commandsPerTask(file: string): string[][] {
+  const tasks: string[][] = [];
+  for (const e of loadHistory(file).events) {
+    if (e.workflowTaskCompletedEventAttributes) tasks.push([]);
+    const a = e.activityTaskScheduledEventAttributes;
+    const name = a?.activityType?.name;
+    if (name === 'notifyApproval') tasks.at(-1)?.push(`notify:${(JSON.parse(Buffer.from(a?.input?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8')) as { event: string }).event}`);
+    else if (name) tasks.at(-1)?.push(name);
+    if (e.workflowExecutionCompletedEventAttributes) tasks.at(-1)?.push('closed');
+  }
+  return tasks.filter((t) => t.length > 0);
+}
+
+/** The audit events each recordAuditEvents call of the history carried, by name. */
+function auditBatches(file: string): string[][] {
+  return loadHistory(file)
+    .events.map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((a) => a?.activityType?.name === 'recordAuditEvents')
+    .map((a) => (JSON.parse(Buffer.from(a?.input?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8')) as { event: string }[]).map((ev) => ev.event));
+}
+
+test('from lean-close on, a decided notice is scheduled with the next step and the closing record goes with the last batch', () => {
+  const afterDecision = (file: string): string[][] => {
+    const tasks = commandsPerTask(file);
+    return tasks.slice(tasks.findIndex((t) => t.includes('verifyDecision')) + 1);
+  };
+  assert.deepEqual(afterDecision('page-resolve-approval-approve.json'), [['recordAuditEvents', 'notify:decided'], ['runAction'], ['recordAuditEvents'], ['recordAuditEvents'], ['closed']]);
+  assert.deepEqual(afterDecision('lean-close-approval-approve.json'), [['recordAuditEvents', 'notify:decided', 'runAction'], ['recordAuditEvents'], ['closed']]);
+  assert.deepEqual(auditBatches('page-resolve-approval-approve.json').slice(-2), [['step.finished'], ['incident.closed']]);
+  assert.deepEqual(auditBatches('lean-close-approval-approve.json').at(-1), ['step.finished', 'incident.closed']);
+  assert.deepEqual(auditBatches('lean-close-healed.json').at(-1)?.at(-1), 'incident.closed');
+  assert.equal(auditBatches('lean-close-healed.json').length, auditBatches('lean-steps-healed.json').length - 1, 'one write fewer than before lean-close');
 });
 
 describe('stored histories replay against the current workflow code', () => {
