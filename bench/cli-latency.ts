@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ENV, loadConfig } from '../config/config';
 import { connectNats } from '../config/nats-connect';
+import { DEFAULT_BCRYPT_COST } from '../config/nats-credentials';
 import { readStackFile } from '../stack/stack-file';
 import { freeStackPortEnv } from '../stack/free-stack-ports';
 import { PROJECT_ROOT } from '../stack/toolchain';
@@ -122,7 +123,7 @@ export async function cliLatency(ctx: BenchContext): Promise<BenchSection> {
     const connectMs = await natsConnectMs(env, n);
     const missed = rows.filter((r) => r.met === false);
     const notes = [
-      `\`runbook audit\` and \`runbook fault\` wait on one NATS connect besides their start-up: ${formatMs(connectMs)} here (in-process, as the operator role, median of ${n}), a bcrypt check of the password on the server; audit reads Temporal and loads its record's modules meanwhile.`,
+      `\`runbook audit\` and \`runbook fault\` wait on one NATS connect besides their start-up: ${formatMs(connectMs)} here (in-process, as the operator role, median of ${n}), a bcrypt check of the password (cost ${DEFAULT_BCRYPT_COST}) on the server; audit reads Temporal and loads its record's modules meanwhile.`,
     ];
     if (missed.length > 0) notes.unshift(`Above ${formatRatio(TARGET_RATIO)}: ${missed.map((r) => r.metric).join('; ')}.`);
     return {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { loadConfig } from '../../config/config';
 import { natsConnectOptions } from '../../config/nats-connect';
-import { credentialsDir, ensureNatsCredentials, NatsCredentialError, passwordFile, resolveNatsCredential } from '../../config/nats-credentials';
+import { bcryptCost, credentialsDir, DEFAULT_BCRYPT_COST, ensureNatsCredentials, NatsCredentialError, passwordFile, resolveNatsCredential } from '../../config/nats-credentials';
 import { NATS_ROLES } from '../../config/nats-permissions';
 
 const temp = (): string => mkdtempSync(join(tmpdir(), 'nats-creds-'));
@@ -78,6 +78,21 @@ test('connect options carry the role, its inbox prefix and TLS files, and refuse
     assert.deepEqual(o.tls, { caFile: '/ca.pem' });
     assert.equal(o.name, 'x');
     assert.throws(() => natsConnectOptions({ natsUrl: 'tls://nats:4222', stateDir: dir, natsTlsCert: '/c.pem' }, 'intake'), /RUNBOOK_NATS_TLS_KEY/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a cached hash of another cost is made again with the cost asked for; one of the same cost is reused', () => {
+  const dir = temp();
+  try {
+    const at10 = ensureNatsCredentials(dir, 10).find((u) => u.role === 'operator');
+    assert.equal(bcryptCost(at10?.bcryptHash ?? ''), 10);
+    const at6 = ensureNatsCredentials(dir).find((u) => u.role === 'operator');
+    assert.equal(bcryptCost(at6?.bcryptHash ?? ''), DEFAULT_BCRYPT_COST);
+    assert.equal(DEFAULT_BCRYPT_COST, 6);
+    assert.equal(bcrypt.compareSync(readFileSync(passwordFile(dir, 'operator'), 'utf8').trim(), at6?.bcryptHash ?? ''), true);
+    assert.equal(ensureNatsCredentials(dir).find((u) => u.role === 'operator')?.bcryptHash, at6?.bcryptHash, 'the same cost reuses the cached hash');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
