@@ -368,7 +368,7 @@ function section(results: readonly { ours: SideResult; floor: SideResult }[], ti
         `n=${label}, why delivery stays at ${formatRatio(deliveryRatio)} (target ≤ ${TARGET.delivery}×) and p99 at ${formatRatio(p99Ratio)} (≤ ${TARGET.p99}×): ` +
           `each approval puts ${(o.tasksBefore + count(o.activitiesBefore) + after).toFixed(1)} workflow tasks and activities on the server and the worker (floor ${(f.tasksBefore + f.tasksAfter).toFixed(1)}), ${after.toFixed(1)} of them after its acknowledgement, and later approvals queue behind that work: ` +
           `workflow tasks waited ${formatMs(o.taskWait.p50)} p50 from scheduled to started (floor ${formatMs(f.taskWait.p50)}) and reaching the handler's task took ${formatMs(o.toHandlerTask.p50)} (floor ${formatMs(f.toHandlerTask.p50)}), while the worker used ${formatPct(ours.deliveryCpuPct)} of one core, so the task queues and the server set the pace rather than the worker's CPU. ` +
-          'What would move it: fewer tasks after each approval (the decision, step and closing audit writes in one batch, the decided notice in the same task as the step), or approvals served ahead of that work (task queue priorities).',
+          'What would move it: fewer tasks after each approval (since lean-close the decided notice goes in the same task as the step and the closing record in the audit write of the step; the audit write of the decision itself and the activity of the signature check remain), or approvals served ahead of that work (task queue priorities).',
       );
     }
     const rssRatio = ours.rssIdle / floor.rssIdle;
