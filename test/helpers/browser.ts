@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { signalProcessGroup } from '../../platform/process-group';
 
 /** Debian's chromium package; RUNBOOK_CHROMIUM points elsewhere. */
 export const CHROMIUM = process.env['RUNBOOK_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -40,7 +41,8 @@ export async function launchBrowser(executablePath = CHROMIUM): Promise<TestBrow
       await withinMs(browser.close(), EXIT_GRACE_MS);
       const closing = server.close().catch(() => undefined);
       await withinMs(exited, EXIT_GRACE_MS);
-      killGroup(proc.pid);
+      // What is left of the group: the crash handlers it forked.
+      if (proc.pid !== undefined) signalProcessGroup(proc.pid, 'SIGKILL');
       for (const stream of proc.stdio) stream?.destroy();
       proc.unref();
       // With the pipes gone the server's close can finish (and remove the profile directory); it is not waited on past the grace.
@@ -59,16 +61,6 @@ async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
     await Promise.race([promise.then(() => undefined, () => undefined), elapsed]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** SIGKILL to the browser's process group: the crash handlers it forked; a group already gone is fine. */
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
 

@@ -22,7 +22,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
   } catch {
     return false;
   }
